@@ -1,0 +1,150 @@
+/* Defaults, ownership and cross-field validation of the configuration. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spop.h"
+#include "xalloc.h"
+
+static const char *const default_message_names[] = { "mirror-request", "mirror" };
+
+void target_config_init(struct target_config *t)
+{
+	*t = (struct target_config){
+		.sample_percent = 100.0,
+		.sample_key = SAMPLE_KEY_RANDOM,
+		.timeout_ms = CFG_DEFAULT_TARGET_TIMEOUT_MS,
+		.connect_timeout_ms = CFG_DEFAULT_TARGET_CONNECT_TIMEOUT_MS,
+		.host_policy = HOST_FROM_TARGET,
+		.send_body = true,
+		.send_headers = true,
+		.replay_truncated = false,
+		.max_inflight = CFG_DEFAULT_TARGET_MAX_INFLIGHT,
+		.rate_limit = 0,
+		.http2 = false,
+		.tls_verify = true,
+	};
+}
+
+void target_config_free(struct target_config *t)
+{
+	free(t->name);
+	free(t->url);
+	free(t->sample_key_name);
+	for (size_t i = 0; i < t->n_add_headers; i++) {
+		free(t->add_headers[i].name);
+		free(t->add_headers[i].value);
+	}
+	free(t->add_headers);
+	for (size_t i = 0; i < t->n_remove_headers; i++)
+		free(t->remove_headers[i]);
+	free(t->remove_headers);
+	free(t->ca_file);
+	free(t->origin);
+	memset(t, 0, sizeof(*t));
+}
+
+void target_config_copy(struct target_config *dst, const struct target_config *src)
+{
+	*dst = *src;
+	dst->name = xstrdup_or_null(src->name);
+	dst->url = xstrdup_or_null(src->url);
+	dst->sample_key_name = xstrdup_or_null(src->sample_key_name);
+	dst->ca_file = xstrdup_or_null(src->ca_file);
+	dst->origin = xstrdup_or_null(src->origin);
+	dst->add_headers = src->n_add_headers ? xcalloc(src->n_add_headers, sizeof(*dst->add_headers)) : NULL;
+	for (size_t i = 0; i < src->n_add_headers; i++) {
+		dst->add_headers[i].name = xstrdup(src->add_headers[i].name);
+		dst->add_headers[i].value = xstrdup(src->add_headers[i].value);
+	}
+	dst->remove_headers = src->n_remove_headers ? xcalloc(src->n_remove_headers, sizeof(char *)) : NULL;
+	for (size_t i = 0; i < src->n_remove_headers; i++)
+		dst->remove_headers[i] = xstrdup(src->remove_headers[i]);
+}
+
+void config_init(struct agent_config *cfg)
+{
+	*cfg = (struct agent_config){
+		.address = xstrdup(CFG_DEFAULT_ADDRESS),
+		.port = CFG_DEFAULT_PORT,
+		.backlog = CFG_DEFAULT_BACKLOG,
+		.caps = SPOP_CAP_ALL,
+		.max_frame_size = CFG_DEFAULT_MAX_FRAME_SIZE,
+		.reassembly_max = CFG_DEFAULT_REASSEMBLY_MAX,
+		.max_connections = CFG_DEFAULT_MAX_CONNECTIONS,
+		.idle_timeout_ms = CFG_DEFAULT_IDLE_TIMEOUT_MS,
+		.num_workers = CFG_DEFAULT_WORKERS,
+		.queue_max_entries = CFG_DEFAULT_QUEUE_MAX_ENTRIES,
+		.queue_max_bytes = CFG_DEFAULT_QUEUE_MAX_BYTES,
+		.drain_timeout_ms = CFG_DEFAULT_DRAIN_TIMEOUT_MS,
+		.log_level = LOG_LVL_INFO,
+		.monitor_interval_ms = CFG_DEFAULT_MONITOR_INTERVAL_MS,
+	};
+	cfg->n_message_names = sizeof(default_message_names) / sizeof(default_message_names[0]);
+	cfg->message_names = xcalloc(cfg->n_message_names, sizeof(char *));
+	for (size_t i = 0; i < cfg->n_message_names; i++)
+		cfg->message_names[i] = xstrdup(default_message_names[i]);
+}
+
+void config_free(struct agent_config *cfg)
+{
+	free(cfg->address);
+	free(cfg->libev_backend);
+	for (size_t i = 0; i < cfg->n_message_names; i++)
+		free(cfg->message_names[i]);
+	free(cfg->message_names);
+	free(cfg->mirror_interface);
+	free(cfg->mirror_local_port);
+	for (size_t i = 0; i < cfg->n_targets; i++)
+		target_config_free(&cfg->targets[i]);
+	free(cfg->targets);
+	free(cfg->metrics_address);
+	free(cfg->logfile);
+	free(cfg->pidfile);
+	free(cfg->config_file);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+struct target_config *config_add_target(struct agent_config *cfg, const char *name,
+					 const char *url)
+{
+	struct target_config *t;
+
+	cfg->targets = xrealloc(cfg->targets, (cfg->n_targets + 1) * sizeof(*cfg->targets));
+	t = &cfg->targets[cfg->n_targets++];
+	target_config_init(t);
+	t->name = xstrdup(name);
+	t->url = xstrdup_or_null(url);
+	return t;
+}
+
+int config_validate(const struct agent_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->n_targets == 0) {
+		snprintf(err, errlen, "no mirror target: give -u URL or a [target NAME] section");
+		return -1;
+	}
+	if (cfg->max_frame_size < SPOP_MIN_FRAME_SIZE) {
+		snprintf(err, errlen, "max-frame-size %u is below the protocol minimum %u",
+			 cfg->max_frame_size, SPOP_MIN_FRAME_SIZE);
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->n_targets; i++) {
+		const struct target_config *t = &cfg->targets[i];
+
+		if (!t->url || (strncmp(t->url, "http://", 7) && strncmp(t->url, "https://", 8))) {
+			snprintf(err, errlen, "target '%s': url '%s' must start with http:// or https://",
+				 t->name, t->url ? t->url : "");
+			return -1;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (!strcmp(cfg->targets[j].name, t->name)) {
+				snprintf(err, errlen, "duplicate target name '%s'", t->name);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}

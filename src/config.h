@@ -1,0 +1,132 @@
+/* The agent's configuration: every limit and knob with its default, for the
+ * agent itself ([mirror] section, command line) and for each shadow target
+ * ([target NAME] sections, -u). Filled by cli.c and ini.c, checked by
+ * config_validate(), read-only once the agent runs (a reload builds a new
+ * one). */
+#ifndef SPOA_MIRROR_CONFIG_H
+#define SPOA_MIRROR_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+/* ---- defaults (documented in doc/spoa-mirror.ini.example) ---- */
+#define CFG_DEFAULT_ADDRESS "0.0.0.0"
+#define CFG_DEFAULT_PORT 12345
+/* HAProxy opens many SPOP connections at once; the incumbent's backlog of 10
+ * resets them under bursts. */
+#define CFG_DEFAULT_BACKLOG 1024
+/* High enough that HAProxy's tune.bufsize is the only knob for big bodies:
+ * the frame size actually used is min(this, HAProxy's). */
+#define CFG_DEFAULT_MAX_FRAME_SIZE (4u * 1024 * 1024)
+#define CFG_DEFAULT_REASSEMBLY_MAX (16u * 1024 * 1024)
+#define CFG_DEFAULT_MAX_CONNECTIONS 1000
+#define CFG_DEFAULT_IDLE_TIMEOUT_MS (300u * 1000)
+#define CFG_DEFAULT_WORKERS 1
+#define CFG_DEFAULT_QUEUE_MAX_ENTRIES 10000
+#define CFG_DEFAULT_QUEUE_MAX_BYTES (32u * 1024 * 1024)
+#define CFG_DEFAULT_DRAIN_TIMEOUT_MS 5000
+#define CFG_DEFAULT_MONITOR_INTERVAL_MS 5000
+#define CFG_DEFAULT_TARGET_TIMEOUT_MS 5000
+#define CFG_DEFAULT_TARGET_CONNECT_TIMEOUT_MS 1000
+#define CFG_DEFAULT_TARGET_MAX_INFLIGHT 256
+
+enum host_policy {
+	HOST_FROM_TARGET = 0, /* default: Host of the target URL; client's in X-Forwarded-Host */
+	HOST_FROM_CLIENT = 1, /* keep the client's Host header */
+};
+
+enum sample_key {
+	SAMPLE_KEY_RANDOM = 0, /* independent draw per request */
+	SAMPLE_KEY_HEADER,     /* hash of a header's value */
+	SAMPLE_KEY_COOKIE,     /* hash of a cookie's value */
+	SAMPLE_KEY_CLIENT,     /* hash of the client address */
+};
+
+struct header_pair {
+	char *name;
+	char *value;
+};
+
+struct target_config {
+	char *name;                 /* unique; "default" for the [mirror] URL, "uN" for -u */
+	char *url;                  /* http(s)://host[:port][/prefix] */
+	double sample_percent;      /* 0..100, decimals allowed; default 100 */
+	enum sample_key sample_key;
+	char *sample_key_name;      /* header or cookie name */
+	unsigned timeout_ms;
+	unsigned connect_timeout_ms;
+	struct header_pair *add_headers; /* added, replacing same-named ones */
+	size_t n_add_headers;
+	char **remove_headers;
+	size_t n_remove_headers;
+	enum host_policy host_policy;
+	bool send_body;             /* default true */
+	bool send_headers;          /* default true: forward the client's headers */
+	bool replay_truncated;      /* default false: drop bodies HAProxy cut */
+	unsigned max_inflight;      /* queued + in flight for this target */
+	double rate_limit;          /* requests/s, 0 = unlimited */
+	bool http2;
+	bool tls_verify;            /* default true */
+	char *ca_file;
+	/* where this target was defined, for error messages */
+	char *origin;
+};
+
+struct agent_config {
+	/* SPOP listener */
+	char *address;
+	uint16_t port;
+	int backlog;
+	unsigned caps;              /* SPOP_CAP_* announced */
+	uint32_t max_frame_size;
+	size_t reassembly_max;
+	unsigned max_connections;
+	unsigned idle_timeout_ms;
+	char *libev_backend;        /* NULL = libev's choice */
+	unsigned processing_delay_ms;
+	char **message_names;       /* accepted SPOE message names */
+	size_t n_message_names;
+
+	/* replay */
+	unsigned num_workers;
+	size_t queue_max_entries;
+	size_t queue_max_bytes;
+	unsigned drain_timeout_ms;
+	char *mirror_interface;     /* -I: CURLOPT_INTERFACE */
+	char *mirror_local_port;    /* -P: "PORT" or "LOW-HIGH" */
+	struct target_config *targets;
+	size_t n_targets;
+
+	/* operations */
+	char *metrics_address;      /* ADDR:PORT, NULL = off */
+	enum log_level log_level;
+	char *logfile;              /* [MODE:]FILE, NULL = stderr */
+	bool access_log;
+	unsigned monitor_interval_ms;
+	unsigned runtime_ms;        /* 0 = unlimited */
+	bool daemonize;
+	char *pidfile;
+	char *config_file;
+	bool check_only;
+};
+
+/* Fill with defaults (no targets). */
+void config_init(struct agent_config *cfg);
+void config_free(struct agent_config *cfg);
+
+/* Append a target with defaults for `url`; returns it (owned by cfg). */
+struct target_config *config_add_target(struct agent_config *cfg, const char *name,
+					 const char *url);
+void target_config_init(struct target_config *t);
+void target_config_free(struct target_config *t);
+/* Deep copy. */
+void target_config_copy(struct target_config *dst, const struct target_config *src);
+
+/* Checks cross-field rules (at least one target, unique names, valid URLs).
+ * On error writes one line into err and returns -1. */
+int config_validate(const struct agent_config *cfg, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,113 @@
+/* Decoders for the two header block formats HAProxy can send. */
+#include "headers.h"
+
+#include <stdint.h>
+
+#include "spop.h"
+
+static int append(struct header_list *out, struct slice name, struct slice value)
+{
+	if (out->count >= out->max)
+		return SPOP_E_TOO_MANY;
+	out->items[out->count].name = name;
+	out->items[out->count].value = value;
+	out->count++;
+	return SPOP_OK;
+}
+
+static int decode_str(const uint8_t **p, const uint8_t *end, struct slice *s)
+{
+	uint64_t n;
+	int rc = spop_varint_decode(p, end, &n);
+
+	if (rc != SPOP_OK)
+		return rc;
+	if (n > (uint64_t)(end - *p))
+		return SPOP_E_TRUNCATED;
+	*s = slice_make(*p, (size_t)n);
+	*p += n;
+	return SPOP_OK;
+}
+
+int headers_decode_bin(struct slice block, struct header_list *out)
+{
+	const uint8_t *p = (const uint8_t *)block.ptr;
+	const uint8_t *end = p + block.len;
+
+	out->count = 0;
+	for (;;) {
+		struct slice name, value;
+		int rc = decode_str(&p, end, &name);
+
+		if (rc == SPOP_OK)
+			rc = decode_str(&p, end, &value);
+		if (rc != SPOP_OK)
+			return rc;
+		if (name.len == 0 && value.len == 0)
+			return p == end ? SPOP_OK : SPOP_E_SYNTAX;
+		if (name.len == 0)
+			return SPOP_E_SYNTAX;
+		rc = append(out, name, value);
+		if (rc != SPOP_OK)
+			return rc;
+	}
+}
+
+/* RFC 9110 token characters, for header names. */
+static int is_tchar(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+		return 1;
+	switch (c) {
+	case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
+	case '+': case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int headers_decode_text(struct slice block, struct header_list *out)
+{
+	struct slice rest = block;
+
+	out->count = 0;
+	while (rest.len) {
+		const char *nl = memchr(rest.ptr, '\n', rest.len);
+		struct slice line, name;
+		const char *colon;
+		int rc;
+
+		if (!nl)
+			return SPOP_E_SYNTAX; /* last line cut short */
+		line = slice_make(rest.ptr, (size_t)(nl - rest.ptr));
+		rest.len -= line.len + 1;
+		rest.ptr = nl + 1;
+		if (line.len && line.ptr[line.len - 1] == '\r')
+			line.len--;
+		if (line.len == 0)
+			return rest.len == 0 ? SPOP_OK : SPOP_E_SYNTAX;
+
+		colon = memchr(line.ptr, ':', line.len);
+		if (!colon || colon == line.ptr)
+			return SPOP_E_SYNTAX;
+		name = slice_make(line.ptr, (size_t)(colon - line.ptr));
+		for (size_t i = 0; i < name.len; i++)
+			if (!is_tchar((unsigned char)name.ptr[i]))
+				return SPOP_E_SYNTAX;
+		rc = append(out, name,
+			    slice_trim(slice_make(colon + 1, line.len - name.len - 1)));
+		if (rc != SPOP_OK)
+			return rc;
+	}
+	/* Every line complete but no closing empty line: accept what is there. */
+	return SPOP_OK;
+}
+
+const struct http_header *headers_find(const struct header_list *list, struct slice name)
+{
+	for (size_t i = 0; i < list->count; i++)
+		if (slice_case_eq(list->items[i].name, name))
+			return &list->items[i];
+	return NULL;
+}

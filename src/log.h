@@ -1,0 +1,69 @@
+/* Logging: one line per event, "timestamp level message", to stderr or a
+ * file opened with the incumbent's [MODE:]FILE syntax. Thread-safe: each
+ * line is written with a single write(2). */
+#ifndef SPOA_MIRROR_LOG_H
+#define SPOA_MIRROR_LOG_H
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+enum log_level {
+	LOG_LVL_ERROR = 0,
+	LOG_LVL_WARN = 1,
+	LOG_LVL_INFO = 2,
+	LOG_LVL_DEBUG = 3,
+};
+
+/* "error", "warn"/"warning", "info", "debug" -> level; -1 when unknown. */
+int log_level_parse(const char *name);
+const char *log_level_name(enum log_level level);
+
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+static inline bool log_enabled(enum log_level level)
+{
+	return level <= log_get_level();
+}
+
+/* [MODE:]FILE, MODE one of a, w (append, truncate); A and W line-buffer
+ * (we always write whole lines, so they mean the same). Returns 0 or -errno;
+ * on error the previous destination stays. */
+int log_open(const char *spec);
+/* Reopen the current file (after rotation); no-op on stderr. */
+int log_reopen(void);
+void log_close(void);
+
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void log_vmsg(enum log_level level, const char *fmt, va_list ap);
+
+#define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)
+#define log_debug(...)                                   \
+	do {                                             \
+		if (log_enabled(LOG_LVL_DEBUG))          \
+			log_msg(LOG_LVL_DEBUG, __VA_ARGS__); \
+	} while (0)
+
+/* Rate limit for repetitive errors (a dead shadow at 10k req/s): the first
+ * event of each interval is logged, the rest are counted and reported in
+ * one summary line when the next interval opens. Shared across threads. */
+struct log_ratelimit {
+	atomic_uint_fast64_t window_start_ms;
+	atomic_uint_fast64_t suppressed;
+	uint64_t interval_ms;
+};
+
+#define LOG_RATELIMIT_INIT(ms) { 0, 0, (ms) }
+
+/* Logs (level, fmt) unless suppressed; `what` names the event in the
+ * summary line ("shadow 'v2' connect errors"). */
+void log_limited(struct log_ratelimit *rl, enum log_level level, const char *what,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Monotonic milliseconds, shared by log and rate limits. */
+uint64_t log_now_ms(void);
+
+#endif

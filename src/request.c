@@ -1,0 +1,82 @@
+/* The owned mirror request: one allocation, copied once from the frame. */
+#include "request.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "queue.h"
+#include "target.h"
+
+static size_t parts_bytes(const struct request_parts *p)
+{
+	size_t n = p->method.len + p->uri.len + p->version.len + p->body.len + p->client.len +
+		   p->unique_id.len;
+
+	if (p->headers)
+		for (size_t i = 0; i < p->headers->count; i++)
+			n += p->headers->items[i].name.len + p->headers->items[i].value.len;
+	return n;
+}
+
+size_t request_alloc_size(const struct request_parts *p)
+{
+	size_t nh = p->headers ? p->headers->count : 0;
+
+	return sizeof(struct mirror_request) + nh * sizeof(struct http_header) + parts_bytes(p);
+}
+
+/* Copy s to *cursor and return the view of the copy. */
+static struct slice copy_out(char **cursor, struct slice s)
+{
+	struct slice out = { *cursor, s.len };
+
+	if (s.len)
+		memcpy(*cursor, s.ptr, s.len);
+	*cursor += s.len;
+	return out;
+}
+
+struct mirror_request *request_new(const struct request_parts *p)
+{
+	size_t nh = p->headers ? p->headers->count : 0;
+	size_t size = request_alloc_size(p);
+	struct mirror_request *r = malloc(size);
+	char *cursor;
+
+	if (!r)
+		return NULL;
+	memset(r, 0, sizeof(*r));
+	cursor = (char *)&r->headers[nh];
+	/* body first: the largest part, and the one curl reads */
+	r->body = copy_out(&cursor, p->body);
+	r->method = copy_out(&cursor, p->method);
+	r->uri = copy_out(&cursor, p->uri);
+	r->version = copy_out(&cursor, p->version);
+	r->client = copy_out(&cursor, p->client);
+	r->unique_id = copy_out(&cursor, p->unique_id);
+	for (size_t i = 0; i < nh; i++) {
+		r->headers[i].name = copy_out(&cursor, p->headers->items[i].name);
+		r->headers[i].value = copy_out(&cursor, p->headers->items[i].value);
+	}
+	r->n_headers = nh;
+	r->truncated = p->truncated;
+	r->charge = size;
+	return r;
+}
+
+void request_free(struct mirror_request *r)
+{
+	if (!r)
+		return;
+	if (r->budget)
+		queue_budget_release(r->budget, r->charge);
+	if (r->set)
+		target_set_unref(r->set);
+	free(r);
+}
+
+void request_target_done(struct mirror_request *r)
+{
+	if (atomic_fetch_sub_explicit(&r->pending, 1, memory_order_acq_rel) == 1)
+		request_free(r);
+}

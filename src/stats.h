@@ -1,0 +1,114 @@
+/* Counters. The SPOP side runs on one thread (the main loop, which also
+ * serves /metrics), so its counters are plain integers. Per-target counters
+ * are bumped by the SPOP thread and by replay workers, so they are atomics
+ * (relaxed: each is exact on its own; /metrics reads them one by one). */
+#ifndef SPOA_MIRROR_STATS_H
+#define SPOA_MIRROR_STATS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "spop.h"
+
+/* ---- SPOP side (main thread only) ---- */
+enum frame_kind {
+	FRAME_KIND_UNSET,
+	FRAME_KIND_HAPROXY_HELLO,
+	FRAME_KIND_HAPROXY_DISCONNECT,
+	FRAME_KIND_NOTIFY,
+	FRAME_KIND_AGENT_HELLO,
+	FRAME_KIND_AGENT_DISCONNECT,
+	FRAME_KIND_ACK,
+	FRAME_KIND_UNKNOWN,
+	FRAME_KIND_COUNT,
+};
+
+enum frame_kind frame_kind_of(uint8_t type);
+const char *frame_kind_name(enum frame_kind k);
+
+struct spop_stats {
+	uint64_t conn_open;           /* gauge */
+	uint64_t conn_total;
+	uint64_t conn_refused;        /* over the connection limit or out of fds */
+	uint64_t conn_healthchecks;
+	uint64_t conn_idle_closed;
+	uint64_t frames_in[FRAME_KIND_COUNT];
+	uint64_t frames_out[FRAME_KIND_COUNT];
+	uint64_t decode_errors[SPOP_RC_COUNT]; /* by spop_rc_index() */
+	uint64_t protocol_errors;     /* connections ended with DISCONNECT != 0 */
+	uint64_t fragments;           /* type-0 continuation frames */
+	uint64_t fragmented_notify;   /* NOTIFY frames reassembled */
+	uint64_t aborted;             /* fragmented NOTIFY cancelled by HAProxy */
+	uint64_t reassembly_dropped;  /* over the reassembly limit: ACKed, dropped */
+	/* messages inside NOTIFY frames */
+	uint64_t messages_mirror;     /* accepted name, turned into a request */
+	uint64_t messages_invalid;    /* accepted name but no method or path */
+	uint64_t messages_ignored;    /* other names */
+	uint64_t requests_truncated;  /* body shorter than Content-Length */
+	uint64_t requests_alloc_failed;
+};
+
+/* ---- per shadow target (shared by threads) ---- */
+enum drop_reason {
+	DROP_QUEUE_FULL = 0,  /* queue entry or byte limit */
+	DROP_TARGET_BUSY,     /* target's max in flight */
+	DROP_RATE_LIMITED,    /* target's rate limit */
+	DROP_TRUNCATED,       /* HAProxy cut the body; not replayed */
+	DROP_SHUTDOWN,        /* still queued when the drain timeout ended */
+	DROP_REASON_COUNT,
+};
+
+const char *drop_reason_name(enum drop_reason r);
+
+enum outcome_class {
+	OUTCOME_1XX = 0, /* counted as "other" in outcome_class_name */
+	OUTCOME_2XX,
+	OUTCOME_3XX,
+	OUTCOME_4XX,
+	OUTCOME_5XX,
+	OUTCOME_TIMEOUT,
+	OUTCOME_CONNECT_ERROR,
+	OUTCOME_OTHER,
+	OUTCOME_COUNT,
+};
+
+const char *outcome_class_name(enum outcome_class c);
+
+/* Latency histogram upper bounds in microseconds (Prometheus "le"). */
+#define LATENCY_BUCKETS 14
+extern const uint64_t latency_bucket_le_us[LATENCY_BUCKETS]; /* last is +Inf (UINT64_MAX) */
+
+/* Accounting invariant, exact once nothing is in flight:
+ *   received = mirrored + failed + dropped(all reasons) + sampled_out + inflight */
+struct target_stats {
+	atomic_uint_fast64_t received;
+	atomic_uint_fast64_t sampled_out;
+	atomic_uint_fast64_t dropped[DROP_REASON_COUNT];
+	atomic_uint_fast64_t mirrored;  /* the shadow answered (any status) */
+	atomic_uint_fast64_t failed;    /* no answer: timeout, connect error, other */
+	atomic_uint_fast64_t outcome[OUTCOME_COUNT];
+	atomic_uint_fast64_t latency_bucket[LATENCY_BUCKETS]; /* non-cumulative */
+	atomic_uint_fast64_t latency_sum_us;
+	atomic_int_fast64_t inflight;   /* accepted, not finished (queued or sending) */
+	atomic_uint_fast64_t bytes_sent; /* body bytes */
+};
+
+static inline void stat_inc(atomic_uint_fast64_t *c)
+{
+	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+static inline void stat_add(atomic_uint_fast64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+static inline uint64_t stat_get(const atomic_uint_fast64_t *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+void target_stats_record_latency(struct target_stats *s, uint64_t us);
+uint64_t target_stats_dropped_total(const struct target_stats *s);
+
+#endif

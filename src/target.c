@@ -1,0 +1,364 @@
+/* Shadow targets: URL parsing, refcounted sets, and per-request admission. */
+#include "target.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "xalloc.h"
+
+/* ------------------------------------------------------------------ */
+/* URLs                                                                */
+
+int target_url_parse(const char *url, struct target_url *out, char *err, size_t errlen)
+{
+	const char *rest, *slash, *q;
+	size_t scheme_len;
+
+	memset(out, 0, sizeof(*out));
+	if (!url || !*url) {
+		snprintf(err, errlen, "empty URL");
+		return -1;
+	}
+	if (!strncasecmp(url, "http://", 7)) {
+		scheme_len = 7;
+	} else if (!strncasecmp(url, "https://", 8)) {
+		scheme_len = 8;
+		out->https = true;
+	} else {
+		snprintf(err, errlen, "URL '%s' must start with http:// or https://", url);
+		return -1;
+	}
+	rest = url + scheme_len;
+	slash = strchr(rest, '/');
+	if (!slash)
+		slash = rest + strlen(rest);
+	if (slash == rest) {
+		snprintf(err, errlen, "URL '%s' has no host", url);
+		return -1;
+	}
+	for (q = rest; q < slash; q++) {
+		/* no userinfo, query or fragment in a base URL, and no spaces */
+		if (*q == '@' || *q == '?' || *q == '#' || *q == ' ' || *q == '\t') {
+			snprintf(err, errlen, "URL '%s' has an invalid character '%c' in its host",
+				 url, *q);
+			return -1;
+		}
+	}
+	if (strpbrk(slash, "?# \t")) {
+		snprintf(err, errlen, "URL '%s': a base URL takes no query, fragment or spaces", url);
+		return -1;
+	}
+	/* host:port: a port, when present, is 1..65535 */
+	{
+		const char *colon = NULL;
+		const char *end_host = slash;
+
+		if (rest[0] == '[') {
+			const char *rb = memchr(rest, ']', (size_t)(slash - rest));
+			if (!rb) {
+				snprintf(err, errlen, "URL '%s' has an unclosed IPv6 literal", url);
+				return -1;
+			}
+			if (rb + 1 < slash && rb[1] == ':')
+				colon = rb + 1;
+		} else {
+			colon = memchr(rest, ':', (size_t)(slash - rest));
+		}
+		if (colon) {
+			long port = 0;
+			const char *d = colon + 1;
+
+			if (d == end_host) {
+				snprintf(err, errlen, "URL '%s' has an empty port", url);
+				return -1;
+			}
+			for (; d < end_host; d++) {
+				if (*d < '0' || *d > '9' || port > 65535) {
+					port = -1;
+					break;
+				}
+				port = port * 10 + (*d - '0');
+			}
+			if (port < 1 || port > 65535) {
+				snprintf(err, errlen, "URL '%s' has an invalid port", url);
+				return -1;
+			}
+		}
+	}
+	out->origin = xstrndup(url, (size_t)(slash - url));
+	out->host = xstrndup(rest, (size_t)(slash - rest));
+	{
+		size_t plen = strlen(slash);
+		while (plen && slash[plen - 1] == '/')
+			plen--;
+		out->prefix = xstrndup(slash, plen);
+	}
+	return 0;
+}
+
+void target_url_free(struct target_url *u)
+{
+	free(u->origin);
+	free(u->host);
+	free(u->prefix);
+	memset(u, 0, sizeof(*u));
+}
+
+/* ------------------------------------------------------------------ */
+/* stats registry                                                      */
+
+struct target_stats *stats_registry_get(struct stats_registry *reg, const char *name)
+{
+	struct stats_entry *e;
+
+	for (size_t i = 0; i < reg->count; i++)
+		if (!strcmp(reg->entries[i].name, name))
+			return reg->entries[i].stats;
+	reg->entries = xrealloc(reg->entries, (reg->count + 1) * sizeof(*reg->entries));
+	e = &reg->entries[reg->count++];
+	e->name = xstrdup(name);
+	e->stats = xcalloc(1, sizeof(*e->stats));
+	return e->stats;
+}
+
+void stats_registry_free(struct stats_registry *reg)
+{
+	for (size_t i = 0; i < reg->count; i++) {
+		free(reg->entries[i].name);
+		free(reg->entries[i].stats);
+	}
+	free(reg->entries);
+	reg->entries = NULL;
+	reg->count = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* sets                                                                */
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+struct target_set *target_set_new(const struct agent_config *cfg, struct stats_registry *reg,
+				  char *err, size_t errlen)
+{
+	struct target_set *set;
+
+	if (cfg->n_targets > TARGET_MAX) {
+		snprintf(err, errlen, "%zu targets configured, at most %d are supported",
+			 cfg->n_targets, TARGET_MAX);
+		return NULL;
+	}
+	set = xcalloc(1, sizeof(*set) + cfg->n_targets * sizeof(struct target));
+	atomic_init(&set->refs, 1);
+	for (size_t i = 0; i < cfg->n_targets; i++) {
+		struct target *t = &set->targets[i];
+		char why[256];
+
+		if (target_url_parse(cfg->targets[i].url, &t->url, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "target '%s': %s", cfg->targets[i].name, why);
+			set->count = i;
+			target_set_unref(set);
+			return NULL;
+		}
+		target_config_copy(&t->cfg, &cfg->targets[i]);
+		t->stats = stats_registry_get(reg, t->cfg.name);
+		t->sample_threshold = (uint64_t)(t->cfg.sample_percent / 100.0 * 4294967296.0);
+		t->tokens = t->cfg.rate_limit > 1.0 ? t->cfg.rate_limit : 1.0;
+		t->tokens_ns = monotonic_ns();
+		set->count = i + 1;
+	}
+	return set;
+}
+
+void target_set_ref(struct target_set *set)
+{
+	atomic_fetch_add_explicit(&set->refs, 1, memory_order_relaxed);
+}
+
+void target_set_unref(struct target_set *set)
+{
+	if (!set || atomic_fetch_sub_explicit(&set->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	for (size_t i = 0; i < set->count; i++) {
+		target_config_free(&set->targets[i].cfg);
+		target_url_free(&set->targets[i].url);
+	}
+	free(set);
+}
+
+/* ------------------------------------------------------------------ */
+/* admission                                                           */
+
+/* FNV-1a over the target name then the key, finished with a mixer so that
+ * nearby keys spread; mixing the name in keeps two targets' samples
+ * independent. */
+uint32_t target_sample_hash(struct slice target_name, struct slice key)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (size_t i = 0; i < target_name.len; i++)
+		h = (h ^ (uint8_t)target_name.ptr[i]) * 1099511628211ull;
+	h = (h ^ 0xFF) * 1099511628211ull;
+	for (size_t i = 0; i < key.len; i++)
+		h = (h ^ (uint8_t)key.ptr[i]) * 1099511628211ull;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return (uint32_t)h;
+}
+
+/* xorshift64*: SPOP thread only, so no lock. */
+static uint32_t random_u32(void)
+{
+	static uint64_t s;
+
+	if (!s)
+		s = monotonic_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ull;
+	s ^= s >> 12;
+	s ^= s << 25;
+	s ^= s >> 27;
+	return (uint32_t)((s * 2685821657736338717ull) >> 32);
+}
+
+/* Value of cookie `name` in the request's Cookie headers. */
+static bool find_cookie(const struct header_list *h, const char *name, struct slice *out)
+{
+	struct slice want = slice_from_cstr(name);
+
+	for (size_t i = 0; h && i < h->count; i++) {
+		struct slice rest;
+
+		if (!slice_case_eq_cstr(h->items[i].name, "cookie"))
+			continue;
+		rest = h->items[i].value;
+		while (rest.len) {
+			struct slice pair = slice_trim(slice_split(&rest, ';'));
+			struct slice key = slice_trim(slice_split(&pair, '='));
+
+			if (key.len == want.len && !memcmp(key.ptr, want.ptr, key.len)) {
+				*out = slice_trim(pair);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+static bool sample_key(const struct target *t, const struct admit_input *in, struct slice *key)
+{
+	const struct http_header *h;
+
+	switch (t->cfg.sample_key) {
+	case SAMPLE_KEY_HEADER:
+		h = in->headers ? headers_find(in->headers, slice_from_cstr(t->cfg.sample_key_name))
+				: NULL;
+		if (!h)
+			return false;
+		*key = h->value;
+		return true;
+	case SAMPLE_KEY_COOKIE:
+		return find_cookie(in->headers, t->cfg.sample_key_name, key);
+	case SAMPLE_KEY_CLIENT:
+		*key = in->client;
+		return in->client.len > 0;
+	default:
+		return false;
+	}
+}
+
+static bool sampled_in(const struct target *t, const struct admit_input *in)
+{
+	struct slice key;
+	uint32_t draw;
+
+	if (t->sample_threshold >= 4294967296ull)
+		return true;
+	if (t->sample_threshold == 0)
+		return false;
+	/* requests without the key fall back to an independent draw */
+	if (sample_key(t, in, &key))
+		draw = target_sample_hash(slice_from_cstr(t->cfg.name), key);
+	else
+		draw = random_u32();
+	return draw < t->sample_threshold;
+}
+
+static bool take_token(struct target *t, uint64_t now_ns)
+{
+	double burst = t->cfg.rate_limit > 1.0 ? t->cfg.rate_limit : 1.0;
+
+	if (now_ns > t->tokens_ns) {
+		t->tokens += (double)(now_ns - t->tokens_ns) * t->cfg.rate_limit / 1e9;
+		if (t->tokens > burst)
+			t->tokens = burst;
+		t->tokens_ns = now_ns;
+	}
+	if (t->tokens < 1.0)
+		return false;
+	t->tokens -= 1.0;
+	return true;
+}
+
+enum admit_verdict target_admit(struct target *t, const struct admit_input *in)
+{
+	struct target_stats *s = t->stats;
+
+	stat_inc(&s->received);
+	if (!sampled_in(t, in)) {
+		stat_inc(&s->sampled_out);
+		return ADMIT_SAMPLED_OUT;
+	}
+	if (in->truncated && !t->cfg.replay_truncated) {
+		stat_inc(&s->dropped[DROP_TRUNCATED]);
+		return ADMIT_DROP_TRUNCATED;
+	}
+	if (t->cfg.max_inflight &&
+	    atomic_load_explicit(&s->inflight, memory_order_relaxed) >= (int64_t)t->cfg.max_inflight) {
+		stat_inc(&s->dropped[DROP_TARGET_BUSY]);
+		return ADMIT_DROP_BUSY;
+	}
+	if (t->cfg.rate_limit > 0 && !take_token(t, in->now_ns)) {
+		stat_inc(&s->dropped[DROP_RATE_LIMITED]);
+		return ADMIT_DROP_RATE_LIMITED;
+	}
+	atomic_fetch_add_explicit(&s->inflight, 1, memory_order_relaxed);
+	return ADMIT_SEND;
+}
+
+void target_cancel(struct target *t, enum drop_reason reason)
+{
+	stat_inc(&t->stats->dropped[reason]);
+	atomic_fetch_sub_explicit(&t->stats->inflight, 1, memory_order_relaxed);
+}
+
+void target_finish(struct target *t, long status, enum outcome_class failure,
+		   uint64_t latency_us)
+{
+	struct target_stats *s = t->stats;
+
+	if (status > 0) {
+		enum outcome_class c = status < 200 ? OUTCOME_1XX
+				     : status < 300 ? OUTCOME_2XX
+				     : status < 400 ? OUTCOME_3XX
+				     : status < 500 ? OUTCOME_4XX
+				     : status < 600 ? OUTCOME_5XX
+						    : OUTCOME_OTHER;
+		stat_inc(&s->outcome[c]);
+		stat_inc(&s->mirrored);
+		target_stats_record_latency(s, latency_us);
+	} else {
+		stat_inc(&s->outcome[failure]);
+		stat_inc(&s->failed);
+	}
+	atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_relaxed);
+}

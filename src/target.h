@@ -1,0 +1,103 @@
+/* A shadow target at run time: its settings (a copy of target_config), its
+ * parsed URL, and the admission decisions made on the SPOP thread for every
+ * request (sampling, truncated bodies, in-flight cap, rate limit). Targets
+ * come in immutable, refcounted sets so a reload (SIGHUP) can swap them
+ * while old requests still point at the old set. Counters live in a
+ * registry keyed by name so they survive reloads. */
+#ifndef SPOA_MIRROR_TARGET_H
+#define SPOA_MIRROR_TARGET_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "headers.h"
+#include "slice.h"
+#include "stats.h"
+
+/* A request goes to at most this many targets (one bit each in a mask). */
+#define TARGET_MAX 32
+
+struct target_url {
+	bool https;
+	char *origin; /* "scheme://host[:port]", no trailing slash */
+	char *host;   /* "host[:port]" as written: the Host header when the target's */
+	char *prefix; /* path prefix without trailing '/', "" when none */
+};
+
+/* Parses http(s)://host[:port][/prefix]. On error writes a reason into err
+ * and returns -1. The caller frees with target_url_free(). */
+int target_url_parse(const char *url, struct target_url *out, char *err, size_t errlen);
+void target_url_free(struct target_url *u);
+
+struct target {
+	struct target_config cfg; /* owned copy */
+	struct target_url url;
+	struct target_stats *stats; /* owned by the registry */
+	uint64_t sample_threshold;  /* sample_percent scaled to [0, 2^32] */
+	/* token bucket, touched by the SPOP thread only */
+	double tokens;
+	uint64_t tokens_ns;
+};
+
+struct target_set {
+	atomic_uint refs;
+	size_t count;
+	struct target targets[];
+};
+
+/* Per-name counters that outlive target sets. Main thread creates entries;
+ * any thread bumps the counters inside. */
+struct stats_registry {
+	struct stats_entry {
+		char *name;
+		struct target_stats *stats;
+	} *entries;
+	size_t count;
+};
+
+struct target_stats *stats_registry_get(struct stats_registry *reg, const char *name);
+void stats_registry_free(struct stats_registry *reg);
+
+/* Builds a set from the configuration (URLs parsed, counters looked up by
+ * name). NULL with a one-line reason in err on failure. refs starts at 1. */
+struct target_set *target_set_new(const struct agent_config *cfg, struct stats_registry *reg,
+				  char *err, size_t errlen);
+void target_set_ref(struct target_set *set);
+void target_set_unref(struct target_set *set);
+
+/* What the SPOP thread knows about a request when it decides. */
+struct admit_input {
+	const struct header_list *headers;
+	struct slice client;
+	bool truncated;
+	uint64_t now_ns; /* CLOCK_MONOTONIC */
+};
+
+enum admit_verdict {
+	ADMIT_SEND = 0,
+	ADMIT_SAMPLED_OUT,
+	ADMIT_DROP_TRUNCATED,
+	ADMIT_DROP_BUSY,
+	ADMIT_DROP_RATE_LIMITED,
+};
+
+/* Counts the request as received by t and decides. Every verdict is counted
+ * here; ADMIT_SEND also counts it in flight, to be closed later by
+ * target_finish() or target_cancel(). SPOP thread only. */
+enum admit_verdict target_admit(struct target *t, const struct admit_input *in);
+
+/* An admitted request could not be queued or sent: dropped for `reason`. */
+void target_cancel(struct target *t, enum drop_reason reason);
+
+/* The shadow answered with `status` (> 0), or did not (`status` 0 and
+ * `failure` says why). Any thread. */
+void target_finish(struct target *t, long status, enum outcome_class failure,
+		   uint64_t latency_us);
+
+/* 32-bit hash used by consistent sampling (exposed for tests). */
+uint32_t target_sample_hash(struct slice target_name, struct slice key);
+
+#endif
