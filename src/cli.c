@@ -183,13 +183,11 @@ static int scan(int argc, char **args, const struct option *lo, struct first_pas
 static int add_url_target(struct agent_config *cfg, const struct cli_option *o, const char *url,
 			  size_t nth, char *err, size_t errlen)
 {
-	struct target_url u;
 	struct target_config *t;
 	char why[300], name[32];
 
-	if (target_url_parse(url, &u, why, sizeof(why)) < 0)
+	if (settings_check_url(url, why, sizeof(why)) < 0)
 		return bad_value(o, url, why, err, errlen);
-	target_url_free(&u);
 	if (nth == 1)
 		config_drop_mirror_url_targets(cfg);
 	snprintf(name, sizeof(name), "u%zu", nth);
@@ -336,6 +334,8 @@ int cli_parse(int argc, char **argv, struct agent_config *cfg, char *err, size_t
 		rc = CLI_EXIT;
 	}
 out:
+	if (rc == CLI_ERROR)
+		units_one_line(err);
 	free(lo);
 	free(args);
 	fflush(stdout);

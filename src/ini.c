@@ -13,6 +13,7 @@
 #include "settings.h"
 #include "slice.h"
 #include "target.h"
+#include "units.h"
 #include "xalloc.h"
 
 #define TARGET_NAME_MAX 64
@@ -44,6 +45,7 @@ static int fail(struct ini_state *st, unsigned line, const char *key, size_t key
 	va_end(ap);
 	snprintf(st->err, st->errlen, "%s:%u: key '%.*s': %s", st->name, line,
 		 (int)(key_len > 80 ? 80 : key_len), key, reason);
+	units_one_line(st->err);
 	return -1;
 }
 

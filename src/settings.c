@@ -268,15 +268,35 @@ static int set_messages(struct agent_config *c, const char *v, bool append, char
 	return 0;
 }
 
+int settings_check_url(const char *url, char *why, size_t n)
+{
+	struct target_url u;
+	const char *host;
+
+	for (const char *p = url; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			snprintf(why, n, "URL has a control character");
+			return -1;
+		}
+	}
+	if (target_url_parse(url, &u, why, n) < 0)
+		return -1;
+	host = strstr(url, "://") + 3;
+	target_url_free(&u);
+	if (*host == ':') {
+		snprintf(why, n, "URL '%s' has no host", url);
+		return -1;
+	}
+	return 0;
+}
+
 static int set_mirror_url(struct agent_config *c, const char *v, bool append, char *why,
 			  size_t n)
 {
-	struct target_url u;
 	struct target_config *t;
 
-	if (target_url_parse(v, &u, why, n) < 0)
+	if (settings_check_url(v, why, n) < 0)
 		return -1;
-	target_url_free(&u);
 	config_drop_mirror_url_targets(c);
 	t = config_add_target(c, "default", v);
 	t->from_mirror_url = true;
@@ -374,11 +394,8 @@ static int set_runtime(struct agent_config *c, const char *v, bool append, char 
 
 static int set_url(struct target_config *t, const char *v, bool append, char *why, size_t n)
 {
-	struct target_url u;
-
-	if (target_url_parse(v, &u, why, n) < 0)
+	if (settings_check_url(v, why, n) < 0)
 		return -1;
-	target_url_free(&u);
 	replace_str(&t->url, v);
 	return 0;
 }

@@ -43,6 +43,11 @@ const struct setting *settings_at(size_t i);
 int setting_apply(const struct setting *s, struct agent_config *cfg, struct target_config *t,
 		  const char *value, bool append, char *why, size_t n);
 
+/* A target URL as the configuration accepts it: target_url_parse() plus
+ * no control characters (they would end up in the Host header) and a
+ * non-empty host. 0, or -1 with a reason. */
+int settings_check_url(const char *url, char *why, size_t n);
+
 /* libev backend names (select, poll, epoll, linux_aio, io_uring, kqueue,
  * devpoll, port) as EVBACKEND_* flags for ev_default_loop(); 0 for NULL
  * (libev's own choice). -1 when unknown. */

@@ -352,10 +352,10 @@ static int read_header(const char **p, bool in_list, struct header_pair *out, ch
 	cap = strlen(s) + 1;
 	val = xmalloc(cap);
 	for (; *s; s++) {
-		if (*s == '\r' || *s == '\n') {
+		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f) {
 			free(val);
-			snprintf(why, n, "header '%.*s' has a line break in its value", (int)name_len,
-				 name);
+			snprintf(why, n, "header '%.*s' has a control character in its value",
+				 (int)name_len, name);
 			return -1;
 		}
 		if (in_list && *s == '\\' && (s[1] == ',' || s[1] == '\\')) {
@@ -414,6 +414,13 @@ int units_parse_header_list(const char *s, struct header_pair **pairs, size_t *c
 	}
 	free(got);
 	return 0;
+}
+
+void units_one_line(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
 }
 
 void units_format_time_ms(unsigned ms, char *out, size_t n)

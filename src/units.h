@@ -56,6 +56,10 @@ int units_parse_header(const char *s, struct header_pair *out, char *why, size_t
 int units_parse_header_list(const char *s, struct header_pair **pairs, size_t *count, char *why,
 			    size_t n);
 
+/* Replaces control characters (line breaks included) with '?', so a
+ * message quoting what the user typed stays one line. */
+void units_one_line(char *s);
+
 /* Formats ms the way units_parse_time_ms reads it back ("1500ms", "5s",
  * "2m"), for --help and the configuration dump. */
 void units_format_time_ms(unsigned ms, char *out, size_t n);

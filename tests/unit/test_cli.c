@@ -224,6 +224,9 @@ static void test_bad_values_fail_with_one_line_naming_option_and_value(void **st
 		{ "-u", "ftp://x/",
 		  "option '-u/--mirror-url': bad value 'ftp://x/': URL 'ftp://x/' must start with "
 		  "http:// or https://" },
+		{ "-u", "http://:8080",
+		  "option '-u/--mirror-url': bad value 'http://:8080': URL 'http://:8080' has no "
+		  "host" },
 		{ "-u", "http://a:0/",
 		  "option '-u/--mirror-url': bad value 'http://a:0/': URL 'http://a:0/' has an "
 		  "invalid port" },
@@ -299,6 +302,22 @@ static void test_unknown_option_missing_value_and_stray_argument_rejected(void *
 	assert_string_equal(err, "option '--metrics' needs a value");
 	assert_int_equal(PARSE(&cfg, err, "-u", "http://s:1", "extra"), CLI_ERROR);
 	assert_string_equal(err, "unexpected argument 'extra' (options start with '-'; see --help)");
+	config_free(&cfg);
+}
+
+static void test_error_quoting_a_line_break_stays_one_line(void **state)
+{
+	struct agent_config cfg;
+	char err[512];
+
+	config_init(&cfg);
+	assert_int_equal(PARSE(&cfg, err, "-u", "http://s:1", "-p", "1\n2"), CLI_ERROR);
+	assert_string_equal(err, "option '-p/--port': bad value '1?2': must be an integer between 1 "
+				 "and 65535");
+	/* a line break in a URL would be a line break in the Host header */
+	assert_int_equal(PARSE(&cfg, err, "-u", "http://s\r\nX: y/"), CLI_ERROR);
+	assert_string_equal(err, "option '-u/--mirror-url': bad value 'http://s??X: y/': URL has a "
+				 "control character");
 	config_free(&cfg);
 }
 
@@ -607,6 +626,7 @@ int main(void)
 		cmocka_unit_test(test_each_option_sets_its_field),
 		cmocka_unit_test(test_bad_values_fail_with_one_line_naming_option_and_value),
 		cmocka_unit_test(test_unknown_option_missing_value_and_stray_argument_rejected),
+		cmocka_unit_test(test_error_quoting_a_line_break_stays_one_line),
 		cmocka_unit_test(test_no_target_is_an_error),
 		cmocka_unit_test(test_repeated_u_makes_one_target_each_with_mirror_headers),
 		cmocka_unit_test(test_capability_repeated_announces_only_those_given),
