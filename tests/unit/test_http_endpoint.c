@@ -510,6 +510,60 @@ static void test_large_reply_arrives_whole(void **state)
 	server_stop(s);
 }
 
+/* Mutated requests: each gets a well-formed answer with a known status, or
+ * a close; the endpoint keeps serving afterwards. */
+static void test_mutated_requests_answered_or_closed(void **state)
+{
+	static const char base[] = "GET /metrics?a=b HTTP/1.1\r\nHost: x\r\n"
+				   "Connection: keep-alive\r\nContent-Length: 0\r\n";
+	static const char alphabet[] = "\r\n: /?\x00\x80\\\"AZ09GETHEAD.";
+	struct server *s = server_start(300, 0);
+	uint64_t rng = 0x2545F4914F6CDD1Dull;
+	unsigned answered = 0;
+	struct response r;
+
+	for (int iter = 0; iter < 150; iter++) {
+		char req[sizeof(base) + 8];
+		char buf[4096];
+		size_t len = sizeof(base) - 1, got = 0;
+		int fd = connect_to(s->port), status = 0;
+
+		memcpy(req, base, len);
+		for (int m = 0; m < 1 + iter % 4; m++) {
+			rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+			req[rng % len] = alphabet[(rng >> 32) % (sizeof(alphabet) - 1)];
+		}
+		memcpy(req + len, "\r\n", 2);
+		send_all(fd, req, len + 2);
+		/* read until a whole head arrived or the server closed */
+		while (got < sizeof(buf) - 1) {
+			ssize_t n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
+
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+			buf[got] = '\0';
+			if (strstr(buf, "\r\n\r\n"))
+				break;
+		}
+		buf[got] = '\0';
+		if (got) {
+			assert_int_equal(sscanf(buf, "HTTP/1.1 %d ", &status), 1);
+			assert_true(status == 200 || status == 400 || status == 404 || status == 405 ||
+				    status == 431 || status == 505);
+			assert_non_null(strstr(buf, "Content-Length: "));
+			answered++;
+		}
+		close(fd);
+	}
+	assert_true(answered > 100);
+	request(s->port, "GET /metrics HTTP/1.1\r\n\r\n", false, &r);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "spoa_mirror_up 1\n");
+	free(r.body);
+	server_stop(s);
+}
+
 static void test_parse_addr_forms_and_errors(void **state)
 {
 	static const struct {
@@ -604,6 +658,7 @@ int main(void)
 		cmocka_unit_test(test_client_that_never_reads_is_bounded_and_dropped),
 		cmocka_unit_test(test_connections_over_the_cap_closed_at_once),
 		cmocka_unit_test(test_large_reply_arrives_whole),
+		cmocka_unit_test(test_mutated_requests_answered_or_closed),
 		cmocka_unit_test(test_parse_addr_forms_and_errors),
 		cmocka_unit_test(test_start_on_a_busy_port_names_the_address),
 	};

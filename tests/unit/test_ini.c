@@ -519,6 +519,50 @@ static void test_missing_and_oversized_files_reported(void **state)
 	free(path);
 }
 
+/* Mutated and truncated copies of the example: each loads or fails with
+ * one line naming the file, never crashes (run it under ASan). */
+static void test_mutated_files_load_or_fail_cleanly(void **state)
+{
+	static const char alphabet[] = "\n\n\r=[]#;,:\"\\ \tatx9-_\0\xff";
+	size_t len;
+	char *example = read_file(TOP_SRCDIR "/doc/spoa-mirror.ini.example", &len);
+	char *buf = malloc(len + 1);
+	uint64_t rng = 0x9E3779B97F4A7C15ull;
+	unsigned loaded = 0, failed = 0;
+
+	for (int iter = 0; iter < 3000; iter++) {
+		struct agent_config cfg;
+		char err[512] = "";
+		size_t n = len;
+		int muts;
+
+		memcpy(buf, example, len);
+		rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+		muts = (int)(rng % 8);
+		for (int m = 0; m < muts; m++) {
+			rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+			buf[rng % len] = alphabet[(rng >> 32) % (sizeof(alphabet) - 1)];
+		}
+		rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+		if (rng % 4 == 0)
+			n = (size_t)(rng >> 20) % len;
+		config_init(&cfg);
+		if (ini_load_buffer("t.ini", buf, n, &cfg, true, err, sizeof(err)) == 0) {
+			loaded++;
+		} else {
+			failed++;
+			assert_int_equal(strncmp(err, "t.ini:", 6), 0);
+			assert_null(strpbrk(err, "\r\n"));
+		}
+		config_free(&cfg);
+	}
+	/* both outcomes were exercised */
+	assert_true(loaded > 100);
+	assert_true(failed > 100);
+	free(buf);
+	free(example);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -535,6 +579,7 @@ int main(void)
 		cmocka_unit_test(test_nul_byte_reported_on_its_line),
 		cmocka_unit_test(test_too_many_targets_rejected_at_the_extra_section),
 		cmocka_unit_test(test_missing_and_oversized_files_reported),
+		cmocka_unit_test(test_mutated_files_load_or_fail_cleanly),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
