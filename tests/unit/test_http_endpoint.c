@@ -383,7 +383,7 @@ static double now_s(void)
 
 static void test_slow_client_dropped_while_others_are_served(void **state)
 {
-	struct server *s = server_start(300, 0);
+	struct server *s = server_start(1000, 0);
 	int slow = connect_to(s->port);
 	int idle = connect_to(s->port);
 	double t0 = now_s(), waited;
@@ -395,12 +395,13 @@ static void test_slow_client_dropped_while_others_are_served(void **state)
 	request(s->port, "GET /metrics HTTP/1.1\r\n\r\n", false, &r);
 	assert_int_equal(r.status, 200);
 	free(r.body);
-	assert_true(now_s() - t0 < 0.25);
+	/* well before the slow client's deadline: it did not hold the loop */
+	assert_true(now_s() - t0 < 0.8);
 	send_str(slow, "r");
 	/* both the slow and the silent client are dropped at the deadline */
 	assert_true(peer_closed(slow));
 	waited = now_s() - t0;
-	assert_true(waited >= 0.25 && waited < 2.0);
+	assert_true(waited >= 0.9 && waited < 2.9);
 	assert_true(peer_closed(idle));
 	request(s->port, "GET /clients HTTP/1.1\r\n\r\n", false, &r);
 	assert_string_equal(r.body, "1"); /* only the connection asking */
