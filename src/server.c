@@ -28,6 +28,7 @@ struct client {
 	int fd;
 	ev_io io;
 	ev_timer timer;          /* idle timeout, then linger when closing */
+	ev_timer delay;          /* -t: holds output back to test HAProxy's timeouts */
 	ev_tstamp last_active;
 	struct spop_conn *conn;
 	bool writing;            /* EV_WRITE armed */
@@ -60,6 +61,7 @@ struct server {
 
 static void client_close(struct client *cl);
 static void client_io_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void client_delay_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
 static int set_nonblock(int fd)
 {
@@ -137,6 +139,16 @@ static void client_update(struct client *cl)
 
 	if (cl->closing_at_boundary && !conn_mid_frame(cl->conn))
 		conn_close(cl->conn, SPOP_STATUS_NONE, "agent shutting down");
+	if (cl->srv->settings.processing_delay_ms && conn_phase(cl->conn) != CONN_CLOSING) {
+		/* the incumbent's -t: answers leave after the delay */
+		conn_output(cl->conn, &pending);
+		if (pending && !ev_is_active(&cl->delay)) {
+			ev_timer_set(&cl->delay, cl->srv->settings.processing_delay_ms / 1000.0, 0);
+			ev_timer_start(cl->srv->loop, &cl->delay);
+		}
+		client_set_events(cl, pending < OUTPUT_HIGH_WATER, false);
+		return;
+	}
 	if (!client_flush(cl))
 		return;
 	conn_output(cl->conn, &pending);
@@ -239,12 +251,21 @@ static void client_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	client_update(cl);
 }
 
+static void client_delay_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct client *cl = w->data;
+
+	if (client_flush(cl))
+		client_update(cl);
+}
+
 static void client_close(struct client *cl)
 {
 	struct server *srv = cl->srv;
 
 	ev_io_stop(srv->loop, &cl->io);
 	ev_timer_stop(srv->loop, &cl->timer);
+	ev_timer_stop(srv->loop, &cl->delay);
 	close(cl->fd);
 	if (cl->prev)
 		cl->prev->next = cl->next;
@@ -340,6 +361,8 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		cl->timer.data = cl;
 		cl->timer.repeat = srv->settings.idle_timeout_ms / 1000.0;
 		ev_timer_again(loop, &cl->timer);
+		ev_init(&cl->delay, client_delay_cb);
+		cl->delay.data = cl;
 		cl->next = srv->clients;
 		if (srv->clients)
 			srv->clients->prev = cl;

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <ev.h>
 #include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "frames.h"
@@ -82,6 +83,8 @@ static void *loop_main(void *arg)
 	return NULL;
 }
 
+static unsigned next_processing_delay_ms;
+
 static struct fixture *start(unsigned max_conns, unsigned idle_ms, uint32_t frame_size)
 {
 	struct fixture *fx = calloc(1, sizeof(*fx));
@@ -91,6 +94,7 @@ static struct fixture *start(unsigned max_conns, unsigned idle_ms, uint32_t fram
 		.backlog = 1024,
 		.max_connections = max_conns,
 		.idle_timeout_ms = idle_ms,
+		.processing_delay_ms = next_processing_delay_ms,
 		.conn = { .max_frame_size = frame_size, .caps = SPOP_CAP_ALL,
 			  .reassembly_max = 1 << 20 },
 	};
@@ -459,6 +463,27 @@ static void test_shutdown_sends_disconnect_0_to_open_connections(void **state)
 	stop(fx);
 }
 
+static void test_processing_delay_holds_acks(void **state)
+{
+	struct fixture *fx;
+	struct spop_client c;
+	struct timespec t0, t1;
+	double elapsed;
+
+	next_processing_delay_ms = 300;
+	fx = start(100, 10000, 16380);
+	next_processing_delay_ms = 0;
+	client_hello(&c, fx->port);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	send_notify_expect_ack(&c, 1, 1);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	elapsed = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	assert_true(elapsed >= 0.29);
+	assert_true(elapsed < 2.0);
+	spop_client_close(&c);
+	stop(fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -476,6 +501,7 @@ int main(void)
 		cmocka_unit_test(test_idle_connection_closed_with_timeout_status),
 		cmocka_unit_test(test_connection_limit_refuses_excess_and_recovers),
 		cmocka_unit_test(test_shutdown_sends_disconnect_0_to_open_connections),
+		cmocka_unit_test(test_processing_delay_holds_acks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
