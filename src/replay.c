@@ -101,6 +101,11 @@ struct replay_pool {
 	long local_port;
 	long local_port_range;
 	unsigned monitor_interval_ms;
+	/* libcurl before 8.0.0 fails every transfer that reuses an HTTP/2
+	 * prior-knowledge connection ("Error in the HTTP2 framing layer",
+	 * curl issue #10634): h2c then gets a fresh connection per transfer */
+	bool h2c_reuse_broken;
+	atomic_bool h2c_warned;
 	atomic_uint drain_ms;
 	atomic_uint next_worker;
 	atomic_bool stopping;
@@ -312,6 +317,11 @@ static void size_connections(struct worker *w, const struct target_set *set)
 		if (n > per_host)
 			per_host = n;
 		total += n;
+		if (w->pool->h2c_reuse_broken && set->targets[i].cfg.http2 &&
+		    !set->targets[i].url.https && !atomic_exchange(&w->pool->h2c_warned, true))
+			log_warn("target '%s': libcurl %s cannot reuse HTTP/2 prior-knowledge "
+				 "connections (fixed in 8.0.0): one connection per mirror",
+				 set->targets[i].cfg.name, curl_version_info(CURLVERSION_NOW)->version);
 	}
 	if (total > REPLAY_MAX_CACHED_CONNS)
 		total = REPLAY_MAX_CACHED_CONNS;
@@ -339,13 +349,20 @@ static void configure_target(struct transfer *x, const struct target *t,
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
 	if (c->connect_timeout_ms)
 		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)c->connect_timeout_ms);
-	if (c->http2) {
-		/* h2c needs prior knowledge (no Upgrade dance); TLS negotiates by ALPN */
-		curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
-				 t->url.https ? (long)CURL_HTTP_VERSION_2TLS
-					      : (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
-		/* wait for a connection to multiplex on rather than open a new one */
+	if (c->http2 && t->url.https) {
+		/* negotiated by ALPN; wait for a connection to multiplex on rather
+		 * than open a new one per transfer */
+		curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 		curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	} else if (c->http2) {
+		/* h2c: prior knowledge, no Upgrade dance */
+		curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+		if (p->h2c_reuse_broken) {
+			curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+			curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+		} else {
+			curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+		}
 	} else {
 		curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	}
@@ -844,6 +861,7 @@ struct replay_pool *replay_pool_start(const struct replay_settings *s, char *err
 		return NULL;
 	}
 	p->access_log = s->access_log;
+	p->h2c_reuse_broken = curl_version_info(CURLVERSION_NOW)->version_num < 0x080000;
 	p->monitor_interval_ms = s->monitor_interval_ms ? s->monitor_interval_ms
 							: CFG_DEFAULT_MONITOR_INTERVAL_MS;
 	pthread_mutex_init(&p->error_logs_lock, NULL);

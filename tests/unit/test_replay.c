@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -917,6 +919,210 @@ static void test_replay_access_log_line_per_mirror(void **state)
 	unlink(path);
 }
 
+/* ---- HTTP/2 and TLS, through a real HAProxy in front of the recorder ----
+ * HAProxy terminates h2c / TLS and tells the recorder what it saw in
+ * X-Seen-Version and X-Seen-TLS. These tests skip when haproxy or openssl
+ * is not installed. */
+
+struct front {
+	pid_t pid;
+	uint16_t h2c_port;
+	uint16_t tls_port;
+	char dir[64];
+	char ca[128];
+};
+
+static uint16_t free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t alen = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+static bool port_accepts(uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	bool ok;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return ok;
+}
+
+static bool have_program(const char *path)
+{
+	return access(path, X_OK) == 0;
+}
+
+/* false: the tools are missing (the caller skips). */
+static bool front_start(struct front *h, uint16_t backend_port)
+{
+	char cmd[1024], cfg[160], pem[160];
+	FILE *fp;
+
+	if (!have_program("/usr/sbin/haproxy") || !have_program("/usr/bin/openssl"))
+		return false;
+	snprintf(h->dir, sizeof(h->dir), "/tmp/test_replay_front_XXXXXX");
+	assert_non_null(mkdtemp(h->dir));
+	snprintf(h->ca, sizeof(h->ca), "%s/ca.crt", h->dir);
+	snprintf(pem, sizeof(pem), "%s/front.pem", h->dir);
+	snprintf(cfg, sizeof(cfg), "%s/haproxy.cfg", h->dir);
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+		 "-nodes -keyout key.pem -out ca.crt -days 2 -subj /CN=127.0.0.1 "
+		 "-addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1 && cat ca.crt key.pem > front.pem",
+		 h->dir);
+	assert_int_equal(system(cmd), 0);
+	h->h2c_port = free_port();
+	h->tls_port = free_port();
+	fp = fopen(cfg, "w");
+	assert_non_null(fp);
+	fprintf(fp,
+		"defaults\n"
+		"  mode http\n"
+		"  timeout connect 2s\n  timeout client 5s\n  timeout server 5s\n"
+		"frontend h2c\n"
+		"  bind 127.0.0.1:%u proto h2\n"
+		"  http-request set-header X-Seen-Version %%[req.ver]\n"
+		"  http-request set-header X-Seen-TLS %%[ssl_fc]\n"
+		"  default_backend rec\n"
+		"frontend tls\n"
+		"  bind 127.0.0.1:%u ssl crt %s alpn h2,http/1.1\n"
+		"  http-request set-header X-Seen-Version %%[req.ver]\n"
+		"  http-request set-header X-Seen-TLS %%[ssl_fc]\n"
+		"  default_backend rec\n"
+		"backend rec\n"
+		"  server r 127.0.0.1:%u\n",
+		h->h2c_port, h->tls_port, pem, backend_port);
+	fclose(fp);
+	h->pid = fork();
+	assert_true(h->pid >= 0);
+	if (h->pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+
+		dup2(devnull, STDOUT_FILENO);
+		dup2(devnull, STDERR_FILENO);
+		execl("/usr/sbin/haproxy", "haproxy", "-db", "-f", cfg, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 300; i++) {
+		if (port_accepts(h->h2c_port) && port_accepts(h->tls_port))
+			return true;
+		sleep_ms(10);
+	}
+	fail_msg("haproxy did not listen on 127.0.0.1:%u and :%u", h->h2c_port, h->tls_port);
+	return false;
+}
+
+static void front_stop(struct front *h)
+{
+	char cmd[128];
+
+	if (h->pid > 0) {
+		kill(h->pid, SIGTERM);
+		waitpid(h->pid, NULL, 0);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", h->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", h->dir);
+}
+
+static void test_replay_http2_prior_knowledge_on_cleartext(void **state)
+{
+	struct fx *f = fx_new();
+	struct http_recorder *rec = fx_recorder(f, 0, NULL);
+	const char *h[] = { "Host", "front", "Content-Type", "text/plain", NULL };
+	struct front front = { 0 };
+	char url[64];
+	const struct recorded_request *q;
+
+	if (!front_start(&front, recorder_port(rec))) {
+		fx_free(f);
+		skip();
+	}
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/h2", front.h2c_port);
+	fx_target(f, "h2", url)->http2 = true;
+	fx_go(f);
+	mirror(f, &(struct spec){ "POST", "/p?x=1", "hello h2", 8, NULL, h });
+	mirror(f, &(struct spec){ "PURGE", "/c", NULL, 0, NULL, h });
+	mirror(f, &(struct spec){ "HEAD", "/hd", NULL, 0, NULL, h });
+	for (int i = 0; i < 20; i++) /* concurrent, then reusing what is open */
+		mirror(f, &(struct spec){ "GET", "/more", NULL, 0, NULL, h });
+	assert_true(recorder_wait(rec, 23, 5000));
+	assert_true(fx_wait_idle(f, 5000));
+	assert_int_equal(stat_get(&fx_stats(f, 0)->mirrored), 23);
+	q = find_target(rec, "/h2/p?x=1");
+	assert_string_equal(q->method, "POST");
+	assert_string_equal(recorded_header(q, "X-Seen-Version"), "2.0");
+	assert_string_equal(recorded_header(q, "X-Seen-TLS"), "0");
+	assert_string_equal(recorded_header(q, "Content-Type"), "text/plain");
+	assert_int_equal(q->body_len, 8);
+	assert_memory_equal(q->body, "hello h2", 8);
+	assert_string_equal(find_target(rec, "/h2/c")->method, "PURGE");
+	assert_string_equal(find_target(rec, "/h2/hd")->method, "HEAD");
+	fx_free(f);
+	front_stop(&front);
+}
+
+static void test_replay_tls_verified_unless_disabled(void **state)
+{
+	struct fx *f = fx_new();
+	struct http_recorder *rec = fx_recorder(f, 0, NULL);
+	struct front front = { 0 };
+	struct target_config *t;
+	char url[64];
+
+	if (!front_start(&front, recorder_port(rec))) {
+		fx_free(f);
+		skip();
+	}
+	snprintf(url, sizeof(url), "https://127.0.0.1:%u", front.tls_port);
+	fx_target(f, "untrusted", url);                      /* system CAs: must fail */
+	fx_target(f, "ca", url)->ca_file = strdup(front.ca); /* our CA: verified */
+	fx_target(f, "noverify", url)->tls_verify = false;
+	t = fx_target(f, "h2tls", url);
+	t->ca_file = strdup(front.ca);
+	t->http2 = true; /* negotiated by ALPN */
+	fx_go(f);
+	assert_int_equal(mirror(f, &(struct spec){ "GET", "/s", NULL, 0, NULL, NULL }), 4);
+	assert_true(fx_wait_idle(f, 5000));
+	assert_int_equal(stat_get(&fx_stats(f, 0)->failed), 1);
+	assert_int_equal(stat_get(&fx_stats(f, 0)->outcome[OUTCOME_CONNECT_ERROR]), 1);
+	assert_int_equal(stat_get(&fx_stats(f, 1)->mirrored), 1);
+	assert_int_equal(stat_get(&fx_stats(f, 2)->mirrored), 1);
+	assert_int_equal(stat_get(&fx_stats(f, 3)->mirrored), 1);
+	assert_int_equal(recorder_count(rec), 3);
+	for (size_t i = 0; i < 3; i++)
+		assert_string_equal(recorded_header(recorder_get(rec, i), "X-Seen-TLS"), "1");
+	/* exactly one of them arrived over HTTP/2 */
+	{
+		size_t h2 = 0;
+		for (size_t i = 0; i < 3; i++)
+			h2 += !strcmp(recorded_header(recorder_get(rec, i), "X-Seen-Version"), "2.0");
+		assert_int_equal(h2, 1);
+	}
+	/* more of them, concurrent, over the connections already open */
+	for (int i = 0; i < 20; i++)
+		mirror(f, &(struct spec){ "POST", "/s2", "b", 1, NULL, NULL });
+	assert_true(fx_wait_idle(f, 5000));
+	assert_int_equal(stat_get(&fx_stats(f, 0)->failed), 21);
+	for (size_t i = 1; i < 4; i++) {
+		assert_int_equal(stat_get(&fx_stats(f, i)->mirrored), 21);
+		assert_accounted(fx_stats(f, i));
+	}
+	assert_int_equal(recorder_count(rec), 63);
+	fx_free(f);
+	front_stop(&front);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -941,6 +1147,8 @@ int main(void)
 		cmocka_unit_test(test_replay_invalid_local_port_rejected),
 		cmocka_unit_test(test_replay_shadow_errors_logged_once_per_interval),
 		cmocka_unit_test(test_replay_access_log_line_per_mirror),
+		cmocka_unit_test(test_replay_http2_prior_knowledge_on_cleartext),
+		cmocka_unit_test(test_replay_tls_verified_unless_disabled),
 	};
 
 	/* the recorder and curl write to sockets a peer may have closed */
