@@ -27,6 +27,9 @@
 /* Answers are discarded, so a small receive buffer per easy handle saves
  * memory; 4 KiB still takes a typical status line and headers in one read. */
 #define REPLAY_RECV_BUFFER 4096
+/* Bodies over 64 KiB are sent through an upload buffer each easy handle
+ * keeps; libcurl's minimum (16 KiB) instead of its 64 KiB default. */
+#define REPLAY_UPLOAD_BUFFER (16 * 1024)
 /* Scratch buffers that grew past this (huge cookies) are not kept. */
 #define REPLAY_SCRATCH_KEEP (64 * 1024)
 /* Connection pool bounds when a target sets no in-flight cap. */
@@ -342,6 +345,7 @@ static void configure_target(struct transfer *x, const struct target *t,
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)REPLAY_RECV_BUFFER);
+	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, (long)REPLAY_UPLOAD_BUFFER);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_body);
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
@@ -492,7 +496,7 @@ static void transfer_done(struct worker *w, struct transfer *x, CURLcode rc)
 		log_shadow_error(w->pool, x->r, x->t, why);
 		target_finish(x->t, 0, rc == CURLE_OK ? OUTCOME_OTHER : failure_class(rc), 0);
 	}
-	if (w->pool->access_log)
+	if (w->pool->access_log && log_enabled(LOG_LVL_INFO))
 		access_log_line(x, status, rc == CURLE_OK ? "ok" : curl_easy_strerror(rc), us);
 	request_target_done(x->r);
 	transfer_put(w, x);
@@ -904,6 +908,13 @@ struct replay_pool *replay_pool_start(const struct replay_settings *s, char *err
 			return NULL;
 		}
 		w->thread_started = true;
+		{
+			/* named for top -H and perf */
+			char name[16];
+
+			snprintf(name, sizeof(name), "replay-%u", i % 10000u);
+			pthread_setname_np(w->thread, name);
+		}
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return p;
