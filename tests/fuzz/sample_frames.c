@@ -24,6 +24,7 @@ static const char *const names[SAMPLE_COUNT] = {
 	[SAMPLE_ACK_EMPTY] = "ack_empty",
 	[SAMPLE_ACK_ACTIONS] = "ack_actions",
 	[SAMPLE_SESSION] = "session",
+	[SAMPLE_NOTIFY_TRUNCATED_BODY] = "notify_truncated_body",
 };
 
 const char *sample_name(enum sample_kind k)
@@ -169,6 +170,31 @@ static void payload_large_body(struct spop_writer *w)
 	spop_put_kv(w, "body-len", &len);
 }
 
+/* The incumbent's message name with text headers and a body HAProxy cut:
+ * Content-Length and body_len say 4096, 40 bytes arrived. */
+static void payload_truncated_body(struct spop_writer *w)
+{
+	static const char *const hdrs[] = { "Host", "shop.example.com", "Content-Type",
+					    "application/x-www-form-urlencoded", "Content-Length",
+					    "4096", "X-Request-Id", "c0ffee-0042" };
+	static const char body[] = "item=42&qty=1&note=first+forty+bytes+..";
+	char blk[256];
+	size_t n = hdrs_text(blk, sizeof(blk), hdrs, N_PAIRS(hdrs));
+	struct spop_value text = spop_str_value(slice_make(blk, n));
+	struct spop_value declared = spop_u32_value(4096);
+
+	spop_put_string(w, SLICE_LIT("mirror"));
+	spop_put_u8(w, 8);
+	put_str_arg(w, "method", "POST");
+	put_str_arg(w, "pathq", "/cart/add?ref=home");
+	put_str_arg(w, "ver", "1.1");
+	spop_put_kv(w, "hdrs", &text);
+	put_bin_arg(w, "body", body, sizeof(body) - 1);
+	spop_put_kv(w, "body_len", &declared);
+	put_str_arg(w, "client", "198.51.100.7");
+	put_str_arg(w, "unique_id", "req-0042");
+}
+
 /* Two messages, the first with args the SPOE config left unnamed. */
 static void payload_unnamed_args(struct spop_writer *w)
 {
@@ -306,6 +332,9 @@ size_t sample_build(enum sample_kind k, uint8_t *buf, size_t cap)
 		notify_frame(&w, 1, 1, payload_get_hdrs_bin);
 		notify_frame(&w, 3, 2, payload_post_body);
 		spop_encode_haproxy_disconnect(&w, SPOP_STATUS_NONE, "");
+		break;
+	case SAMPLE_NOTIFY_TRUNCATED_BODY:
+		notify_frame(&w, 2051, 301, payload_truncated_body);
 		break;
 	default:
 		return 0;

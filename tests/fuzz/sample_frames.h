@@ -26,6 +26,7 @@ enum sample_kind {
 	SAMPLE_ACK_EMPTY,
 	SAMPLE_ACK_ACTIONS,          /* set-var of several types, unset-var */
 	SAMPLE_SESSION,              /* HELLO, two NOTIFYs, DISCONNECT back to back */
+	SAMPLE_NOTIFY_TRUNCATED_BODY, /* "mirror": text hdrs, Content-Length above the body */
 	SAMPLE_COUNT
 };
 
