@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "conn.h"
@@ -48,10 +49,19 @@ static const struct {
 };
 #define N_OUTCOMES (sizeof(outcomes) / sizeof(outcomes[0]))
 
-/* The two targets: everything to one; half, keyed on a header, to the
- * other, which also replays cut bodies. */
+/* The two targets: everything to one; half, keyed on a header by default,
+ * to the other, which also replays cut bodies. */
 enum { T_FULL, T_HALF, N_TARGETS };
-#define HALF_SAMPLE_HEADER "x-request-id"
+static const struct {
+	enum sample_key key;
+	const char *name;
+} half_keys[4] = {
+	{ SAMPLE_KEY_HEADER, "x-request-id" },
+	{ SAMPLE_KEY_COOKIE, "session" },
+	{ SAMPLE_KEY_CLIENT, NULL },
+	{ SAMPLE_KEY_RANDOM, NULL },
+};
+#define FULL_RATE_LIMIT 2.0 /* requests/s; the burst is as large */
 
 void conn_drive_options_encode(const struct conn_drive_options *o,
 			       uint8_t out[CONN_DRIVE_HEADER])
@@ -61,6 +71,8 @@ void conn_drive_options_encode(const struct conn_drive_options *o,
 	out[1] = (uint8_t)((o->chunking & 3) | (o->seed & 63) << 2);
 	out[2] = (uint8_t)((o->entries & 3) | (o->bytes & 3) << 2 | (o->inflight & 3) << 4 |
 			   (o->outcome & 3) << 6);
+	out[3] = (uint8_t)((o->sample_key & 3) | (o->rate_limited ? 4 : 0) |
+			   (o->slow_reader ? 8 : 0));
 }
 
 void conn_drive_options_decode(const uint8_t *in, size_t len, struct conn_drive_options *o)
@@ -80,6 +92,9 @@ void conn_drive_options_decode(const uint8_t *in, size_t len, struct conn_drive_
 		.bytes = (b[2] >> 2) & 3,
 		.inflight = (b[2] >> 4) & 3,
 		.outcome = (b[2] >> 6) & 3,
+		.sample_key = b[3] & 3,
+		.rate_limited = (b[3] & 4) != 0,
+		.slow_reader = (b[3] & 8) != 0,
 	};
 }
 
@@ -119,6 +134,9 @@ struct drive {
 	size_t n_notifies;
 	struct spop_hello hello;
 	bool have_hello;
+	size_t leftover;   /* bytes after the last whole frame */
+	bool frag_pending; /* the last NOTIFY began a fragmented one, not ended */
+	struct timespec started;
 
 	uint32_t rng;
 	const char *fail;
@@ -271,17 +289,22 @@ static bool drive_init(struct drive *d, const uint8_t *data, size_t len)
 			(d->o.no_pipelining ? 0 : SPOP_CAP_PIPELINING | SPOP_CAP_ASYNC),
 		.reassembly_max = reassembly_limits[d->o.reassembly],
 	};
+	clock_gettime(CLOCK_MONOTONIC, &d->started);
 	config_init(&d->cfg);
 	t = config_add_target(&d->cfg, "full", "http://127.0.0.1:1/");
 	t->max_inflight = inflight_caps[d->o.inflight];
+	if (d->o.rate_limited)
+		t->rate_limit = FULL_RATE_LIMIT;
 	t = config_add_target(&d->cfg, "half", "http://127.0.0.1:2/half");
 	t->sample_percent = 50;
-	t->sample_key = SAMPLE_KEY_HEADER;
-	t->sample_key_name = strdup(HALF_SAMPLE_HEADER);
+	t->sample_key = half_keys[d->o.sample_key].key;
+	t->sample_key_name = half_keys[d->o.sample_key].name
+				     ? strdup(half_keys[d->o.sample_key].name)
+				     : NULL;
 	t->max_inflight = inflight_caps[d->o.inflight];
 	t->replay_truncated = true;
 	d->set = target_set_new(&d->cfg, &d->reg, err, sizeof(err));
-	if (!d->set || !t->sample_key_name) {
+	if (!d->set || (half_keys[d->o.sample_key].name && !t->sample_key_name)) {
 		check(d, false, "cannot build the target set");
 		return false;
 	}
@@ -336,11 +359,16 @@ static void scan_input(struct drive *d, const uint8_t *p, size_t len)
 	while (spop_frame_decode(p + off, len - off, UINT32_MAX, &f, &used) == SPOP_OK) {
 		if (off == 0 && f.type == SPOP_FRAME_HAPROXY_HELLO)
 			d->have_hello = spop_hello_decode(f.payload, &d->hello) == SPOP_OK;
-		if (f.type == SPOP_FRAME_NOTIFY)
+		if (f.type == SPOP_FRAME_NOTIFY) {
 			d->notifies[d->n_notifies++] =
 				(struct notify_id){ f.stream_id, f.frame_id };
+			d->frag_pending = !(f.flags & (SPOP_FLAG_FIN | SPOP_FLAG_ABORT));
+		} else if (f.type == SPOP_FRAME_UNSET && (f.flags & (SPOP_FLAG_FIN | SPOP_FLAG_ABORT))) {
+			d->frag_pending = false;
+		}
 		off += used;
 	}
+	d->leftover = len - off;
 }
 
 /* ---- feeding and draining ---- */
@@ -366,13 +394,19 @@ static void keep_output(struct drive *d, const uint8_t *p, size_t n)
 }
 
 /* Takes what the agent wrote: all of it, or a random part as a slow
- * socket would. */
+ * socket would, or (slow reader) mostly nothing and never more than half,
+ * so the output piles up with a consumed head. */
 static void drain(struct drive *d, bool all)
 {
 	size_t len, n;
 	const uint8_t *p = conn_output(d->conn, &len);
 
-	n = all || len == 0 ? len : next_rand(d) % (len + 1);
+	if (all || len == 0)
+		n = len;
+	else if (d->o.slow_reader)
+		n = next_rand(d) % 8 ? 0 : next_rand(d) % (len / 2 + 1);
+	else
+		n = next_rand(d) % (len + 1);
 	if (n) {
 		keep_output(d, p, n);
 		conn_output_consume(d->conn, n);
@@ -560,6 +594,15 @@ static void check_output(struct drive *d, struct conn_drive_tally *t)
 
 /* ---- checks on the counters ---- */
 
+static double elapsed_s(const struct drive *d)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - d->started.tv_sec) +
+	       (double)(now.tv_nsec - d->started.tv_nsec) / 1e9;
+}
+
 static void check_target(struct drive *d, unsigned i)
 {
 	const struct target *tg = &d->set->targets[i];
@@ -582,11 +625,16 @@ static void check_target(struct drive *d, unsigned i)
 	       "target '%s': mirrored/failed %llu/%llu, finished %llu answered %llu", tg->cfg.name,
 	       (unsigned long long)stat_get(&s->mirrored), (unsigned long long)stat_get(&s->failed),
 	       (unsigned long long)d->finished[i], (unsigned long long)d->answered[i]);
-	check(d, stat_get(&s->dropped[DROP_RATE_LIMITED]) == 0 &&
-			 stat_get(&s->dropped[DROP_SHUTDOWN]) == 0,
+	check(d, stat_get(&s->dropped[DROP_SHUTDOWN]) == 0 &&
+			 (stat_get(&s->dropped[DROP_RATE_LIMITED]) == 0 ||
+			  (i == T_FULL && d->o.rate_limited)),
 	      "drop counted for a reason that cannot happen here");
 	if (i == T_FULL) {
 		check(d, stat_get(&s->sampled_out) == 0, "a 100% target sampled a request out");
+		if (d->o.rate_limited)
+			checkf(d, d->finished[i] <= FULL_RATE_LIMIT + FULL_RATE_LIMIT * elapsed_s(d) + 1,
+			       "rate-limited target took %llu requests in %.3f s",
+			       (unsigned long long)d->finished[i], elapsed_s(d));
 		check(d, stat_get(&s->dropped[DROP_TRUNCATED]) == d->stats.requests_truncated,
 		      "truncated drops differ from truncated requests");
 	} else {
@@ -633,6 +681,11 @@ const char *conn_drive_check(const uint8_t *data, size_t len, struct conn_drive_
 	if (drive_init(d, data, len)) {
 		scan_input(d, data + head, len - head);
 		feed(d, data + head, len - head);
+		if (conn_phase(d->conn) != CONN_CLOSING)
+			/* every whole frame was taken: what is left is a partial
+			 * frame or a fragmented NOTIFY not yet ended */
+			check(d, conn_mid_frame(d->conn) == (d->leftover > 0 || d->frag_pending),
+			      "conn_mid_frame differs from the input's last frames");
 		if (t)
 			t->closed_by_peer_or_error = conn_phase(d->conn) == CONN_CLOSING;
 		/* the server's shutdown: a normal close once the input is over */

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONN_DRIVE_HEADER 3
+#define CONN_DRIVE_HEADER 4
 
 /* What the option bytes select; each field is a small index into a table.
  * Index 0 is always the agent's default (CFG_DEFAULT_*), so all-zero option
@@ -33,6 +33,10 @@ struct conn_drive_options {
 	unsigned bytes;       /* queue budget bytes: 32 MiB, 65536, 4096, 600 */
 	unsigned inflight;    /* both targets' max in flight: 256, 4, 2, 1 */
 	unsigned outcome;     /* where the cycle of shadow outcomes starts: 0..3 */
+	unsigned sample_key;  /* target "half" samples on: x-request-id header,
+			       * cookie "session", client address, random draw */
+	bool rate_limited;    /* target "full" takes 2 requests/s (burst 2) */
+	bool slow_reader;     /* output taken 1 time in 8, a random part */
 };
 
 void conn_drive_options_encode(const struct conn_drive_options *o,

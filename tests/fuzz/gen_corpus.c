@@ -64,10 +64,24 @@ static int write_decode_corpus(const char *dir)
 
 /* ---- conn corpus ---- */
 
-/* A NOTIFY with ABORT set on its first frame: HAProxy gave up before it
- * sent anything; no ACK is due. Not a sample of its own: only the
- * connection cares. */
-#define PART_NOTIFY_ABORTED_AT_START SAMPLE_COUNT
+/* Pieces only the connection cares about, so not samples of their own
+ * (the codec's sweeps over every sample are quadratic in frame size). */
+enum {
+	/* a NOTIFY with ABORT on its first frame: HAProxy gave up at once */
+	PART_NOTIFY_ABORTED_AT_START = SAMPLE_COUNT,
+	/* HELLO of an HAProxy with tune.bufsize raised: 1 MiB frames */
+	PART_HELLO_BIG_FRAMES,
+	/* one 70000-byte-body NOTIFY: past the 64 KiB the read buffer keeps */
+	PART_NOTIFY_70K,
+	/* an 80000-byte-body NOTIFY in 16000-byte fragments: past the 64 KiB
+	 * the reassembly buffer keeps */
+	PART_NOTIFY_FRAGMENTED_80K,
+	/* 400 NOTIFYs without messages, ids as HAProxy 3.x numbers them: the
+	 * ACKs outgrow the first output buffer */
+	PART_NOTIFY_BURST,
+};
+
+#define BIG_PART_MAX (256u * 1024)
 
 /* One piece of a stream: a sample, or `frames` of its frames (0: all)
  * from frame `first` on, minus `cut` bytes at the end (an input that stops
@@ -143,9 +157,28 @@ static const struct conn_seed conn_seeds[] = {
 	  { P(SAMPLE_HELLO), P(SAMPLE_NOTIFY_GET_HDRS_TEXT), P(SAMPLE_HELLO), END } },
 	{ "agent_frame_from_haproxy", { 0 },
 	  { P(SAMPLE_HELLO), P(SAMPLE_ACK_EMPTY), END } },
+	{ "large_frame_buffer_given_back", { 0 },
+	  { P(PART_HELLO_BIG_FRAMES), P(PART_NOTIFY_70K), P(SAMPLE_NOTIFY_GET_HDRS_BIN), END } },
+	{ "large_reassembly_buffer_given_back", { .chunking = 3, .seed = 21 },
+	  { P(SAMPLE_HELLO), P(PART_NOTIFY_FRAGMENTED_80K), P(SAMPLE_NOTIFY_FRAGMENTED),
+	    P(SAMPLE_NOTIFY_GET_HDRS_BIN), END } },
+	{ "large_fragmented_over_limit", { .reassembly = 1 },
+	  { P(SAMPLE_HELLO), P(PART_NOTIFY_FRAGMENTED_80K), P(SAMPLE_NOTIFY_GET_HDRS_BIN), END } },
+	{ "pipelined_burst_slow_reader", { .chunking = 3, .seed = 1, .slow_reader = true },
+	  { P(SAMPLE_HELLO), P(PART_NOTIFY_BURST), P(SAMPLE_NOTIFY_GET_HDRS_BIN), END } },
+	{ "session_cookie_sampling_rate_limited", { .sample_key = 1, .rate_limited = true },
+	  { SESSION } },
+	{ "session_client_sampling_slow_reader", { .chunking = 2, .seed = 60, .sample_key = 2,
+						   .slow_reader = true },
+	  { SESSION } },
+	{ "session_random_sampling_held", { .chunking = 3, .seed = 2, .sample_key = 3, .hold = 2,
+					    .inflight = 2 },
+	  { SESSION } },
 	{ "input_ends_mid_frame", { .chunking = 2, .seed = 1 },
 	  { P(SAMPLE_HELLO), P(SAMPLE_NOTIFY_GET_HDRS_BIN), { SAMPLE_NOTIFY_POST_BODY, 0, 0, 20 },
 	    END } },
+	{ "input_ends_mid_fragmented_notify", { 0 },
+	  { P(SAMPLE_HELLO), { SAMPLE_NOTIFY_FRAGMENTED, 0, 2, 0 }, END } },
 };
 
 /* Writes a NOTIFY frame with FIN and ABORT and an empty payload. */
@@ -159,13 +192,91 @@ static size_t aborted_at_start(uint8_t *buf, size_t cap)
 	return w.overflow ? 0 : w.len;
 }
 
+/* A mirror-request message with text headers and a body of body_len bytes. */
+static size_t big_payload(uint8_t *buf, size_t cap, size_t body_len)
+{
+	static uint8_t body[100000];
+	char hdrs[256];
+	struct spop_writer w = spop_writer_init(buf, cap);
+	struct spop_value v;
+	int n = snprintf(hdrs, sizeof(hdrs),
+			 "Host: upload.example.com\r\nContent-Length: %zu\r\n"
+			 "X-Request-Id: big-%zu\r\n\r\n",
+			 body_len, body_len);
+
+	if (body_len > sizeof(body) || n < 0 || (size_t)n >= sizeof(hdrs))
+		return 0;
+	for (size_t i = 0; i < body_len; i++)
+		body[i] = (uint8_t)('a' + i % 26);
+	spop_put_string(&w, SLICE_LIT("mirror-request"));
+	spop_put_u8(&w, 5);
+	v = spop_str_value(SLICE_LIT("PUT"));
+	spop_put_kv(&w, "method", &v);
+	v = spop_str_value(SLICE_LIT("/blobs/big"));
+	spop_put_kv(&w, "path", &v);
+	v = spop_str_value(SLICE_LIT("1.1"));
+	spop_put_kv(&w, "version", &v);
+	v = spop_str_value(slice_make(hdrs, (size_t)n));
+	spop_put_kv(&w, "headers", &v);
+	v = spop_bin_value(slice_make(body, body_len));
+	spop_put_kv(&w, "body", &v);
+	return w.overflow ? 0 : w.len;
+}
+
+/* The payload in one NOTIFY, or cut into frames of at most `piece` bytes:
+ * a NOTIFY without FIN, then type-0 frames, the last with FIN. */
+static size_t big_notify(uint8_t *buf, size_t cap, size_t body_len, size_t piece)
+{
+	static uint8_t payload[BIG_PART_MAX];
+	size_t n = big_payload(payload, sizeof(payload), body_len), off = 0;
+	struct spop_writer w = spop_writer_init(buf, cap);
+
+	if (n == 0)
+		return 0;
+	if (!piece)
+		piece = n;
+	while (off < n) {
+		size_t len = n - off < piece ? n - off : piece;
+		uint8_t type = off == 0 ? SPOP_FRAME_NOTIFY : SPOP_FRAME_UNSET;
+		size_t start = spop_frame_begin(&w, type, off + len == n ? SPOP_FLAG_FIN : 0, 6001,
+						 77);
+
+		spop_put_bytes(&w, payload + off, len);
+		spop_frame_end(&w, start);
+		off += len;
+	}
+	return w.overflow ? 0 : w.len;
+}
+
+static size_t build_part(int kind, uint8_t *buf, size_t cap)
+{
+	struct spop_writer w = spop_writer_init(buf, cap);
+
+	switch (kind) {
+	case PART_NOTIFY_BURST:
+		for (unsigned i = 0; i < 400; i++)
+			spop_frame_end(&w, spop_frame_begin(&w, SPOP_FRAME_NOTIFY, SPOP_FLAG_FIN,
+							    2 * i + 1, 1));
+		return w.overflow ? 0 : w.len;
+	case PART_NOTIFY_ABORTED_AT_START:
+		return aborted_at_start(buf, cap);
+	case PART_HELLO_BIG_FRAMES:
+		spop_encode_haproxy_hello(&w, "2.0", 1u << 20, "pipelining,async", false, NULL);
+		return w.overflow ? 0 : w.len;
+	case PART_NOTIFY_70K:
+		return big_notify(buf, cap, 70000, 0);
+	case PART_NOTIFY_FRAGMENTED_80K:
+		return big_notify(buf, cap, 80000, 16000);
+	default:
+		return sample_build((enum sample_kind)kind, buf, cap);
+	}
+}
+
 /* Appends one part to out; returns the new length, or 0 when it fails. */
 static size_t append_part(const struct part *p, uint8_t *out, size_t len, size_t cap)
 {
-	static uint8_t buf[SAMPLE_MAX_LEN];
-	size_t n = p->kind == PART_NOTIFY_ABORTED_AT_START
-			   ? aborted_at_start(buf, sizeof(buf))
-			   : sample_build((enum sample_kind)p->kind, buf, sizeof(buf));
+	static uint8_t buf[BIG_PART_MAX];
+	size_t n = build_part(p->kind, buf, sizeof(buf));
 
 	if (n == 0)
 		return 0;
@@ -191,7 +302,7 @@ static size_t append_part(const struct part *p, uint8_t *out, size_t len, size_t
 
 static int write_conn_corpus(const char *dir)
 {
-	static uint8_t stream[8 * SAMPLE_MAX_LEN];
+	static uint8_t stream[4 * BIG_PART_MAX];
 
 	for (size_t s = 0; s < sizeof(conn_seeds) / sizeof(conn_seeds[0]); s++) {
 		const struct conn_seed *seed = &conn_seeds[s];
