@@ -201,8 +201,11 @@ struct spop_message_iter {
 
 static inline struct spop_message_iter spop_message_iter_init(struct slice payload)
 {
-	return (struct spop_message_iter){ (const uint8_t *)payload.ptr,
-					   (const uint8_t *)payload.ptr + payload.len };
+	const uint8_t *p = (const uint8_t *)payload.ptr;
+
+	/* An empty payload may be (NULL, 0), e.g. a fragmented NOTIFY whose
+	 * pieces were all empty: NULL + 0 is undefined behaviour in C. */
+	return (struct spop_message_iter){ p, payload.len ? p + payload.len : p };
 }
 
 /* Decodes the next message into *m (args are views, no copy).

@@ -432,6 +432,32 @@ static void test_notify_fragmented_then_aborted_mirrors_nothing(void **state)
 	assert_int_equal(fx->stats.aborted, 1);
 }
 
+/* Found by fuzz_conn (corpus/regressions/conn-empty-fragmented-notify.bin):
+ * a fragmented NOTIFY whose pieces are all empty never allocates the
+ * reassembly buffer, so its payload is (NULL, 0). */
+static void test_notify_fragmented_all_empty_acked_mirrors_nothing(void **state)
+{
+	struct fixture *fx = *state;
+	struct frame_buf b = { .len = 0 };
+	struct spop_frame f;
+
+	handshake(fx);
+	add_raw_frame(&b, SPOP_FRAME_NOTIFY, 0, 21, 4, NULL, 0);
+	add_raw_frame(&b, SPOP_FRAME_UNSET, 0, 21, 4, NULL, 0);
+	add_raw_frame(&b, SPOP_FRAME_UNSET, SPOP_FLAG_FIN, 21, 4, NULL, 0);
+	add_notify(&b, 23, 5, "/after", "", 0);
+	assert_int_equal(feed(fx, b.data, b.len, 0), CONN_READY);
+	/* HELLO, the ACK of the empty NOTIFY, the ACK of /after */
+	assert_int_equal(out_frame_count(fx), 3);
+	out_frame(fx, 1, &f);
+	assert_int_equal(f.type, SPOP_FRAME_ACK);
+	assert_int_equal(f.stream_id, 21);
+	assert_int_equal(f.frame_id, 4);
+	assert_int_equal(fx->stats.fragmented_notify, 1);
+	assert_int_equal(fx->cap.messages, 1);
+	assert_string_equal(fx->cap.last_uri, "/after");
+}
+
 static void test_notify_fragmented_over_limit_acked_and_dropped(void **state)
 {
 	struct fixture *fx = *state;
@@ -550,6 +576,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_malformed_notify_payload_closes_with_status_4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_fragmented_body_reassembled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_fragmented_then_aborted_mirrors_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_fragmented_all_empty_acked_mirrors_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_fragmented_over_limit_acked_and_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fragment_without_pending_notify_refused_status_11, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_interlaced_with_fragments_refused_status_11, setup, teardown),

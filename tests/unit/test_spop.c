@@ -812,6 +812,18 @@ static void test_notify_empty_payload_has_no_messages(void **state)
 	assert_int_equal(spop_message_next(&it, &m), 0);
 }
 
+/* An empty slice may have no pointer at all (a reassembly buffer never
+ * allocated): the iterator must not compute NULL + 0 (UBSan at -O1). */
+static void test_notify_null_empty_payload_has_no_messages(void **state)
+{
+	struct spop_message_iter it = spop_message_iter_init(slice_make(NULL, 0));
+	static struct spop_message m;
+
+	assert_null(it.p);
+	assert_ptr_equal(it.end, it.p);
+	assert_int_equal(spop_message_next(&it, &m), 0);
+}
+
 /* ---- ACK actions ---- */
 
 static void test_ack_with_actions_round_trip(void **state)
@@ -1983,6 +1995,7 @@ int main(void)
 		cmocka_unit_test(test_notify_message_with_255_args_all_decoded),
 		cmocka_unit_test(test_notify_malformed_messages_rejected_without_advancing),
 		cmocka_unit_test(test_notify_empty_payload_has_no_messages),
+		cmocka_unit_test(test_notify_null_empty_payload_has_no_messages),
 		cmocka_unit_test(test_ack_with_actions_round_trip),
 		cmocka_unit_test(test_ack_empty_is_valid),
 		cmocka_unit_test(test_ack_action_bytes_follow_the_spec),
