@@ -134,7 +134,10 @@ class Handler(socketserver.StreamRequestHandler):
                 time.sleep(srv.delay)
             out = ["HTTP/1.1 %d %s" % (status, "OK" if status < 400 else "Error")]
             out += ["%s: %s" % kv for kv in resp_headers]
-            out.append("content-length: %d" % len(resp_body))
+            if status in (204, 304):
+                resp_body = b""  # no body, no Content-Length (RFC 9110 8.6)
+            else:
+                out.append("content-length: %d" % len(resp_body))
             if not keep:
                 out.append("connection: close")
             data = ("\r\n".join(out) + "\r\n\r\n").encode("latin-1")
