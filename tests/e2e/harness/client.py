@@ -103,21 +103,35 @@ class LoadResult:
         self.lock = threading.Lock()
         self.latency = {}   # target -> [seconds]
         self.errors = []    # (target, description)
+        self.timeline = []  # (seconds since the start, target, latency or None)
         self.sent = 0
+        self.t0 = time.perf_counter()
 
-    def add(self, target, seconds):
+    def add(self, target, seconds, started):
         with self.lock:
             self.latency.setdefault(target, []).append(seconds)
+            self.timeline.append((started - self.t0, target, seconds))
 
-    def error(self, target, what):
+    def error(self, target, what, started):
         with self.lock:
             self.errors.append((target, what))
+            self.timeline.append((started - self.t0, target, None))
 
     def p(self, target, pct):
         return percentile(self.latency.get(target, []), pct)
 
     def count(self, target):
         return len(self.latency.get(target, []))
+
+    def slowest_windows(self, width=0.5, top=3):
+        """The `top` windows of `width` seconds with the worst max latency."""
+        windows = {}
+        for t, _, lat in self.timeline:
+            k = int(t / width)
+            windows[k] = max(windows.get(k, 0.0), lat if lat is not None else float("inf"))
+        worst = sorted(windows.items(), key=lambda kv: -kv[1])[:top]
+        return ", ".join("%.1f-%.1fs: %.0fms" % (k * width, (k + 1) * width, v * 1e3)
+                         for k, v in worst)
 
     def describe(self):
         parts = []
@@ -138,15 +152,15 @@ def _one(port, target, result, timeout, expect_body):
         body = resp.read()
         conn.close()
     except Exception as e:  # every failure is a client error to count
-        result.error(target, "%s: %s" % (type(e).__name__, e))
+        result.error(target, "%s: %s" % (type(e).__name__, e), start)
         return
     elapsed = time.perf_counter() - start
     if resp.status != 200:
-        result.error(target, "status %d" % resp.status)
+        result.error(target, "status %d" % resp.status, start)
     elif expect_body and expect_body not in body:
-        result.error(target, "unexpected body %r" % body[:80])
+        result.error(target, "unexpected body %r" % body[:80], start)
     else:
-        result.add(target, elapsed)
+        result.add(target, elapsed, start)
 
 
 def run_load(port, targets, rate, duration, events=(), timeout=10.0, expect_body=b'"primary"',
@@ -171,7 +185,7 @@ def run_load(port, targets, rate, duration, events=(), timeout=10.0, expect_body
         t.start()
         threads.append(t)
 
-    t0 = time.perf_counter()
+    t0 = result.t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for i in range(total):
             due = t0 + i / rate
