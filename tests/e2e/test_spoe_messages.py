@@ -101,8 +101,10 @@ def test_trap_acl_rand50_never_matches(world):
 
 
 def test_send_spoe_group_after_the_rules_also_works(world):
-    # The other fix for the first trap: keep the frontend event point but
-    # trigger the message explicitly once txn.mirror_enabled is known.
+    # The other fix for the first trap: trigger the message explicitly from
+    # the frontend once txn.mirror_enabled is known. The body has to be
+    # buffered by the frontend then (without it, on 2.6.12, a POST with a
+    # body was not mirrored at all).
     cfg, spoe, _ = haproxy.config_paths()
     group = variant(world, spoe, "group.conf",
                     "    event on-backend-http-request if { var(txn.mirror_enabled) -m bool }\n",
@@ -114,10 +116,14 @@ def test_send_spoe_group_after_the_rules_also_works(world):
                    "    http-request unset-var(txn.mirror_enabled) if body_too_large\n"
                    "    http-request send-spoe-group mirror mirror-group"
                    " if { var(txn.mirror_enabled) -m bool }\n")
+    cfg2 = variant(world, cfg2, "group.cfg", "frontend http_front\n",
+                   "frontend http_front\n    option http-buffer-request\n")
     _, rec, proxy = start_stack(world, cfg=cfg2, spoe_conf=group)
     send(proxy, ["/api/v1/g?x=1"] * 5 + ["/api/v3/g"] * 5)
-    msgs = rec.wait_messages(5)
-    assert [dict(args)["uri"] for _, args in msgs] == ["/api/v1/g?x=1"] * 5
+    send(proxy, ["/api/v1/g?post"], method="POST", body=b"b" * 5000)
+    msgs = rec.wait_messages(6)
+    assert [dict(args)["uri"] for _, args in msgs] == ["/api/v1/g?x=1"] * 5 + ["/api/v1/g?post"]
+    assert dict(msgs[-1][1])["body"] == b"b" * 5000
 
 
 def test_body_of_1mib_arrives_whole_and_larger_bodies_are_not_mirrored(world):
