@@ -8,10 +8,9 @@ import re
 import shlex
 
 import pytest
+import yaml  # Debian: python3-yaml
 
 from harness import haproxy
-
-yaml = pytest.importorskip("yaml", reason="PyYAML (Debian: python3-yaml) parses the compose file")
 
 REPO = haproxy.REPO
 DOCKER = os.path.join(REPO, "docker")

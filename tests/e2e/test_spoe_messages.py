@@ -3,8 +3,6 @@ SPOP agent that records every NOTIFY (harness/spoa_recorder.py), and the two
 traps of the seeds' examples reproduced on the same binary. Independent of
 spoa-mirror itself."""
 
-import pytest
-
 from harness import haproxy
 from harness.client import Client
 

@@ -16,7 +16,6 @@ import ipaddress
 import json
 import os
 import signal
-import socket
 import socketserver
 import struct
 import sys
