@@ -6,11 +6,12 @@ environment variables the config declares with `presetenv`."""
 import os
 import re
 import shlex
+import subprocess
 
 import pytest
 import yaml  # Debian: python3-yaml
 
-from harness import haproxy
+from harness import agent, haproxy
 
 REPO = haproxy.REPO
 DOCKER = os.path.join(REPO, "docker")
@@ -134,3 +135,12 @@ def test_agents_and_backends_are_wired_to_each_other(compose):
         # The same backend the E2E suite and scripts/demo run.
         assert mounts(svc)["/app/backend.py"] == os.path.join(REPO, "tests/e2e/harness/backend.py")
         assert svc["command"][-1] == "0.0.0.0:8080"
+
+
+def test_agent_accepts_the_images_ini_file():
+    # Needs the built agent (tests/e2e/run builds it): its own config check.
+    path = agent.binary()
+    assert os.access(path, os.X_OK), "build the agent first (tests/e2e/run does): " + path
+    out = subprocess.run([path, "-f", os.path.join(DOCKER, "spoa-mirror.ini"), "--check-config"],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stdout + out.stderr

@@ -251,6 +251,7 @@ def main():
     ap.add_argument("--metrics")
     ap.add_argument("--log-level")
     ap.add_argument("-r", dest="runtime")
+    ap.add_argument("--check-config", action="store_true")
     args = ap.parse_args()
 
     address, port, metrics, mirror_headers, targets = "0.0.0.0", 12345, None, [], []
@@ -276,6 +277,9 @@ def main():
     metrics = args.metrics or metrics
     if not targets:
         sys.exit("reference_agent: no target")
+    if args.check_config:
+        print("reference_agent: %d target(s): %s" % (len(targets), ", ".join(t.name for t in targets)))
+        return
 
     agent = Agent(targets, mirror_headers)
     if metrics:
