@@ -97,6 +97,7 @@ def body_of(size, seed):
 # (case id, method, status asked from the primary, body or None, chunked)
 CASES = [
     ("get-query", "GET", 200, None, False),
+    ("get-raw-path", "GET", 200, None, False),
     ("head", "HEAD", 200, None, False),
     ("post-empty", "POST", 201, b"", False),
     ("post-4k", "POST", 201, body_of(4096, 1), False),
@@ -151,6 +152,11 @@ def test_shadow_gets_the_request_byte_exact(stack, case_id, method, status, body
     _, primary, shadow, _, proxy = stack
     target = "/api/v1/fidelity/%s?q=a%%20b&x=1&x=2&empty=&utf=%%C3%%A9&status=%d&id=%s" % (
         case_id, status, uuid.uuid4().hex)
+    if case_id == "get-raw-path":
+        # Dot segments, an encoded slash, '+' and ';' are passed on as they
+        # are: a URL library that normalizes them changes what the shadow sees.
+        target = "/api/v1/fidelity/raw/./a/../b/%%2F/c;v=1?plus=a+b&semi=x;y&id=%s" % (
+            uuid.uuid4().hex)
     sent = client_headers(case_id, body)
     c = Client(proxy.port)
     try:
