@@ -167,9 +167,10 @@ def run_load(port, targets, rate, duration, events=(), timeout=10.0, expect_body
              workers=48):
     """Sends GET requests at `rate` per second for `duration` seconds, cycling
     through `targets`, each on a new connection (a reload or a killed agent
-    must not cost any client a request). `events` are (seconds, callable)
-    run from the scheduler at those offsets. Open loop: a slow answer does
-    not delay the next request."""
+    must not cost any client a request). `events` are (seconds, callable),
+    each started in its own thread at that offset so a slow one does not
+    hold the schedule back; an exception in one is re-raised at the end.
+    Open loop: a slow answer does not delay the next request."""
     result = LoadResult()
     events = sorted(events, key=lambda e: e[0])
     total = int(rate * duration)
