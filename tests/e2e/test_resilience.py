@@ -15,12 +15,16 @@ from harness.client import Client, run_load
 RATE = float(os.environ.get("E2E_RATE", "100"))  # requests per second
 BASE = "/api/v3/baseline"
 MIRRORED = "/api/v1/mirrored"
-# Client p99 with mirroring may exceed the baseline p99 by 20%; below 1 ms of
-# difference is scheduling noise on a shared 2-core box, not a mirror cost
-# (a blocked mirror would cost `timeout processing`, 200 ms, or the 3 s of
-# the slow shadow).
+# Client p99 with mirroring may exceed the baseline p99 by 20%, or by
+# E2E_P99_SLACK_MS (default 5 ms) if that is more. Why the slack: a mirrored
+# request takes one more hop (HAProxy -> agent -> ACK) than an unmirrored
+# one. On a quiet box that costs 0.3-0.6 ms, already 20-40% of a ~1.5 ms
+# loopback p99; on a 2-core box shared with compilers each extra wake-up
+# can wait a few ms for a CPU. The failures guarded against cost far more:
+# a blocked mirror costs the SPOE `timeout processing` (200 ms) or the slow
+# shadow's 3 s.
 P99_RATIO = 1.20
-P99_NOISE_S = 0.001
+P99_NOISE_S = float(os.environ.get("E2E_P99_SLACK_MS", "5")) / 1000.0
 
 
 def assert_no_client_errors(result):
@@ -41,13 +45,15 @@ def measure_mirror_cost(proxy, attempts=3, duration=5.0):
     for _ in range(attempts):
         result = run_load(proxy.port, [BASE, MIRRORED], RATE, duration)
         runs.append(result)
-        print("latency: %s; slowest: %s" % (result.describe(), result.slowest_windows()))
+        print("latency: %s; mirrored/baseline p99 = %.2f; slowest: %s" % (
+            result.describe(), result.p(MIRRORED, 99) / result.p(BASE, 99),
+            result.slowest_windows()))
         assert_no_client_errors(result)
         assert result.count(BASE) > 0.9 * result.sent / 2
         assert result.count(MIRRORED) > 0.9 * result.sent / 2
         if p99_close(result):
             return runs
-    raise AssertionError("mirrored p99 above %.0f%% of the baseline p99 (+%.0f ms) in every run:\n%s"
+    raise AssertionError("mirrored p99 above %.0f%% of the baseline p99 or +%.1f ms in every run:\n%s"
                          % (P99_RATIO * 100, P99_NOISE_S * 1e3,
                             "\n".join(r.describe() for r in runs)))
 
