@@ -230,6 +230,13 @@ def test_body_over_1mib_is_not_mirrored_but_reaches_the_primary(stack):
     assert metric(agent, "spoa_mirror_target_received_total", target="default") - before == 1
 
 
+def test_no_spoe_event_failed_or_timed_out(stack):
+    # Runs after the cases above (same module stack): every SPOE event of
+    # theirs was ACKed in time, as HAProxy's own SPOE log line says.
+    proxy = stack[4]
+    assert proxy.spoe_errors() == []
+
+
 def test_body_cut_by_haproxy_is_counted_truncated_not_replayed(world):
     # A 16 KiB buffer and no body-size guard: HAProxy hands the agent the
     # first ~15 KB of a 32 KiB body, without saying so. The agent must see

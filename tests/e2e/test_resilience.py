@@ -71,6 +71,7 @@ def send_sequential(proxy, targets):
 def test_shadow_down_costs_clients_nothing(world):
     _, _, agent, proxy = world.stack(shadow_running=False)
     runs = measure_mirror_cost(proxy)
+    assert proxy.spoe_errors() == []  # the agent ACKed every event in time
     # Mirroring was attempted and failed at the shadow, as it should.
     m = agent.metrics()
     sent = sum(r.sent for r in runs) / 2
@@ -81,6 +82,7 @@ def test_shadow_down_costs_clients_nothing(world):
 def test_shadow_slow_costs_clients_nothing(world):
     _, shadow, agent, proxy = world.stack(shadow_delay=3.0)
     runs = measure_mirror_cost(proxy)
+    assert proxy.spoe_errors() == []
     sent = sum(r.sent for r in runs) / 2
     assert agent.metrics().sum("spoa_mirror_target_received_total", target="default") >= 0.9 * sent
     assert shadow.count(MIRRORED) > 0
@@ -143,6 +145,7 @@ def test_haproxy_reload_loses_no_client_and_keeps_mirroring(world):
     while old.alive() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not old.alive(), "the old HAProxy process did not finish after the reload"
+    assert proxy.spoe_errors() == []
     # Mirroring went on across the reload...
     mirrored = shadow.wait_count(MIRRORED, result.sent, timeout=3)
     assert mirrored >= 0.95 * result.sent, (mirrored, result.sent)

@@ -15,6 +15,8 @@ from . import procs
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 DEFAULT_HAPROXY = "/usr/sbin/haproxy"
+# "SPOE: [mirror-agent] <EVENT:on-backend-http-request> sid=3 st=0 ..."; st != 0 is an error
+_SPOE_ERROR = re.compile(r"SPOE: \[.*\] <EVENT:[^>]*> .*\bst=(?!0\b)")
 
 # family -> (haproxy config, SPOE config, SPOE config with the incumbent's arg_* names)
 FAMILIES = {
@@ -180,6 +182,18 @@ class HAProxy:
                     return False
             return True
         procs.wait_until(ok, timeout, interval=0.1, what="agents %s %s" % (",".join(names), state))
+
+    def spoe_errors(self):
+        """SPOE event log lines (`log global` in the SPOE file) with a status
+        other than 0: events that timed out or failed, every process so far."""
+        out = []
+        for p in self.logs():
+            try:
+                with open(p.log_path, encoding="utf-8", errors="replace") as f:
+                    out += [line.rstrip() for line in f if _SPOE_ERROR.search(line)]
+            except OSError:
+                pass
+        return out
 
     def logs(self):
         return [p for p in self.old + [self.proc] if p is not None]
