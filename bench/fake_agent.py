@@ -8,15 +8,25 @@ whenever a connection ends and at exit, so a test can compare them with what
 spop-bench reports. Fault switches make it misbehave on purpose, to prove that
 spop-bench notices (skipped ACKs, wrong frame-ids, DISCONNECT mid-run).
 
+It also stands in for src/spoa-mirror in bench/run before the real agent is
+built: it takes the same options (-a -p -u -r -n --metrics), replays each
+message to the -u URL from worker threads (bounded queue, drops counted) and
+serves the agent's main counters at GET /metrics. Slow (Python): for checking
+the plumbing, never for figures.
+
 Listens on 127.0.0.1 only and stops by itself after --max-runtime seconds.
 """
 import argparse
 import asyncio
+import http.client
 import json
 import os
+import queue
 import signal
 import struct
 import sys
+import threading
+import urllib.parse
 
 HAPROXY_HELLO, HAPROXY_DISCONNECT, NOTIFY, UNSET = 1, 2, 3, 0
 AGENT_HELLO, AGENT_DISCONNECT, ACK = 101, 102, 103
@@ -108,6 +118,70 @@ def kv_list(payload):
     return out
 
 
+def headers_bin_list(block):
+    pos, out = 0, []
+    while True:
+        name, pos = string_decode(block, pos)
+        value, pos = string_decode(block, pos)
+        if not name and not value:
+            return out
+        out.append((name.decode("latin-1"), value.decode("latin-1")))
+
+
+def headers_text_list(block):
+    out = []
+    for line in block.decode("latin-1").split("\r\n"):
+        if line:
+            name, _, value = line.partition(":")
+            out.append((name.strip(), value.strip()))
+    return out
+
+
+FIELD_OF = {"method": "method", "arg_method": "method", "path": "path", "pathq": "path",
+            "uri": "path", "url": "path", "arg_path": "path", "headers": "headers",
+            "hdrs": "headers", "arg_hdrs": "headers", "body": "body", "arg_body": "body"}
+POSITIONAL = ["method", "path", "version", "headers", "body"]
+
+
+class Replayer:
+    """-u URL: worker threads send each mirrored request, keep-alive."""
+
+    def __init__(self, url, workers, queue_max):
+        u = urllib.parse.urlsplit(url)
+        self.host, self.port = u.hostname, u.port or 80
+        self.prefix = u.path.rstrip("/")
+        self.q = queue.Queue(queue_max)
+        self.lock = threading.Lock()
+        self.mirrored = self.failed = self.dropped = 0
+        for _ in range(workers):
+            threading.Thread(target=self.work, daemon=True).start()
+
+    def submit(self, req):
+        try:
+            self.q.put_nowait(req)
+        except queue.Full:
+            with self.lock:
+                self.dropped += 1
+
+    def work(self):
+        conn = None
+        while True:
+            method, path, headers, body = self.q.get()
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection(self.host, self.port, timeout=5)
+                hdrs = {k: v for k, v in headers
+                        if k.lower() not in ("host", "content-length", "connection")}
+                conn.request(method, self.prefix + path, body=body, headers=hdrs)
+                conn.getresponse().read()
+                with self.lock:
+                    self.mirrored += 1
+            except (OSError, http.client.HTTPException):
+                conn = None
+                with self.lock:
+                    self.failed += 1
+
+
 def headers_bin_count(block):
     pos, n = 0, 0
     while True:
@@ -139,9 +213,29 @@ class Agent:
         self.a = args
         self.st = stats
         self.notify_seen = 0
+        self.replayer = None
+
+    async def metrics(self, reader, writer):
+        """GET /metrics in the agent's names (what bench/run reads)."""
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            r = self.replayer
+            mirrored, dropped = (r.mirrored, r.dropped) if r else (0, 0)
+            body = ("spoa_mirror_notify_total %d\n"
+                    "spoa_mirror_target_mirrored_total{target=\"u1\"} %d\n"
+                    "spoa_mirror_target_dropped_total{target=\"u1\",reason=\"queue_full\"} %d\n"
+                    % (self.st.d["notify"], mirrored, dropped)).encode()
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n"
+                         b"Connection: close\r\n\r\n" % len(body) + body)
+            await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            writer.close()
 
     def on_message_payload(self, payload):
         pos = 0
+        fields = {}
         while pos < len(payload):
             name, pos = string_decode(payload, pos)
             if pos >= len(payload):
@@ -154,6 +248,10 @@ class Agent:
                 (t, v), pos = value_decode(payload, pos)
                 names.append(aname.decode())
                 key = aname.decode()
+                field = FIELD_OF.get(key) if key else (
+                    POSITIONAL[len(names) - 1] if len(names) <= len(POSITIONAL) else None)
+                if field:
+                    fields[field] = (t, v)
                 if key in ("body", "arg_body") or (key == "" and len(names) == 5):
                     self.st.d["body_bytes"] += len(v)
                 if key in ("headers", "arg_hdrs") or (key == "" and len(names) == 4):
@@ -165,6 +263,11 @@ class Agent:
             m[name.decode()] = m.get(name.decode(), 0) + 1
             if names != self.st.d["arg_names"]:
                 self.st.d["arg_names"] = names
+        if self.replayer and "method" in fields and "path" in fields:
+            t, h = fields.get("headers", (T_BINARY, b"\0\0"))
+            hl = headers_bin_list(h) if t == T_BINARY else headers_text_list(h)
+            self.replayer.submit((fields["method"][1].decode(), fields["path"][1].decode(),
+                                  hl, fields.get("body", (T_BINARY, b""))[1]))
 
     async def serve(self, reader, writer):
         self.st.d["connections"] += 1
@@ -251,7 +354,13 @@ class Agent:
 
 async def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--port", type=int, default=0, help="0 picks a free port, printed as 'PORT n'")
+    ap.add_argument("-a", "--address", default="127.0.0.1", help="only 127.0.0.1 is accepted")
+    ap.add_argument("-p", "--port", type=int, default=0, help="0 picks a free port, printed as 'PORT n'")
+    ap.add_argument("-u", "--url", help="replay every message to this URL (http only)")
+    ap.add_argument("-n", "--workers", type=int, default=1, help="replay threads")
+    ap.add_argument("-r", "--runtime", default="0", help="accepted for the agent's CLI; ignored")
+    ap.add_argument("--metrics", help="ADDR:PORT for GET /metrics")
+    ap.add_argument("--queue-max", type=int, default=10000)
     ap.add_argument("--caps", default="pipelining,async,fragmentation")
     ap.add_argument("--max-frame-size", type=int, default=4 * 1024 * 1024)
     ap.add_argument("--stats-file")
@@ -261,9 +370,18 @@ async def main():
     ap.add_argument("--delay-ms", type=float, default=0, help="wait before each ACK")
     ap.add_argument("--max-runtime", type=float, default=120)
     a = ap.parse_args()
+    if a.address != "127.0.0.1":
+        ap.error("the fake agent listens on 127.0.0.1 only")
     stats = Stats(a.stats_file)
     stats.save()
     agent = Agent(a, stats)
+    if a.url:
+        agent.replayer = Replayer(a.url, a.workers, a.queue_max)
+    if a.metrics:
+        maddr, _, mport = a.metrics.rpartition(":")
+        if maddr != "127.0.0.1":
+            ap.error("--metrics must be on 127.0.0.1")
+        await asyncio.start_server(agent.metrics, maddr, int(mport))
     server = await asyncio.start_server(agent.serve, "127.0.0.1", a.port, backlog=1024)
     print("PORT %d" % server.sockets[0].getsockname()[1], flush=True)
     done = asyncio.Event()

@@ -54,6 +54,7 @@ struct conn {
 
 	uint32_t frame_size;
 	unsigned caps;
+	unsigned window;  /* the plan's, or 1 when the agent has no pipelining */
 	size_t chunk;     /* payload bytes per frame */
 	size_t wire_max;  /* bytes one NOTIFY takes on the wire, at most */
 };
@@ -172,7 +173,7 @@ static void queue_disconnect(struct loop *l, struct conn *c)
 
 static bool can_send(const struct loop *l, struct conn *c)
 {
-	return c->state == C_READY && c->waiting < l->p->window && c->used < c->ring_cap &&
+	return c->state == C_READY && c->waiting < c->window && c->used < c->ring_cap &&
 	       out_reserve(c, c->wire_max);
 }
 
@@ -251,6 +252,8 @@ static int on_agent_hello(struct loop *l, struct conn *c, struct slice payload)
 	if (!have_version || !have_size || !have_caps)
 		return -1;
 	c->caps = spop_caps_parse(caps);
+	/* as HAProxy: without pipelining, one NOTIFY at a time */
+	c->window = (c->caps & SPOP_CAP_PIPELINING) ? l->p->window : 1;
 	if (!l->t->agent_frame_size) {
 		l->t->agent_frame_size = c->frame_size;
 		text_len = caps.len < sizeof(l->t->agent_caps) - 1 ? caps.len
