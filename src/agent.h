@@ -1,0 +1,48 @@
+/* The running agent: owns the main loop, the configuration, the SPOP
+ * server, the replay pool, the target set and every counter. main.c only
+ * parses the command line and calls agent_run(). */
+#ifndef SPOA_MIRROR_AGENT_H
+#define SPOA_MIRROR_AGENT_H
+
+#include <ev.h>
+
+#include "config.h"
+#include "mirror.h"
+#include "queue.h"
+#include "stats.h"
+#include "target.h"
+
+struct server;
+struct replay_pool;
+struct http_endpoint;
+
+struct agent {
+	struct ev_loop *loop;
+	struct agent_config cfg;
+	int argc;       /* kept to re-read the configuration on SIGHUP */
+	char **argv;
+
+	struct spop_stats spop_stats;
+	struct stats_registry registry;
+	struct target_set *targets;
+	struct queue_budget budget;
+	struct mirror_dispatch dispatch;
+	struct server *server;
+	struct replay_pool *pool;
+	struct http_endpoint *metrics;
+
+	ev_signal sig_term;
+	ev_signal sig_int;
+	ev_signal sig_hup;
+	ev_timer runtime;
+	ev_timer monitor;
+	ev_tstamp started;
+	bool stopping;
+};
+
+/* Starts everything from a validated configuration (ownership of cfg moves
+ * into the agent), runs the loop until a graceful stop, drains and frees.
+ * Returns the process exit status. */
+int agent_run(struct agent_config *cfg, int argc, char **argv);
+
+#endif

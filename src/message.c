@@ -1,0 +1,140 @@
+/* Argument mapping from SPOE messages to mirror request parts. */
+#include "message.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+
+enum field_id {
+	F_METHOD,
+	F_URI,
+	F_VERSION,
+	F_HEADERS,
+	F_BODY,
+	F_DECLARED_LENGTH,
+	F_CLIENT,
+	F_UNIQUE_ID,
+	F_UNKNOWN,
+};
+
+static const struct {
+	const char *name;
+	enum field_id id;
+} arg_names[] = {
+	{ "method", F_METHOD },       { "arg_method", F_METHOD },
+	{ "uri", F_URI },             { "url", F_URI },
+	{ "path", F_URI },            { "pathq", F_URI },
+	{ "arg_path", F_URI },        { "version", F_VERSION },
+	{ "ver", F_VERSION },         { "arg_ver", F_VERSION },
+	{ "headers", F_HEADERS },     { "hdrs", F_HEADERS },
+	{ "arg_hdrs", F_HEADERS },    { "body", F_BODY },
+	{ "arg_body", F_BODY },       { "body_len", F_DECLARED_LENGTH },
+	{ "body_size", F_DECLARED_LENGTH },
+	{ "src", F_CLIENT },          { "client", F_CLIENT },
+	{ "unique-id", F_UNIQUE_ID }, { "unique_id", F_UNIQUE_ID },
+};
+
+/* The incumbent's positional order, for args the SPOE config left unnamed. */
+static const enum field_id positional[] = { F_METHOD, F_URI, F_VERSION, F_HEADERS, F_BODY };
+
+static enum field_id field_of(const struct spop_arg *a, unsigned index)
+{
+	if (a->name.len == 0)
+		return index < sizeof(positional) / sizeof(positional[0]) ? positional[index]
+									  : F_UNKNOWN;
+	for (size_t i = 0; i < sizeof(arg_names) / sizeof(arg_names[0]); i++)
+		if (slice_eq_cstr(a->name, arg_names[i].name))
+			return arg_names[i].id;
+	return F_UNKNOWN;
+}
+
+static bool is_text(const struct spop_value *v)
+{
+	return v->type == SPOP_T_STRING || v->type == SPOP_T_BINARY;
+}
+
+static void set_client(struct message_fields *f, const struct spop_value *v)
+{
+	if (v->type == SPOP_T_IPV4) {
+		inet_ntop(AF_INET, v->u.ipv4, f->client_buf, sizeof(f->client_buf));
+		f->client = slice_from_cstr(f->client_buf);
+	} else if (v->type == SPOP_T_IPV6) {
+		inet_ntop(AF_INET6, v->u.ipv6, f->client_buf, sizeof(f->client_buf));
+		f->client = slice_from_cstr(f->client_buf);
+	} else if (v->type == SPOP_T_STRING) {
+		f->client = v->u.str;
+	}
+}
+
+int message_extract(const struct spop_message *m, struct message_fields *f)
+{
+	memset(f, 0, sizeof(*f));
+	for (unsigned i = 0; i < m->nb_args; i++) {
+		const struct spop_value *v = &m->args[i].value;
+
+		/* A NULL value is a sample fetch that found nothing: leave the
+		 * field empty whatever its name. */
+		switch (field_of(&m->args[i], i)) {
+		case F_METHOD:
+			if (is_text(v))
+				f->method = v->u.str;
+			break;
+		case F_URI:
+			if (is_text(v))
+				f->uri = v->u.str;
+			break;
+		case F_VERSION:
+			if (is_text(v))
+				f->version = v->u.str;
+			break;
+		case F_HEADERS:
+			if (is_text(v)) {
+				f->headers = v->u.str;
+				f->headers_binary = v->type == SPOP_T_BINARY;
+			}
+			break;
+		case F_BODY:
+			if (is_text(v))
+				f->body = v->u.str;
+			break;
+		case F_DECLARED_LENGTH:
+			f->has_declared_length = spop_value_as_u64(v, &f->declared_length);
+			break;
+		case F_CLIENT:
+			set_client(f, v);
+			break;
+		case F_UNIQUE_ID:
+			if (is_text(v))
+				f->unique_id = v->u.str;
+			break;
+		case F_UNKNOWN:
+			break;
+		}
+	}
+	if (f->method.len == 0)
+		return MESSAGE_NO_METHOD;
+	if (f->uri.len == 0)
+		return MESSAGE_NO_URI;
+	return MESSAGE_OK;
+}
+
+const char *message_strerror(int rc)
+{
+	switch (rc) {
+	case MESSAGE_OK:
+		return "ok";
+	case MESSAGE_NO_METHOD:
+		return "message has no method argument";
+	case MESSAGE_NO_URI:
+		return "message has no path/uri argument";
+	default:
+		return "invalid message";
+	}
+}
+
+bool message_name_accepted(char *const *names, size_t n, struct slice name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (slice_eq_cstr(name, names[i]))
+			return true;
+	return false;
+}

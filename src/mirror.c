@@ -1,0 +1,141 @@
+/* Message -> admitted mirror request -> replay pool. */
+#include "mirror.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+#include "headers.h"
+#include "message.h"
+#include "queue.h"
+#include "request.h"
+#include "target.h"
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Content-Length as a number; false when absent or not plain digits. */
+static bool content_length(const struct header_list *h, uint64_t *out)
+{
+	const struct http_header *cl = headers_find(h, SLICE_LIT("content-length"));
+	uint64_t n = 0;
+
+	if (!cl || cl->value.len == 0 || cl->value.len > 19)
+		return false;
+	for (size_t i = 0; i < cl->value.len; i++) {
+		char c = cl->value.ptr[i];
+		if (c < '0' || c > '9')
+			return false;
+		n = n * 10 + (uint64_t)(c - '0');
+	}
+	*out = n;
+	return true;
+}
+
+/* HAProxy cuts bodies beyond tune.bufsize without a flag: compare what
+ * arrived with what the request declared. */
+static bool body_truncated(const struct message_fields *f, const struct header_list *h)
+{
+	uint64_t declared;
+
+	if (content_length(h, &declared) && declared > f->body.len)
+		return true;
+	return f->has_declared_length && f->declared_length > f->body.len;
+}
+
+static void cancel_all(struct target_set *set, uint32_t mask, enum drop_reason reason)
+{
+	for (size_t i = 0; i < set->count; i++)
+		if (mask & (1u << i))
+			target_cancel(&set->targets[i], reason);
+}
+
+void mirror_on_message(void *arg, const struct spop_message *m)
+{
+	struct mirror_dispatch *d = arg;
+	struct target_set *set = *d->targets;
+	struct http_header hdr_items[MIRROR_MAX_HEADERS];
+	struct header_list headers = header_list_init(hdr_items, MIRROR_MAX_HEADERS);
+	struct message_fields f;
+	struct admit_input in;
+	struct request_parts parts;
+	struct mirror_request *r;
+	uint32_t mask = 0;
+	unsigned n_send = 0;
+	int rc;
+
+	if (!message_name_accepted(d->message_names, d->n_message_names, m->name)) {
+		d->stats->messages_ignored++;
+		return;
+	}
+	rc = message_extract(m, &f);
+	if (rc == MESSAGE_OK && f.headers.len)
+		rc = f.headers_binary ? headers_decode_bin(f.headers, &headers)
+				      : headers_decode_text(f.headers, &headers);
+	if (rc != MESSAGE_OK) {
+		d->stats->messages_invalid++;
+		log_limited(&d->invalid_log, LOG_LVL_WARN, "invalid mirror messages",
+			    "message '%.*s' not mirrored: %s", (int)m->name.len, m->name.ptr,
+			    rc == MESSAGE_NO_METHOD || rc == MESSAGE_NO_URI ? message_strerror(rc)
+									    : spop_strerror(rc));
+		return;
+	}
+	d->stats->messages_mirror++;
+
+	in = (struct admit_input){
+		.headers = &headers,
+		.client = f.client,
+		.truncated = body_truncated(&f, &headers),
+		.now_ns = now_ns(),
+	};
+	if (in.truncated) {
+		d->stats->requests_truncated++;
+		log_limited(&d->truncated_log, LOG_LVL_WARN, "truncated bodies",
+			    "%.*s %.*s: body of %zu bytes is shorter than declared "
+			    "(raise HAProxy's tune.bufsize); not replayed",
+			    (int)f.method.len, f.method.ptr, (int)f.uri.len, f.uri.ptr, f.body.len);
+	}
+	for (size_t i = 0; i < set->count; i++) {
+		if (target_admit(&set->targets[i], &in) == ADMIT_SEND) {
+			mask |= 1u << i;
+			n_send++;
+		}
+	}
+	if (!mask)
+		return;
+
+	parts = (struct request_parts){
+		.method = f.method,
+		.uri = f.uri,
+		.version = f.version,
+		.body = f.body,
+		.client = f.client,
+		.unique_id = f.unique_id,
+		.headers = &headers,
+		.truncated = in.truncated,
+	};
+	size_t size = request_alloc_size(&parts);
+	if (!queue_budget_reserve(d->budget, size)) {
+		cancel_all(set, mask, DROP_QUEUE_FULL);
+		return;
+	}
+	r = request_new(&parts);
+	if (!r) {
+		queue_budget_release(d->budget, size);
+		d->stats->requests_alloc_failed++;
+		cancel_all(set, mask, DROP_QUEUE_FULL);
+		return;
+	}
+	r->budget = d->budget;
+	r->charge = size;
+	r->set = set;
+	target_set_ref(set);
+	r->target_mask = mask;
+	atomic_init(&r->pending, n_send);
+	r->received_ns = in.now_ns;
+	d->submit(d->submit_arg, r);
+}

@@ -1,0 +1,40 @@
+/* From SPOE message to shadow work: maps an accepted message to request
+ * parts, decodes its header block, asks every target for admission, and
+ * hands one owned request to the replay pool. Runs on the SPOP thread and
+ * never blocks: whatever cannot be queued is dropped and counted. */
+#ifndef SPOA_MIRROR_MIRROR_H
+#define SPOA_MIRROR_MIRROR_H
+
+#include <stddef.h>
+
+#include "log.h"
+#include "spop.h"
+#include "stats.h"
+
+struct mirror_request;
+struct target_set;
+struct queue_budget;
+
+/* Hands a request over; takes ownership. The replay pool in the agent, a
+ * capture in tests. */
+typedef void (*mirror_submit_fn)(void *arg, struct mirror_request *r);
+
+/* The most headers one request may carry (HAProxy's default is 101). */
+#define MIRROR_MAX_HEADERS 256
+
+struct mirror_dispatch {
+	char *const *message_names;     /* accepted SPOE message names */
+	size_t n_message_names;
+	struct target_set *const *targets; /* the current set (swapped on reload) */
+	struct queue_budget *budget;
+	mirror_submit_fn submit;
+	void *submit_arg;
+	struct spop_stats *stats;
+	struct log_ratelimit invalid_log;
+	struct log_ratelimit truncated_log;
+};
+
+/* Handler for every message of every NOTIFY (conn_handler.on_message). */
+void mirror_on_message(void *dispatch, const struct spop_message *m);
+
+#endif

@@ -1,0 +1,520 @@
+/* Listener and per-connection socket I/O on the main libev loop. */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Stop reading a peer that does not read its ACKs. */
+#define OUTPUT_HIGH_WATER (256u * 1024)
+/* Bound the work done for one connection per loop iteration. */
+#define READS_PER_EVENT 16
+#define LINGER_SECONDS 5.0
+
+struct client {
+	struct server *srv;
+	struct client *prev;
+	struct client *next;
+	int fd;
+	ev_io io;
+	ev_timer timer;          /* idle timeout, then linger when closing */
+	ev_timer delay;          /* -t: holds output back to test HAProxy's timeouts */
+	ev_tstamp last_active;
+	struct spop_conn *conn;
+	bool writing;            /* EV_WRITE armed */
+	bool reading;            /* EV_READ armed */
+	bool closing_at_boundary; /* shutdown asked: DISCONNECT at next frame boundary */
+	bool lingering;          /* closing, waiting for the output to drain */
+	char peer[64];
+};
+
+struct server {
+	struct ev_loop *loop;
+	struct server_settings settings;
+	struct conn_handler handler;
+	struct spop_stats *stats;
+	int listen_fd;
+	ev_io accept_io;
+	bool accepting;
+	int spare_fd; /* given up to accept-and-close when out of descriptors */
+	struct client *clients;
+	unsigned n_clients;
+	uint16_t bound_port;
+	struct log_ratelimit refuse_log;
+	struct log_ratelimit error_log;
+	/* shutdown */
+	ev_timer grace;
+	void (*shutdown_done)(void *);
+	void *shutdown_arg;
+	bool shutting_down;
+};
+
+static void client_close(struct client *cl);
+static void client_io_cb(struct ev_loop *loop, ev_io *w, int revents);
+static void client_delay_cb(struct ev_loop *loop, ev_timer *w, int revents);
+
+static int set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL, 0);
+
+	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+static void format_peer(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+		snprintf(out, len, "%s:%u", host, port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+		snprintf(out, len, "[%s]:%u", host, port);
+	} else {
+		snprintf(out, len, "unknown");
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* per connection                                                      */
+
+static void client_set_events(struct client *cl, bool want_read, bool want_write)
+{
+	if (want_read == cl->reading && want_write == cl->writing)
+		return;
+	ev_io_stop(cl->srv->loop, &cl->io);
+	cl->reading = want_read;
+	cl->writing = want_write;
+	if (want_read || want_write) {
+		ev_io_set(&cl->io, cl->fd, (want_read ? EV_READ : 0) | (want_write ? EV_WRITE : 0));
+		ev_io_start(cl->srv->loop, &cl->io);
+	}
+}
+
+/* Writes what the state machine produced. False when the client is gone. */
+static bool client_flush(struct client *cl)
+{
+	for (;;) {
+		size_t len;
+		const uint8_t *out = conn_output(cl->conn, &len);
+		ssize_t n;
+
+		if (len == 0)
+			break;
+		n = send(cl->fd, out, len, MSG_NOSIGNAL);
+		if (n > 0) {
+			conn_output_consume(cl->conn, (size_t)n);
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n < 0 && errno == EINTR)
+			continue;
+		log_debug("spop %s: write failed: %s", cl->peer, strerror(errno));
+		client_close(cl);
+		return false;
+	}
+	return true;
+}
+
+/* After any progress: flush, then decide what to wait for next. */
+static void client_update(struct client *cl)
+{
+	size_t pending;
+
+	if (cl->closing_at_boundary && !conn_mid_frame(cl->conn))
+		conn_close(cl->conn, SPOP_STATUS_NONE, "agent shutting down");
+	if (cl->srv->settings.processing_delay_ms && conn_phase(cl->conn) != CONN_CLOSING) {
+		/* the incumbent's -t: answers leave after the delay */
+		conn_output(cl->conn, &pending);
+		if (pending && !ev_is_active(&cl->delay)) {
+			ev_timer_set(&cl->delay, cl->srv->settings.processing_delay_ms / 1000.0, 0);
+			ev_timer_start(cl->srv->loop, &cl->delay);
+		}
+		client_set_events(cl, pending < OUTPUT_HIGH_WATER, false);
+		return;
+	}
+	if (!client_flush(cl))
+		return;
+	conn_output(cl->conn, &pending);
+	if (conn_phase(cl->conn) == CONN_CLOSING) {
+		if (pending == 0) {
+			client_close(cl);
+			return;
+		}
+		if (!cl->lingering) {
+			/* the timer now bounds how long we wait for the peer to
+			 * take our last frame */
+			cl->lingering = true;
+			cl->timer.repeat = LINGER_SECONDS;
+			ev_timer_again(cl->srv->loop, &cl->timer);
+		}
+		client_set_events(cl, false, true);
+		return;
+	}
+	client_set_events(cl, pending < OUTPUT_HIGH_WATER, pending > 0);
+}
+
+static void client_read(struct client *cl)
+{
+	for (int i = 0; i < READS_PER_EVENT; i++) {
+		size_t avail;
+		uint8_t *space = conn_input_space(cl->conn, &avail);
+		ssize_t n;
+
+		if (!space)
+			break; /* out of memory: the connection is closing */
+		n = recv(cl->fd, space, avail, 0);
+		if (n > 0) {
+			conn_input_commit(cl->conn, (size_t)n);
+			cl->last_active = ev_now(cl->srv->loop);
+			if (conn_process(cl->conn) == CONN_CLOSING)
+				break;
+			if ((size_t)n < avail)
+				break; /* socket drained */
+			continue;
+		}
+		if (n == 0) {
+			if (conn_mid_frame(cl->conn))
+				log_info("spop %s: peer closed mid-frame", cl->peer);
+			else
+				log_debug("spop %s: peer closed", cl->peer);
+			client_close(cl);
+			return;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			break;
+		if (errno == EINTR)
+			continue;
+		log_debug("spop %s: read failed: %s", cl->peer, strerror(errno));
+		client_close(cl);
+		return;
+	}
+	if (conn_phase(cl->conn) == CONN_CLOSING && conn_close_status(cl->conn) != SPOP_STATUS_NONE)
+		log_limited(&cl->srv->error_log, LOG_LVL_WARN, "SPOP protocol errors",
+			    "spop %s: %s (DISCONNECT status %d)", cl->peer,
+			    conn_close_reason(cl->conn), conn_close_status(cl->conn));
+	client_update(cl);
+}
+
+static void client_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct client *cl = w->data;
+
+	if (revents & EV_WRITE) {
+		if (!client_flush(cl))
+			return;
+		if (!(revents & EV_READ)) {
+			client_update(cl);
+			return;
+		}
+	}
+	if (revents & EV_READ)
+		client_read(cl);
+}
+
+static void client_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct client *cl = w->data;
+	ev_tstamp timeout = cl->srv->settings.idle_timeout_ms / 1000.0;
+	ev_tstamp idle = ev_now(loop) - cl->last_active;
+
+	if (conn_phase(cl->conn) == CONN_CLOSING) {
+		/* the peer would not take our last frame: give up */
+		client_close(cl);
+		return;
+	}
+	if (idle < timeout) {
+		w->repeat = timeout - idle;
+		ev_timer_again(loop, w);
+		return;
+	}
+	cl->srv->stats->conn_idle_closed++;
+	log_info("spop %s: closing after %.0f s %s", cl->peer, idle,
+		 conn_mid_frame(cl->conn) ? "stuck mid-frame" : "idle");
+	conn_close(cl->conn, SPOP_STATUS_TIMEOUT, "idle timeout");
+	client_update(cl);
+}
+
+static void client_delay_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct client *cl = w->data;
+
+	if (client_flush(cl))
+		client_update(cl);
+}
+
+static void client_close(struct client *cl)
+{
+	struct server *srv = cl->srv;
+
+	ev_io_stop(srv->loop, &cl->io);
+	ev_timer_stop(srv->loop, &cl->timer);
+	ev_timer_stop(srv->loop, &cl->delay);
+	close(cl->fd);
+	if (cl->prev)
+		cl->prev->next = cl->next;
+	else
+		srv->clients = cl->next;
+	if (cl->next)
+		cl->next->prev = cl->prev;
+	srv->n_clients--;
+	srv->stats->conn_open--;
+	conn_free(cl->conn);
+	free(cl);
+	if (srv->shutting_down && srv->n_clients == 0) {
+		ev_timer_stop(srv->loop, &srv->grace);
+		if (srv->shutdown_done) {
+			void (*done)(void *) = srv->shutdown_done;
+			srv->shutdown_done = NULL;
+			done(srv->shutdown_arg);
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* listener                                                            */
+
+static void refuse(struct server *srv, int fd, const struct sockaddr_storage *ss, const char *why)
+{
+	char peer[64];
+
+	format_peer(ss, peer, sizeof(peer));
+	close(fd);
+	srv->stats->conn_refused++;
+	log_limited(&srv->refuse_log, LOG_LVL_WARN, "refused SPOP connections",
+		    "spop: refusing %s: %s", peer, why);
+}
+
+static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct server *srv = w->data;
+
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct client *cl;
+		int one = 1;
+		int fd = accept(srv->listen_fd, (struct sockaddr *)&ss, &sl);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if ((errno == EMFILE || errno == ENFILE) && srv->spare_fd >= 0) {
+				/* Out of descriptors: free the spare to accept and close
+				 * the newcomer, so it is refused instead of left hanging
+				 * in the backlog. */
+				close(srv->spare_fd);
+				fd = accept(srv->listen_fd, (struct sockaddr *)&ss, &sl);
+				if (fd >= 0)
+					refuse(srv, fd, &ss, "out of file descriptors");
+				srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+				continue;
+			}
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				log_limited(&srv->error_log, LOG_LVL_WARN, "accept errors",
+					    "spop: accept failed: %s", strerror(errno));
+			return;
+		}
+		if (srv->n_clients >= srv->settings.max_connections) {
+			refuse(srv, fd, &ss, "connection limit reached (max-connections)");
+			continue;
+		}
+		if (set_nonblock(fd) < 0) {
+			close(fd);
+			continue;
+		}
+		/* ACKs are small and latency is the point */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		cl = calloc(1, sizeof(*cl));
+		if (cl)
+			cl->conn = conn_new(&srv->settings.conn, &srv->handler, srv->stats);
+		if (!cl || !cl->conn) {
+			free(cl);
+			refuse(srv, fd, &ss, "out of memory");
+			continue;
+		}
+		cl->srv = srv;
+		cl->fd = fd;
+		format_peer(&ss, cl->peer, sizeof(cl->peer));
+		cl->last_active = ev_now(loop);
+		ev_io_init(&cl->io, client_io_cb, fd, EV_READ);
+		cl->io.data = cl;
+		cl->reading = true;
+		ev_io_start(loop, &cl->io);
+		ev_init(&cl->timer, client_timer_cb);
+		cl->timer.data = cl;
+		cl->timer.repeat = srv->settings.idle_timeout_ms / 1000.0;
+		ev_timer_again(loop, &cl->timer);
+		ev_init(&cl->delay, client_delay_cb);
+		cl->delay.data = cl;
+		cl->next = srv->clients;
+		if (srv->clients)
+			srv->clients->prev = cl;
+		srv->clients = cl;
+		srv->n_clients++;
+		srv->stats->conn_open++;
+		srv->stats->conn_total++;
+		if (srv->shutting_down)
+			cl->closing_at_boundary = true;
+		log_debug("spop %s: connected", cl->peer);
+	}
+}
+
+struct server *server_new(struct ev_loop *loop, const struct server_settings *s,
+			  const struct conn_handler *h, struct spop_stats *stats)
+{
+	struct server *srv = calloc(1, sizeof(*srv));
+
+	if (!srv)
+		return NULL;
+	srv->loop = loop;
+	srv->settings = *s;
+	srv->handler = *h;
+	srv->stats = stats;
+	srv->listen_fd = -1;
+	srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	srv->refuse_log = (struct log_ratelimit)LOG_RATELIMIT_INIT(5000);
+	srv->error_log = (struct log_ratelimit)LOG_RATELIMIT_INIT(5000);
+	return srv;
+}
+
+int server_listen(struct server *srv, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *res = NULL, *ai;
+	char port[8];
+	int rc, fd = -1, one = 1, last_errno = 0;
+
+	snprintf(port, sizeof(port), "%u", srv->settings.port);
+	rc = getaddrinfo(srv->settings.address, port, &hints, &res);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot resolve listen address '%s': %s",
+			 srv->settings.address, gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0) {
+			last_errno = errno;
+			continue;
+		}
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(fd, srv->settings.backlog) == 0 && set_nonblock(fd) == 0)
+			break;
+		last_errno = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot listen on %s:%u: %s", srv->settings.address,
+			 srv->settings.port, strerror(last_errno));
+		return -1;
+	}
+	{
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+
+		getsockname(fd, (struct sockaddr *)&ss, &sl);
+		srv->bound_port = ntohs(ss.ss_family == AF_INET6
+						? ((struct sockaddr_in6 *)&ss)->sin6_port
+						: ((struct sockaddr_in *)&ss)->sin_port);
+	}
+	srv->listen_fd = fd;
+	ev_io_init(&srv->accept_io, accept_cb, fd, EV_READ);
+	srv->accept_io.data = srv;
+	ev_io_start(srv->loop, &srv->accept_io);
+	srv->accepting = true;
+	return 0;
+}
+
+uint16_t server_port(const struct server *srv)
+{
+	return srv->bound_port;
+}
+
+bool server_accepting(const struct server *srv)
+{
+	return srv->accepting;
+}
+
+unsigned server_connections(const struct server *srv)
+{
+	return srv->n_clients;
+}
+
+static void stop_listening(struct server *srv)
+{
+	if (srv->listen_fd >= 0) {
+		ev_io_stop(srv->loop, &srv->accept_io);
+		close(srv->listen_fd);
+		srv->listen_fd = -1;
+	}
+	srv->accepting = false;
+}
+
+static void grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct server *srv = w->data;
+
+	if (srv->n_clients)
+		log_info("spop: closing %u connection(s) still open after the grace period",
+			 srv->n_clients);
+	/* closing the last one runs the done callback */
+	while (srv->clients)
+		client_close(srv->clients);
+}
+
+void server_shutdown(struct server *srv, unsigned grace_ms, void (*done)(void *), void *arg)
+{
+	stop_listening(srv);
+	srv->shutting_down = true;
+	srv->shutdown_done = done;
+	srv->shutdown_arg = arg;
+	if (srv->n_clients == 0) {
+		srv->shutdown_done = NULL;
+		if (done)
+			done(arg);
+		return;
+	}
+	ev_timer_init(&srv->grace, grace_cb, grace_ms / 1000.0, 0);
+	srv->grace.data = srv;
+	ev_timer_start(srv->loop, &srv->grace);
+	for (struct client *cl = srv->clients, *next; cl; cl = next) {
+		next = cl->next;
+		cl->closing_at_boundary = true;
+		client_update(cl);
+	}
+}
+
+void server_free(struct server *srv)
+{
+	if (!srv)
+		return;
+	stop_listening(srv);
+	srv->shutdown_done = NULL;
+	srv->shutting_down = false;
+	while (srv->clients)
+		client_close(srv->clients);
+	ev_timer_stop(srv->loop, &srv->grace);
+	if (srv->spare_fd >= 0)
+		close(srv->spare_fd);
+	free(srv);
+}

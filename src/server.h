@@ -1,0 +1,43 @@
+/* The SPOP listener: accepts HAProxy's connections on the main libev loop
+ * and moves bytes between each socket and its connection state machine
+ * (conn.c). Knows sockets, not HTTP. */
+#ifndef SPOA_MIRROR_SERVER_H
+#define SPOA_MIRROR_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <ev.h>
+
+#include "conn.h"
+#include "stats.h"
+
+struct server_settings {
+	const char *address;     /* IPv4 or IPv6 literal or name; "0.0.0.0", "::" */
+	uint16_t port;           /* 0 = any free port (tests) */
+	int backlog;
+	unsigned max_connections;
+	unsigned idle_timeout_ms;
+	unsigned processing_delay_ms; /* hold ACKs this long (testing HAProxy timeouts) */
+	struct conn_settings conn;
+};
+
+struct server;
+
+struct server *server_new(struct ev_loop *loop, const struct server_settings *s,
+			  const struct conn_handler *h, struct spop_stats *stats);
+/* Binds and listens. -1 with a one-line reason in err. */
+int server_listen(struct server *srv, char *err, size_t errlen);
+/* The bound port (after server_listen, useful with port 0). */
+uint16_t server_port(const struct server *srv);
+bool server_accepting(const struct server *srv);
+
+/* Graceful stop: close the listener; each connection gets AGENT-DISCONNECT
+ * (status 0) at its next frame boundary; connections still open after
+ * grace_ms are closed. `done` runs once no connection is left. */
+void server_shutdown(struct server *srv, unsigned grace_ms, void (*done)(void *), void *arg);
+unsigned server_connections(const struct server *srv);
+/* Closes everything at once and frees the server. */
+void server_free(struct server *srv);
+
+#endif

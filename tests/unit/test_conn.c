@@ -1,0 +1,562 @@
+/* Unit tests for src/conn.c: the SPOP state machine driven from buffers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "conn.h"
+#include "frames.h"
+
+/* What the handler saw. */
+struct capture {
+	unsigned messages;
+	char last_name[64];
+	char last_uri[256];
+	uint8_t body[8192];
+	size_t body_len;
+};
+
+static void capture_message(void *arg, const struct spop_message *m)
+{
+	struct capture *cap = arg;
+
+	cap->messages++;
+	snprintf(cap->last_name, sizeof(cap->last_name), "%.*s", (int)m->name.len, m->name.ptr);
+	for (unsigned i = 0; i < m->nb_args; i++) {
+		const struct spop_arg *a = &m->args[i];
+
+		if (slice_eq_cstr(a->name, "uri"))
+			snprintf(cap->last_uri, sizeof(cap->last_uri), "%.*s",
+				 (int)a->value.u.str.len, a->value.u.str.ptr);
+		if (slice_eq_cstr(a->name, "body") && a->value.u.str.len <= sizeof(cap->body)) {
+			memcpy(cap->body, a->value.u.str.ptr, a->value.u.str.len);
+			cap->body_len = a->value.u.str.len;
+		}
+	}
+}
+
+struct fixture {
+	struct conn_settings settings;
+	struct spop_stats stats;
+	struct capture cap;
+	struct spop_conn *conn;
+	/* output frames collected */
+	uint8_t out[1 << 20];
+	size_t out_len;
+};
+
+static int setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+	struct conn_handler h;
+
+	fx->settings = (struct conn_settings){
+		.max_frame_size = 16380,
+		.caps = SPOP_CAP_ALL,
+		.reassembly_max = 1 << 20,
+	};
+	h = (struct conn_handler){ capture_message, &fx->cap };
+	fx->conn = conn_new(&fx->settings, &h, &fx->stats);
+	assert_non_null(fx->conn);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	conn_free(fx->conn);
+	free(fx);
+	return 0;
+}
+
+/* Feeds bytes in chunks of `chunk` (0 = all at once), collecting output. */
+static enum conn_phase feed(struct fixture *fx, const uint8_t *data, size_t len, size_t chunk)
+{
+	enum conn_phase ph = conn_phase(fx->conn);
+	size_t off = 0;
+
+	while (off < len && ph != CONN_CLOSING) {
+		size_t avail, n, out_len;
+		uint8_t *space = conn_input_space(fx->conn, &avail);
+		const uint8_t *out;
+
+		assert_non_null(space);
+		n = len - off;
+		if (chunk && n > chunk)
+			n = chunk;
+		if (n > avail)
+			n = avail;
+		memcpy(space, data + off, n);
+		conn_input_commit(fx->conn, n);
+		off += n;
+		ph = conn_process(fx->conn);
+		out = conn_output(fx->conn, &out_len);
+		assert_true(fx->out_len + out_len <= sizeof(fx->out));
+		memcpy(fx->out + fx->out_len, out, out_len);
+		fx->out_len += out_len;
+		conn_output_consume(fx->conn, out_len);
+	}
+	return ph;
+}
+
+/* The i-th frame the agent wrote. */
+static void out_frame(struct fixture *fx, unsigned index, struct spop_frame *f)
+{
+	size_t off = 0, used = 0;
+
+	for (unsigned i = 0;; i++) {
+		assert_int_equal(spop_frame_decode(fx->out + off, fx->out_len - off, 1u << 24, f, &used),
+				 SPOP_OK);
+		if (i == index)
+			return;
+		off += used;
+	}
+}
+
+static unsigned out_frame_count(struct fixture *fx)
+{
+	size_t off = 0, used;
+	unsigned n = 0;
+	struct spop_frame f;
+
+	while (off < fx->out_len &&
+	       spop_frame_decode(fx->out + off, fx->out_len - off, 1u << 24, &f, &used) == SPOP_OK) {
+		off += used;
+		n++;
+	}
+	assert_int_equal(off, fx->out_len);
+	return n;
+}
+
+static uint32_t disconnect_status(struct fixture *fx, unsigned index)
+{
+	struct spop_frame f;
+	struct spop_disconnect d;
+
+	out_frame(fx, index, &f);
+	assert_int_equal(f.type, SPOP_FRAME_AGENT_DISCONNECT);
+	assert_int_equal(spop_disconnect_decode(f.payload, &d), SPOP_OK);
+	return d.status_code;
+}
+
+static void handshake(struct fixture *fx)
+{
+	struct frame_buf b = { .len = 0 };
+
+	add_hello(&b, "2.0", 16380, "pipelining,async", false);
+	assert_int_equal(feed(fx, b.data, b.len, 0), CONN_READY);
+}
+
+/* ---- handshake ---- */
+
+static void test_hello_answered_with_min_frame_size_and_our_caps(void **state)
+{
+	struct fixture *fx = *state;
+	struct frame_buf b = { .len = 0 };
+	struct spop_frame f;
+	const uint8_t *p, *end;
+	struct spop_kv kv;
+
+	add_hello(&b, "2.0", 9000, "pipelining,async", false);
+	assert_int_equal(feed(fx, b.data, b.len, 0), CONN_READY);
+	assert_int_equal(out_frame_count(fx), 1);
+	out_frame(fx, 0, &f);
+	assert_int_equal(f.type, SPOP_FRAME_AGENT_HELLO);
+	p = (const uint8_t *)f.payload.ptr;
+	end = p + f.payload.len;
+	assert_int_equal(spop_kv_decode(&p, end, &kv), SPOP_OK);
+	assert_true(slice_eq_cstr(kv.value.u.str, "2.0"));
+	assert_int_equal(spop_kv_decode(&p, end, &kv), SPOP_OK);
+	assert_int_equal(kv.value.u.u32, 9000);
+	assert_int_equal(spop_kv_decode(&p, end, &kv), SPOP_OK);
+	/* fragmentation is announced although HAProxy did not list it */
+	assert_true(slice_eq_cstr(kv.value.u.str, "pipelining,async,fragmentation"));
+	assert_int_equal(conn_frame_size(fx->conn), 9000);
+}
+
+static void test_hello_frame_size_capped_by_ours(void **state)
+{
+	struct fixture *fx = *state;
+	struct frame_buf b = { .len = 0 };
+
+	add_hello(&b, "2.0", 1000000, "pipelining", false);
+	assert_int_equal(feed(fx, b.data, b.len, 0), CONN_READY);
+	assert_int_equal(conn_frame_size(fx->conn), 16380);
+}
+
+static void test_healthcheck_hello_answered_then_closed(void **state)
+{
+	struct fixture *fx = *state;
+	struct frame_buf b = { .len = 0 };
+	struct spop_frame f;
+
+	add_hello(&b, "2.0", 16380, "", true);
+	assert_int_equal(feed(fx, b.data, b.len, 0), CONN_CLOSING);
+	assert_int_equal(out_frame_count(fx), 1);
+	out_frame(fx, 0, &f);
+	assert_int_equal(f.type, SPOP_FRAME_AGENT_HELLO);
+	assert_true(conn_is_healthcheck(fx->conn));
+	assert_int_equal(fx->stats.conn_healthchecks, 1);
+}
+
+static void expect_hello_refused(void **state, const char *vsn, uint32_t size, const char *caps,
+				 uint32_t status)
+{
+	struct fixture *fx = *state;
+	struct frame_buf b = { .len = 0 };
+
+	add_hello(&b, vsn, size, caps, false);
+	assert_int_equal(feed(fx, b.data, b.len, 0), CONN_CLOSING);
+	assert_int_equal(out_frame_count(fx), 1);
+	assert_int_equal(disconnect_status(fx, 0), status);
+}
+
+static void test_hello_without_version_refused_status_5(void **state)
+{
+	expect_hello_refused(state, NULL, 16380, "pipelining", SPOP_STATUS_NO_VERSION);
+}
+
+static void test_hello_without_frame_size_refused_status_6(void **state)
+{
+	expect_hello_refused(state, "2.0", 0, "pipelining", SPOP_STATUS_NO_FRAME_SIZE);
+}
+
+static void test_hello_without_capabilities_refused_status_7(void **state)
+{
+	expect_hello_refused(state, "2.0", 16380, NULL, SPOP_STATUS_NO_CAPS);
+}
+
+static void test_hello_unsupported_version_refused_status_8(void **state)
+{
+	expect_hello_refused(state, "1.0, 3.0", 16380, "pipelining", SPOP_STATUS_BAD_VERSION);
+}
+
+static void test_hello_frame_size_below_256_refused_status_9(void **state)
+{
+	expect_hello_refused(state, "2.0", 255, "pipelining", SPOP_STATUS_BAD_FRAME_SIZE);
+}
+
+static void test_notify_before_hello_refused_status_4(void **state)
+{
+	struct fixture *fx = *state;
+	struct frame_buf b = { .len = 0 };
+
+	add_notify(&b, 1, 1, "/x", "", 0);
+	assert_int_equal(feed(fx, b.data, b.len, 0), CONN_CLOSING);
+	assert_int_equal(disconnect_status(fx, 0), SPOP_STATUS_INVALID);
+	assert_int_equal(fx->cap.messages, 0);
+}
+
+/* ---- NOTIFY ---- */
+
+static void test_notify_acked_with_same_ids_then_dispatched(void **state)
+{
+	struct fixture *fx = *state;
+	struct frame_buf b = { .len = 0 };
+	struct spop_frame f;
+
+	handshake(fx);
+	add_notify(&b, 77, 3, "/api/v1?q=1", "{\"a\":1}", 7);
+	assert_int_equal(feed(fx, b.data, b.len, 0), CONN_READY);
+	assert_int_equal(out_frame_count(fx), 2);
+	out_frame(fx, 1, &f);
+	assert_int_equal(f.type, SPOP_FRAME_ACK);
+	assert_int_equal(f.stream_id, 77);
+	assert_int_equal(f.frame_id, 3);
+	assert_int_equal(f.payload.len, 0);
+	assert_int_equal(fx->cap.messages, 1);
+	assert_string_equal(fx->cap.last_name, "mirror-request");
+	assert_string_equal(fx->cap.last_uri, "/api/v1?q=1");
+	assert_int_equal(fx->cap.body_len, 7);
+}
+
+static void test_500_pipelined_notify_all_acked_in_order(void **state)
+{
+	struct fixture *fx = *state;
+	static struct frame_buf b;
+
+	b.len = 0;
+	handshake(fx);
+	for (unsigned i = 0; i < 500; i++)
+		add_notify(&b, 1000 + i, i + 1, "/p", "x", 1);
+	/* odd chunk sizes split frames everywhere */
+	assert_int_equal(feed(fx, b.data, b.len, 97), CONN_READY);
+	assert_int_equal(out_frame_count(fx), 501);
+	for (unsigned i = 0; i < 500; i++) {
+		struct spop_frame f;
+
+		out_frame(fx, i + 1, &f);
+		assert_int_equal(f.type, SPOP_FRAME_ACK);
+		assert_int_equal(f.stream_id, 1000 + i);
+		assert_int_equal(f.frame_id, i + 1);
+	}
+	assert_int_equal(fx->cap.messages, 500);
+	assert_int_equal(fx->stats.frames_in[FRAME_KIND_NOTIFY], 500);
+	assert_int_equal(fx->stats.frames_out[FRAME_KIND_ACK], 500);
+}
+
+static void test_notify_fed_byte_by_byte_same_result(void **state)
+{
+	struct fixture *fx = *state;
+	struct frame_buf b = { .len = 0 };
+
+	add_hello(&b, "2.0", 16380, "pipelining", false);
+	add_notify(&b, 5, 1, "/one", "abc", 3);
+	add_notify(&b, 6, 1, "/two", "", 0);
+	assert_int_equal(feed(fx, b.data, b.len, 1), CONN_READY);
+	assert_int_equal(out_frame_count(fx), 3);
+	assert_int_equal(fx->cap.messages, 2);
+	assert_string_equal(fx->cap.last_uri, "/two");
+}
+
+static void test_frame_longer_than_negotiated_refused_status_3(void **state)
+{
+	struct fixture *fx = *state;
+	struct frame_buf b = { .len = 0 };
+	static uint8_t body[9000];
+
+	memset(body, 'b', sizeof(body));
+	add_hello(&b, "2.0", 4096, "pipelining", false);
+	add_notify(&b, 1, 1, "/big", body, sizeof(body));
+	assert_int_equal(feed(fx, b.data, b.len, 0), CONN_CLOSING);
+	assert_int_equal(disconnect_status(fx, 1), SPOP_STATUS_TOO_BIG);
+	assert_int_equal(fx->cap.messages, 0);
+}
+
+static void test_unknown_frame_type_refused_status_4(void **state)
+{
+	struct fixture *fx = *state;
+	struct frame_buf b = { .len = 0 };
+
+	handshake(fx);
+	add_raw_frame(&b, 42, SPOP_FLAG_FIN, 1, 1, "", 0);
+	assert_int_equal(feed(fx, b.data, b.len, 0), CONN_CLOSING);
+	assert_int_equal(disconnect_status(fx, 1), SPOP_STATUS_INVALID);
+}
+
+static void test_haproxy_disconnect_answered_with_status_0(void **state)
+{
+	struct fixture *fx = *state;
+	struct frame_buf b = { .len = 0 };
+
+	handshake(fx);
+	add_haproxy_disconnect(&b, 2, "idle timeout");
+	assert_int_equal(feed(fx, b.data, b.len, 0), CONN_CLOSING);
+	assert_int_equal(disconnect_status(fx, 1), SPOP_STATUS_NONE);
+	assert_int_equal(fx->stats.protocol_errors, 0);
+}
+
+static void test_malformed_notify_payload_closes_with_status_4(void **state)
+{
+	struct fixture *fx = *state;
+	struct frame_buf b = { .len = 0 };
+	const uint8_t junk[] = { 0x05, 'a', 'b' }; /* name length 5, only 2 bytes */
+
+	handshake(fx);
+	add_raw_frame(&b, SPOP_FRAME_NOTIFY, SPOP_FLAG_FIN, 9, 1, junk, sizeof(junk));
+	assert_int_equal(feed(fx, b.data, b.len, 0), CONN_CLOSING);
+	assert_int_equal(disconnect_status(fx, 2), SPOP_STATUS_INVALID);
+	assert_int_equal(fx->cap.messages, 0);
+}
+
+/* ---- fragmentation ---- */
+
+/* Splits one mirror-request NOTIFY payload into a NOTIFY (FIN clear) and
+ * type-0 frames of `piece` bytes. */
+static void add_fragmented_notify(struct frame_buf *b, uint64_t sid, uint64_t fid,
+				  const uint8_t *body, size_t body_len, size_t piece, bool abort_it)
+{
+	static uint8_t payload[1 << 15];
+	struct spop_writer w = spop_writer_init(payload, sizeof(payload));
+	size_t off = 0;
+	bool first = true;
+
+	put_mirror_message(&w, "mirror-request", "PUT", "/frag", "example.com", body, body_len);
+	assert_false(w.overflow);
+	while (off < w.len) {
+		size_t n = w.len - off < piece ? w.len - off : piece;
+		bool last = off + n == w.len;
+
+		add_raw_frame(b, first ? SPOP_FRAME_NOTIFY : SPOP_FRAME_UNSET,
+			      last && !abort_it ? SPOP_FLAG_FIN : 0, sid, fid, payload + off, n);
+		first = false;
+		off += n;
+	}
+	if (abort_it)
+		add_raw_frame(b, SPOP_FRAME_UNSET, SPOP_FLAG_FIN | SPOP_FLAG_ABORT, sid, fid, "", 0);
+}
+
+static void test_notify_fragmented_body_reassembled(void **state)
+{
+	struct fixture *fx = *state;
+	struct frame_buf b = { .len = 0 };
+	uint8_t body[5000];
+	struct spop_frame f;
+
+	for (size_t i = 0; i < sizeof(body); i++)
+		body[i] = (uint8_t)(i * 31 + 7);
+	handshake(fx);
+	add_fragmented_notify(&b, 11, 2, body, sizeof(body), 1000, false);
+	assert_int_equal(feed(fx, b.data, b.len, 333), CONN_READY);
+	assert_int_equal(out_frame_count(fx), 2);
+	out_frame(fx, 1, &f);
+	assert_int_equal(f.type, SPOP_FRAME_ACK);
+	assert_int_equal(f.stream_id, 11);
+	assert_int_equal(f.frame_id, 2);
+	assert_int_equal(fx->cap.messages, 1);
+	assert_int_equal(fx->cap.body_len, sizeof(body));
+	assert_memory_equal(fx->cap.body, body, sizeof(body));
+	assert_int_equal(fx->stats.fragmented_notify, 1);
+}
+
+static void test_notify_fragmented_then_aborted_mirrors_nothing(void **state)
+{
+	struct fixture *fx = *state;
+	struct frame_buf b = { .len = 0 };
+	uint8_t body[3000] = { 0 };
+
+	handshake(fx);
+	add_fragmented_notify(&b, 12, 1, body, sizeof(body), 1000, true);
+	add_notify(&b, 13, 1, "/after", "", 0);
+	assert_int_equal(feed(fx, b.data, b.len, 0), CONN_READY);
+	/* HELLO and the ACK of /after only */
+	assert_int_equal(out_frame_count(fx), 2);
+	assert_int_equal(fx->cap.messages, 1);
+	assert_string_equal(fx->cap.last_uri, "/after");
+	assert_int_equal(fx->stats.aborted, 1);
+}
+
+static void test_notify_fragmented_over_limit_acked_and_dropped(void **state)
+{
+	struct fixture *fx = *state;
+	struct frame_buf b = { .len = 0 };
+	uint8_t body[6000] = { 0 };
+	struct spop_frame f;
+
+	fx->settings.reassembly_max = 4096;
+	handshake(fx);
+	add_fragmented_notify(&b, 14, 1, body, sizeof(body), 1000, false);
+	assert_int_equal(feed(fx, b.data, b.len, 0), CONN_READY);
+	assert_int_equal(out_frame_count(fx), 2);
+	out_frame(fx, 1, &f);
+	assert_int_equal(f.type, SPOP_FRAME_ACK);
+	assert_int_equal(fx->cap.messages, 0);
+	assert_int_equal(fx->stats.reassembly_dropped, 1);
+}
+
+static void test_fragment_without_pending_notify_refused_status_11(void **state)
+{
+	struct fixture *fx = *state;
+	struct frame_buf b = { .len = 0 };
+
+	handshake(fx);
+	add_raw_frame(&b, SPOP_FRAME_UNSET, SPOP_FLAG_FIN, 1, 1, "x", 1);
+	assert_int_equal(feed(fx, b.data, b.len, 0), CONN_CLOSING);
+	assert_int_equal(disconnect_status(fx, 1), SPOP_STATUS_INTERLACED);
+}
+
+static void test_notify_interlaced_with_fragments_refused_status_11(void **state)
+{
+	struct fixture *fx = *state;
+	struct frame_buf b = { .len = 0 };
+
+	handshake(fx);
+	add_raw_frame(&b, SPOP_FRAME_NOTIFY, 0, 1, 1, "\x01", 1);
+	add_notify(&b, 2, 1, "/other", "", 0);
+	assert_int_equal(feed(fx, b.data, b.len, 0), CONN_CLOSING);
+	assert_int_equal(disconnect_status(fx, 1), SPOP_STATUS_INTERLACED);
+}
+
+static void test_fragment_with_other_ids_refused_status_11(void **state)
+{
+	struct fixture *fx = *state;
+	struct frame_buf b = { .len = 0 };
+
+	handshake(fx);
+	add_raw_frame(&b, SPOP_FRAME_NOTIFY, 0, 1, 1, "\x01", 1);
+	add_raw_frame(&b, SPOP_FRAME_UNSET, SPOP_FLAG_FIN, 1, 2, "x", 1);
+	assert_int_equal(feed(fx, b.data, b.len, 0), CONN_CLOSING);
+	assert_int_equal(disconnect_status(fx, 1), SPOP_STATUS_INTERLACED);
+}
+
+static void test_fragmented_notify_without_capability_refused_status_10(void **state)
+{
+	struct fixture *fx = *state;
+	struct frame_buf b = { .len = 0 };
+
+	fx->settings.caps = SPOP_CAP_PIPELINING | SPOP_CAP_ASYNC;
+	handshake(fx);
+	add_raw_frame(&b, SPOP_FRAME_NOTIFY, 0, 1, 1, "\x01", 1);
+	assert_int_equal(feed(fx, b.data, b.len, 0), CONN_CLOSING);
+	assert_int_equal(disconnect_status(fx, 1), SPOP_STATUS_FRAG_NOT_SUPPORTED);
+}
+
+/* ---- garbage ---- */
+
+static void test_random_garbage_after_hello_closes_cleanly(void **state)
+{
+	struct fixture *fx = *state;
+	uint8_t junk[4096];
+	uint32_t seed = 12345;
+
+	for (unsigned round = 0; round < 200; round++) {
+		struct conn_handler h = { capture_message, &fx->cap };
+
+		conn_free(fx->conn);
+		fx->conn = conn_new(&fx->settings, &h, &fx->stats);
+		fx->out_len = 0;
+		handshake(fx);
+		for (size_t i = 0; i < sizeof(junk); i++) {
+			seed = seed * 1103515245u + 12345u;
+			junk[i] = (uint8_t)(seed >> 16);
+		}
+		/* a plausible length prefix half of the time, to reach deeper */
+		if (round % 2) {
+			junk[0] = 0;
+			junk[1] = 0;
+			junk[2] = (uint8_t)(round % 16);
+		}
+		enum conn_phase ph = feed(fx, junk, sizeof(junk), 1 + round % 50);
+		/* whatever the bytes, a closing connection says why in a DISCONNECT */
+		if (ph == CONN_CLOSING)
+			(void)disconnect_status(fx, out_frame_count(fx) - 1);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_hello_answered_with_min_frame_size_and_our_caps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hello_frame_size_capped_by_ours, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_healthcheck_hello_answered_then_closed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hello_without_version_refused_status_5, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hello_without_frame_size_refused_status_6, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hello_without_capabilities_refused_status_7, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hello_unsupported_version_refused_status_8, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hello_frame_size_below_256_refused_status_9, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_before_hello_refused_status_4, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_acked_with_same_ids_then_dispatched, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_500_pipelined_notify_all_acked_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_fed_byte_by_byte_same_result, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_frame_longer_than_negotiated_refused_status_3, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_frame_type_refused_status_4, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_haproxy_disconnect_answered_with_status_0, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_malformed_notify_payload_closes_with_status_4, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_fragmented_body_reassembled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_fragmented_then_aborted_mirrors_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_fragmented_over_limit_acked_and_dropped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fragment_without_pending_notify_refused_status_11, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_interlaced_with_fragments_refused_status_11, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fragment_with_other_ids_refused_status_11, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fragmented_notify_without_capability_refused_status_10, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_random_garbage_after_hello_closes_cleanly, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,402 @@
+/* Unit tests for src/message.c and src/mirror.c: SPOE message arguments to
+ * admitted, owned mirror requests, with every drop counted. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "message.h"
+#include "mirror.h"
+#include "queue.h"
+#include "request.h"
+#include "target.h"
+
+/* ---- building messages ---- */
+
+static void msg_init(struct spop_message *m, const char *name)
+{
+	memset(m, 0, sizeof(*m));
+	m->name = slice_from_cstr(name);
+}
+
+static void msg_str(struct spop_message *m, const char *arg, const char *val)
+{
+	m->args[m->nb_args].name = slice_from_cstr(arg);
+	m->args[m->nb_args].value = spop_str_value(slice_from_cstr(val));
+	m->nb_args++;
+}
+
+static void msg_bin(struct spop_message *m, const char *arg, const void *val, size_t len)
+{
+	m->args[m->nb_args].name = slice_from_cstr(arg);
+	m->args[m->nb_args].value = spop_bin_value(slice_make(val, len));
+	m->nb_args++;
+}
+
+/* ---- message.c ---- */
+
+static void test_seed_arg_names_mapped(void **state)
+{
+	struct spop_message m;
+	struct message_fields f;
+
+	msg_init(&m, "mirror-request");
+	msg_str(&m, "method", "POST");
+	msg_str(&m, "uri", "/api?x=1");
+	msg_str(&m, "version", "1.1");
+	msg_str(&m, "headers", "Host: a\r\n\r\n");
+	msg_bin(&m, "body", "xyz", 3);
+	m.args[m.nb_args].name = SLICE_LIT("body_len");
+	m.args[m.nb_args].value = spop_u32_value(3);
+	m.nb_args++;
+	assert_int_equal(message_extract(&m, &f), MESSAGE_OK);
+	assert_true(slice_eq_cstr(f.method, "POST"));
+	assert_true(slice_eq_cstr(f.uri, "/api?x=1"));
+	assert_true(slice_eq_cstr(f.version, "1.1"));
+	assert_false(f.headers_binary);
+	assert_int_equal(f.body.len, 3);
+	assert_true(f.has_declared_length);
+	assert_int_equal(f.declared_length, 3);
+}
+
+static void test_incumbent_arg_names_mapped(void **state)
+{
+	struct spop_message m;
+	struct message_fields f;
+	struct spop_value ip = { .type = SPOP_T_IPV4, .u.ipv4 = { 192, 168, 1, 20 } };
+
+	msg_init(&m, "mirror");
+	msg_str(&m, "arg_method", "GET");
+	msg_str(&m, "arg_path", "/p");
+	msg_str(&m, "arg_ver", "2.0");
+	msg_bin(&m, "arg_hdrs", "\0\0", 2);
+	msg_bin(&m, "arg_body", "", 0);
+	m.args[m.nb_args].name = SLICE_LIT("src");
+	m.args[m.nb_args].value = ip;
+	m.nb_args++;
+	assert_int_equal(message_extract(&m, &f), MESSAGE_OK);
+	assert_true(slice_eq_cstr(f.method, "GET"));
+	assert_true(slice_eq_cstr(f.uri, "/p"));
+	assert_true(slice_eq_cstr(f.version, "2.0"));
+	assert_true(f.headers_binary);
+	assert_true(slice_eq_cstr(f.client, "192.168.1.20"));
+}
+
+static void test_unnamed_args_follow_incumbent_order(void **state)
+{
+	struct spop_message m;
+	struct message_fields f;
+
+	msg_init(&m, "mirror");
+	msg_str(&m, "", "DELETE");
+	msg_str(&m, "", "/items/7");
+	msg_str(&m, "", "1.1");
+	msg_bin(&m, "", "\0\0", 2);
+	msg_bin(&m, "", "b", 1);
+	assert_int_equal(message_extract(&m, &f), MESSAGE_OK);
+	assert_true(slice_eq_cstr(f.method, "DELETE"));
+	assert_true(slice_eq_cstr(f.uri, "/items/7"));
+	assert_true(f.headers_binary);
+	assert_int_equal(f.body.len, 1);
+}
+
+static void test_missing_method_or_path_reported(void **state)
+{
+	struct spop_message m;
+	struct message_fields f;
+
+	msg_init(&m, "mirror-request");
+	msg_str(&m, "uri", "/x");
+	assert_int_equal(message_extract(&m, &f), MESSAGE_NO_METHOD);
+	msg_init(&m, "mirror-request");
+	msg_str(&m, "method", "GET");
+	m.args[m.nb_args].name = SLICE_LIT("uri");
+	m.args[m.nb_args].value = (struct spop_value){ .type = SPOP_T_NULL };
+	m.nb_args++;
+	assert_int_equal(message_extract(&m, &f), MESSAGE_NO_URI);
+}
+
+/* ---- mirror.c ---- */
+
+struct fixture {
+	struct agent_config cfg;
+	struct stats_registry reg;
+	struct target_set *set;
+	struct queue_budget budget;
+	struct spop_stats stats;
+	struct mirror_dispatch d;
+	struct mirror_request *got[64];
+	unsigned n_got;
+};
+
+static void capture_submit(void *arg, struct mirror_request *r)
+{
+	struct fixture *fx = arg;
+
+	assert_true(fx->n_got < 64);
+	fx->got[fx->n_got++] = r;
+}
+
+static struct fixture *fixture_new(double sample_b, size_t max_entries, size_t max_bytes)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+	char err[256];
+
+	config_init(&fx->cfg);
+	config_add_target(&fx->cfg, "a", "http://127.0.0.1:1/");
+	config_add_target(&fx->cfg, "b", "http://127.0.0.1:2/pre")->sample_percent = sample_b;
+	fx->set = target_set_new(&fx->cfg, &fx->reg, err, sizeof(err));
+	assert_non_null(fx->set);
+	queue_budget_init(&fx->budget, max_entries, max_bytes);
+	fx->d = (struct mirror_dispatch){
+		.message_names = fx->cfg.message_names,
+		.n_message_names = fx->cfg.n_message_names,
+		.targets = &fx->set,
+		.budget = &fx->budget,
+		.submit = capture_submit,
+		.submit_arg = fx,
+		.stats = &fx->stats,
+		.invalid_log = LOG_RATELIMIT_INIT(1000),
+		.truncated_log = LOG_RATELIMIT_INIT(1000),
+	};
+	return fx;
+}
+
+static void fixture_free(struct fixture *fx)
+{
+	/* finish every captured request for every target it went to */
+	for (unsigned i = 0; i < fx->n_got; i++) {
+		struct mirror_request *r = fx->got[i];
+		struct target_set *set = r->set;
+		uint32_t mask = r->target_mask; /* r is freed by its last done */
+
+		for (size_t t = 0; t < set->count; t++)
+			if (mask & (1u << t)) {
+				target_finish(&set->targets[t], 200, OUTCOME_OTHER, 10);
+				request_target_done(r);
+			}
+	}
+	assert_int_equal(atomic_load(&fx->budget.entries), 0);
+	assert_int_equal(atomic_load(&fx->budget.bytes), 0);
+	target_set_unref(fx->set);
+	stats_registry_free(&fx->reg);
+	config_free(&fx->cfg);
+	free(fx);
+}
+
+static void post_message(struct spop_message *m, const char *uri, const char *hdrs,
+			 const char *body)
+{
+	msg_init(m, "mirror-request");
+	msg_str(m, "method", "POST");
+	msg_str(m, "uri", uri);
+	msg_str(m, "version", "1.1");
+	msg_str(m, "headers", hdrs);
+	msg_bin(m, "body", body, strlen(body));
+}
+
+static void assert_invariant(const struct target *t)
+{
+	const struct target_stats *s = t->stats;
+
+	assert_int_equal(stat_get(&s->received),
+			 stat_get(&s->mirrored) + stat_get(&s->failed) +
+				 target_stats_dropped_total(s) + stat_get(&s->sampled_out) +
+				 (uint64_t)atomic_load(&s->inflight));
+}
+
+static void test_message_becomes_one_owned_request_for_all_targets(void **state)
+{
+	struct fixture *fx = fixture_new(100, 100, 1 << 20);
+	struct spop_message m;
+	char frame_copy[64];
+	struct mirror_request *r;
+
+	strcpy(frame_copy, "/api/v1?x=1");
+	post_message(&m, frame_copy, "Host: h\r\nContent-Length: 4\r\nX-A: 1\r\n\r\n", "body");
+	mirror_on_message(&fx->d, &m);
+	/* the request owns its bytes: the frame may be reused at once */
+	memset(frame_copy, 'Z', strlen(frame_copy));
+	assert_int_equal(fx->n_got, 1);
+	r = fx->got[0];
+	assert_int_equal(r->target_mask, 3);
+	assert_int_equal(atomic_load(&r->pending), 2);
+	assert_true(slice_eq_cstr(r->uri, "/api/v1?x=1"));
+	assert_true(slice_eq_cstr(r->method, "POST"));
+	assert_int_equal(r->n_headers, 3);
+	assert_true(slice_eq_cstr(r->headers[2].name, "X-A"));
+	assert_true(slice_eq_cstr(r->body, "body"));
+	assert_false(r->truncated);
+	assert_int_equal(atomic_load(&fx->budget.entries), 1);
+	assert_int_equal(atomic_load(&fx->budget.bytes), r->charge);
+	assert_int_equal(fx->stats.messages_mirror, 1);
+	assert_int_equal(stat_get(&fx->set->targets[0].stats->received), 1);
+	fixture_free(fx);
+}
+
+static void test_other_message_names_ignored(void **state)
+{
+	struct fixture *fx = fixture_new(100, 100, 1 << 20);
+	struct spop_message m;
+
+	post_message(&m, "/x", "", "");
+	m.name = SLICE_LIT("check-client-ip");
+	mirror_on_message(&fx->d, &m);
+	assert_int_equal(fx->n_got, 0);
+	assert_int_equal(fx->stats.messages_ignored, 1);
+	assert_int_equal(stat_get(&fx->set->targets[0].stats->received), 0);
+	fixture_free(fx);
+}
+
+static void test_message_without_path_counted_invalid(void **state)
+{
+	struct fixture *fx = fixture_new(100, 100, 1 << 20);
+	struct spop_message m;
+
+	msg_init(&m, "mirror");
+	msg_str(&m, "method", "GET");
+	mirror_on_message(&fx->d, &m);
+	assert_int_equal(fx->n_got, 0);
+	assert_int_equal(fx->stats.messages_invalid, 1);
+	fixture_free(fx);
+}
+
+static void test_malformed_header_block_counted_invalid(void **state)
+{
+	struct fixture *fx = fixture_new(100, 100, 1 << 20);
+	struct spop_message m;
+
+	post_message(&m, "/x", "no colon here\r\n\r\n", "");
+	mirror_on_message(&fx->d, &m);
+	assert_int_equal(fx->n_got, 0);
+	assert_int_equal(fx->stats.messages_invalid, 1);
+	fixture_free(fx);
+}
+
+static void test_truncated_body_dropped_and_counted(void **state)
+{
+	struct fixture *fx = fixture_new(100, 100, 1 << 20);
+	struct spop_message m;
+
+	/* HAProxy cut a 20000-byte body at what it had buffered */
+	post_message(&m, "/upload", "Host: h\r\nContent-Length: 20000\r\n\r\n", "only-part");
+	mirror_on_message(&fx->d, &m);
+	assert_int_equal(fx->n_got, 0);
+	assert_int_equal(fx->stats.requests_truncated, 1);
+	for (int t = 0; t < 2; t++) {
+		assert_int_equal(stat_get(&fx->set->targets[t].stats->dropped[DROP_TRUNCATED]), 1);
+		assert_invariant(&fx->set->targets[t]);
+	}
+	fixture_free(fx);
+}
+
+static void test_truncated_body_replayed_when_target_allows(void **state)
+{
+	struct fixture *fx = fixture_new(100, 100, 1 << 20);
+	struct spop_message m;
+
+	fx->set->targets[1].cfg.replay_truncated = true;
+	post_message(&m, "/upload", "Content-Length: 99\r\n\r\n", "part");
+	mirror_on_message(&fx->d, &m);
+	assert_int_equal(fx->n_got, 1);
+	assert_int_equal(fx->got[0]->target_mask, 2);
+	assert_true(fx->got[0]->truncated);
+	fixture_free(fx);
+}
+
+static void test_queue_full_drops_counted_per_target(void **state)
+{
+	struct fixture *fx = fixture_new(100, 2, 1 << 20);
+	struct spop_message m;
+
+	for (int i = 0; i < 5; i++) {
+		post_message(&m, "/q", "", "");
+		mirror_on_message(&fx->d, &m);
+	}
+	assert_int_equal(fx->n_got, 2);
+	for (int t = 0; t < 2; t++) {
+		const struct target_stats *s = fx->set->targets[t].stats;
+
+		assert_int_equal(stat_get(&s->received), 5);
+		assert_int_equal(stat_get(&s->dropped[DROP_QUEUE_FULL]), 3);
+		assert_int_equal(atomic_load(&s->inflight), 2);
+		assert_invariant(&fx->set->targets[t]);
+	}
+	fixture_free(fx);
+}
+
+static void test_byte_limit_drops_large_bodies(void **state)
+{
+	struct fixture *fx = fixture_new(100, 100, 4096);
+	struct spop_message m;
+	static char big[8192];
+
+	memset(big, 'x', sizeof(big) - 1);
+	post_message(&m, "/big", "", big);
+	mirror_on_message(&fx->d, &m);
+	post_message(&m, "/small", "", "s");
+	mirror_on_message(&fx->d, &m);
+	assert_int_equal(fx->n_got, 1);
+	assert_true(slice_eq_cstr(fx->got[0]->uri, "/small"));
+	assert_int_equal(stat_get(&fx->set->targets[0].stats->dropped[DROP_QUEUE_FULL]), 1);
+	fixture_free(fx);
+}
+
+static void test_sampled_out_target_not_in_mask(void **state)
+{
+	struct fixture *fx = fixture_new(0, 100, 1 << 20);
+	struct spop_message m;
+
+	for (int i = 0; i < 10; i++) {
+		post_message(&m, "/s", "", "");
+		mirror_on_message(&fx->d, &m);
+	}
+	assert_int_equal(fx->n_got, 10);
+	for (unsigned i = 0; i < fx->n_got; i++)
+		assert_int_equal(fx->got[i]->target_mask, 1);
+	assert_int_equal(stat_get(&fx->set->targets[1].stats->sampled_out), 10);
+	fixture_free(fx);
+}
+
+static void test_busy_target_dropped_when_inflight_cap_reached(void **state)
+{
+	struct fixture *fx = fixture_new(100, 100, 1 << 20);
+	struct spop_message m;
+
+	fx->set->targets[1].cfg.max_inflight = 3;
+	for (int i = 0; i < 6; i++) {
+		post_message(&m, "/b", "", "");
+		mirror_on_message(&fx->d, &m);
+	}
+	assert_int_equal(stat_get(&fx->set->targets[1].stats->dropped[DROP_TARGET_BUSY]), 3);
+	assert_int_equal(atomic_load(&fx->set->targets[1].stats->inflight), 3);
+	assert_invariant(&fx->set->targets[1]);
+	fixture_free(fx);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_seed_arg_names_mapped),
+		cmocka_unit_test(test_incumbent_arg_names_mapped),
+		cmocka_unit_test(test_unnamed_args_follow_incumbent_order),
+		cmocka_unit_test(test_missing_method_or_path_reported),
+		cmocka_unit_test(test_message_becomes_one_owned_request_for_all_targets),
+		cmocka_unit_test(test_other_message_names_ignored),
+		cmocka_unit_test(test_message_without_path_counted_invalid),
+		cmocka_unit_test(test_malformed_header_block_counted_invalid),
+		cmocka_unit_test(test_truncated_body_dropped_and_counted),
+		cmocka_unit_test(test_truncated_body_replayed_when_target_allows),
+		cmocka_unit_test(test_queue_full_drops_counted_per_target),
+		cmocka_unit_test(test_byte_limit_drops_large_bodies),
+		cmocka_unit_test(test_sampled_out_target_not_in_mask),
+		cmocka_unit_test(test_busy_target_dropped_when_inflight_cap_reached),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
