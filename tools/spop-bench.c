@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "bench_msg.h"
 #include "lat_hist.h"
@@ -47,6 +48,25 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	atomic_store(&stop_flag, true);
+}
+
+/* One fd per connection, plus epoll and timer fds per thread: raise the
+ * soft limit up to the hard one when the default 1024 is too low. */
+static int raise_fd_limit(unsigned conns, unsigned threads)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)conns + 2 * threads + 16;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
+		return 0;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+		fprintf(stderr, "spop-bench: %u connections need %lu file descriptors, the hard "
+				"limit is %lu (ulimit -Hn)\n",
+			conns, (unsigned long)need, (unsigned long)rl.rlim_max);
+		return -1;
+	}
+	rl.rlim_cur = need;
+	return setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 static void usage(FILE *out)
@@ -475,6 +495,8 @@ int main(int argc, char **argv)
 
 	if (rc)
 		return rc == 1 ? 0 : 2;
+	if (raise_fd_limit(o.conns, o.threads) < 0)
+		return 2;
 	if (bench_msg_build(&o.msg, &payload, &payload_len) < 0) {
 		fprintf(stderr, "spop-bench: out of memory building a %zu-byte message\n",
 			o.msg.body_size);

@@ -19,10 +19,11 @@
 #include "bench_msg.h"
 #include "spop.h"
 
-/* Frames from a mirror agent are HELLO, ACK and DISCONNECT: small. */
-#define IN_FRAME_MAX 65536u
+/* Frames from a mirror agent are HELLO, ACK and DISCONNECT: small. Small
+ * buffers keep thousands of connections cheap. */
+#define IN_FRAME_MAX 16384u
 #define IN_CAP (IN_FRAME_MAX + 4u)
-#define OUT_CAP_MIN (256u * 1024u)
+#define OUT_CAP_MIN (32u * 1024u)
 #define CLOSE_GRACE_NS (1000ull * 1000 * 1000)
 
 enum conn_state { C_CONNECTING, C_HELLO, C_READY, C_CLOSING, C_DEAD };
