@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -69,6 +70,7 @@ struct loop {
 	unsigned rr;
 	uint64_t now;
 	uint64_t last_timeout_scan;
+	uint64_t pacer_armed; /* absolute time the pacing timer is set for */
 };
 
 uint64_t load_now_ns(void)
@@ -576,6 +578,24 @@ static void fill_paced(struct loop *l)
 		t->backlog_max = due - t->sent;
 }
 
+/* Wakes the loop when the next paced NOTIFY is due (absolute time), so the
+ * latency measured from that moment is not inflated by a coarse tick. */
+static void arm_pacer(struct loop *l)
+{
+	struct load_thread *t = l->t;
+	uint64_t due = t->start_ns + (uint64_t)((double)t->sent * 1e9 / t->rate);
+	struct itimerspec its = { { 0, 0 }, { 0, 0 } };
+
+	if (due == l->pacer_armed)
+		return;
+	if (due <= l->now)
+		due = l->now + 1000; /* held by full windows: look again soon */
+	its.it_value.tv_sec = (time_t)(due / 1000000000ull);
+	its.it_value.tv_nsec = (long)(due % 1000000000ull);
+	timerfd_settime(l->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+	l->pacer_armed = due;
+}
+
 static unsigned count_state(const struct loop *l, enum conn_state st)
 {
 	unsigned n = 0;
@@ -598,7 +618,6 @@ static int loop_setup(struct loop *l)
 {
 	const struct load_plan *p = l->p;
 	struct load_thread *t = l->t;
-	uint64_t period;
 	struct itimerspec its;
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 
@@ -606,19 +625,14 @@ static int loop_setup(struct loop *l)
 	l->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (l->ep < 0 || l->tfd < 0)
 		return -1;
-	/* paced sends need a tick finer than the gap between two sends, but
-	 * more than 10000 wake-ups a second would cost the agent its CPU */
-	period = 10000000ull;
-	if (t->rate > 0) {
-		period = (uint64_t)(1e9 / t->rate);
-		if (period < 100000)
-			period = 100000;
-		if (period > 10000000)
-			period = 10000000;
-	}
-	its.it_interval.tv_sec = (time_t)(period / 1000000000ull);
-	its.it_interval.tv_nsec = (long)(period % 1000000000ull);
-	its.it_value = its.it_interval;
+	/* closed loop: a 10 ms housekeeping tick; paced: arm_pacer() sets a
+	 * one-shot timer for each next NOTIFY due */
+	its.it_interval.tv_sec = 0;
+	its.it_interval.tv_nsec = t->rate > 0 ? 0 : 10000000L;
+	its.it_value.tv_sec = 0;
+	its.it_value.tv_nsec = 10000000L;
+	/* paced NOTIFY leave when due, not up to 50 us later (the default slack) */
+	prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
 	if (timerfd_settime(l->tfd, 0, &its, NULL) < 0 ||
 	    epoll_ctl(l->ep, EPOLL_CTL_ADD, l->tfd, &ev) < 0)
 		return -1;
@@ -686,7 +700,7 @@ void *load_thread_run(void *arg)
 	}
 	t->start_ns = l.now;
 	for (;;) {
-		int n = epoll_wait(l.ep, evs, 256, 100);
+		int n = epoll_wait(l.ep, evs, 256, 10);
 
 		l.now = load_now_ns();
 		for (int i = 0; i < n; i++) {
@@ -722,6 +736,7 @@ void *load_thread_run(void *arg)
 				drain_deadline = l.now + t->plan->timeout_ns + 20000000ull;
 			} else if (t->rate > 0) {
 				fill_paced(&l);
+				arm_pacer(&l);
 			} else {
 				fill_closed_loop(&l);
 			}
