@@ -8,9 +8,12 @@
 #include <string.h>
 
 #include "cli.h"
+#include "http_endpoint.h"
 #include "log.h"
+#include "metrics.h"
 #include "replay.h"
 #include "server.h"
+#include "settings.h"
 
 static void submit_to_pool(void *arg, struct mirror_request *r)
 {
@@ -87,6 +90,79 @@ static void monitor_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		  replay_pool_queued(a->pool), replay_pool_active(a->pool));
 }
 
+/* ---- /metrics, /healthz, /readyz ---- */
+
+/* Alive: the listener is open (or closed on purpose while stopping) and
+ * every replay worker runs. */
+static bool agent_healthy(struct agent *a)
+{
+	return (server_accepting(a->server) || a->stopping) && replay_pool_alive(a->pool);
+}
+
+static void metrics_route(void *arg, struct http_reply *reply)
+{
+	struct agent *a = arg;
+	struct metrics_view v = {
+		.spop = &a->spop_stats,
+		.targets = &a->registry,
+		.budget = &a->budget,
+		.queue_depth = replay_pool_queued(a->pool),
+		.active_transfers = replay_pool_active(a->pool),
+		.workers_alive = replay_pool_alive(a->pool) ? a->cfg.num_workers : 0,
+		.workers_total = a->cfg.num_workers,
+		.listening = server_accepting(a->server),
+		.accepting = server_accepting(a->server),
+		.uptime_s = ev_now(a->loop) - a->started,
+		.version = PACKAGE_VERSION,
+	};
+
+	metrics_render(&v, &reply->body);
+	reply->content_type = METRICS_CONTENT_TYPE;
+}
+
+static void healthz_route(void *arg, struct http_reply *reply)
+{
+	bool ok = agent_healthy(arg);
+
+	reply->status = ok ? 200 : 503;
+	strbuf_puts(&reply->body, ok ? "ok\n" : "unhealthy: listener or replay workers down\n");
+}
+
+static void readyz_route(void *arg, struct http_reply *reply)
+{
+	struct agent *a = arg;
+	bool ok = server_accepting(a->server) && replay_pool_alive(a->pool);
+
+	reply->status = ok ? 200 : 503;
+	strbuf_puts(&reply->body, ok ? "ready\n" : "not accepting SPOP connections\n");
+}
+
+static int metrics_start(struct agent *a, char *err, size_t errlen)
+{
+	const struct http_route routes[] = {
+		{ "/metrics", metrics_route, a },
+		{ "/healthz", healthz_route, a },
+		{ "/readyz", readyz_route, a },
+	};
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char why[256];
+
+	if (!a->cfg.metrics_address)
+		return 0;
+	if (http_endpoint_parse_addr(a->cfg.metrics_address, &ss, &sl, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "--metrics %s: %s", a->cfg.metrics_address, why);
+		return -1;
+	}
+	a->metrics = http_endpoint_start(a->loop, (struct sockaddr *)&ss, sl, routes,
+					 sizeof(routes) / sizeof(routes[0]), NULL, err, errlen);
+	if (!a->metrics)
+		return -1;
+	log_info("metrics on http://%s/metrics (no authentication: keep it on a private "
+		 "interface)", a->cfg.metrics_address);
+	return 0;
+}
+
 static int agent_start(struct agent *a, char *err, size_t errlen)
 {
 	struct replay_settings rs = {
@@ -145,6 +221,8 @@ static int agent_start(struct agent *a, char *err, size_t errlen)
 	a->server = server_new(a->loop, &ss, &handler, &a->spop_stats);
 	if (!a->server || server_listen(a->server, err, errlen) < 0)
 		return -1;
+	if (metrics_start(a, err, errlen) < 0)
+		return -1;
 
 	ev_signal_init(&a->sig_term, sig_stop_cb, SIGTERM);
 	ev_signal_init(&a->sig_int, sig_stop_cb, SIGINT);
@@ -168,6 +246,8 @@ static int agent_start(struct agent *a, char *err, size_t errlen)
 
 static void agent_teardown(struct agent *a)
 {
+	if (a->metrics)
+		http_endpoint_stop(a->metrics);
 	if (a->server)
 		server_free(a->server);
 	if (a->pool)
@@ -182,7 +262,8 @@ static void agent_teardown(struct agent *a)
 	config_free(&a->cfg);
 }
 
-int agent_run(struct agent_config *cfg, int argc, char **argv)
+int agent_run(struct agent_config *cfg, int argc, char **argv, void (*ready)(void *),
+	      void *arg)
 {
 	struct agent *a = calloc(1, sizeof(*a));
 	char err[512];
@@ -196,7 +277,13 @@ int agent_run(struct agent_config *cfg, int argc, char **argv)
 	memset(cfg, 0, sizeof(*cfg));
 	a->argc = argc;
 	a->argv = argv;
-	a->loop = ev_default_loop(0);
+	a->loop = ev_default_loop((unsigned)settings_libev_backend_flags(a->cfg.libev_backend));
+	if (!a->loop) {
+		log_error("libev backend '%s' is not available here", a->cfg.libev_backend);
+		config_free(&a->cfg);
+		free(a);
+		return 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	if (agent_start(a, err, sizeof(err)) < 0) {
 		log_error("%s", err);
@@ -205,6 +292,8 @@ int agent_run(struct agent_config *cfg, int argc, char **argv)
 		log_info("spoa-mirror listening on %s:%u, %zu target(s), %u worker(s)",
 			 a->cfg.address, server_port(a->server), a->targets->count,
 			 a->cfg.num_workers);
+		if (ready)
+			ready(arg);
 		ev_run(a->loop, 0);
 		log_info("SPOP side closed; draining mirrors");
 	}

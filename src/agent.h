@@ -41,8 +41,9 @@ struct agent {
 };
 
 /* Starts everything from a validated configuration (ownership of cfg moves
- * into the agent), runs the loop until a graceful stop, drains and frees.
- * Returns the process exit status. */
-int agent_run(struct agent_config *cfg, int argc, char **argv);
+ * into the agent), calls ready(arg) once it listens, runs the loop until a
+ * graceful stop, drains and frees. Returns the process exit status. */
+int agent_run(struct agent_config *cfg, int argc, char **argv, void (*ready)(void *),
+	      void *arg);
 
 #endif

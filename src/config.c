@@ -33,11 +33,7 @@ void target_config_free(struct target_config *t)
 	free(t->name);
 	free(t->url);
 	free(t->sample_key_name);
-	for (size_t i = 0; i < t->n_add_headers; i++) {
-		free(t->add_headers[i].name);
-		free(t->add_headers[i].value);
-	}
-	free(t->add_headers);
+	header_pairs_free(t->add_headers, t->n_add_headers);
 	for (size_t i = 0; i < t->n_remove_headers; i++)
 		free(t->remove_headers[i]);
 	free(t->remove_headers);
@@ -100,6 +96,7 @@ void config_free(struct agent_config *cfg)
 	for (size_t i = 0; i < cfg->n_targets; i++)
 		target_config_free(&cfg->targets[i]);
 	free(cfg->targets);
+	header_pairs_free(cfg->mirror_headers, cfg->n_mirror_headers);
 	free(cfg->metrics_address);
 	free(cfg->logfile);
 	free(cfg->pidfile);
@@ -118,6 +115,46 @@ struct target_config *config_add_target(struct agent_config *cfg, const char *na
 	t->name = xstrdup(name);
 	t->url = xstrdup_or_null(url);
 	return t;
+}
+
+void header_pairs_free(struct header_pair *pairs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(pairs[i].name);
+		free(pairs[i].value);
+	}
+	free(pairs);
+}
+
+void config_drop_mirror_url_targets(struct agent_config *cfg)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < cfg->n_targets; i++) {
+		if (cfg->targets[i].from_mirror_url)
+			target_config_free(&cfg->targets[i]);
+		else
+			cfg->targets[kept++] = cfg->targets[i];
+	}
+	cfg->n_targets = kept;
+}
+
+void config_apply_mirror_headers(struct agent_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_targets; i++) {
+		struct target_config *t = &cfg->targets[i];
+
+		if (!t->from_mirror_url)
+			continue;
+		header_pairs_free(t->add_headers, t->n_add_headers);
+		t->n_add_headers = cfg->n_mirror_headers;
+		t->add_headers = t->n_add_headers ? xcalloc(t->n_add_headers, sizeof(*t->add_headers))
+						  : NULL;
+		for (size_t j = 0; j < t->n_add_headers; j++) {
+			t->add_headers[j].name = xstrdup(cfg->mirror_headers[j].name);
+			t->add_headers[j].value = xstrdup(cfg->mirror_headers[j].value);
+		}
+	}
 }
 
 int config_validate(const struct agent_config *cfg, char *err, size_t errlen)

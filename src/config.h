@@ -73,6 +73,9 @@ struct target_config {
 	char *ca_file;
 	/* where this target was defined, for error messages */
 	char *origin;
+	/* made from [mirror] mirror-url or -u: takes agent_config.mirror_headers,
+	 * and a -u on the command line replaces it */
+	bool from_mirror_url;
 };
 
 struct agent_config {
@@ -99,6 +102,10 @@ struct agent_config {
 	char *mirror_local_port;    /* -P: "PORT" or "LOW-HIGH" */
 	struct target_config *targets;
 	size_t n_targets;
+	/* mirror-headers / --mirror-header: added to the targets made from
+	 * mirror-url and -u (see config_apply_mirror_headers) */
+	struct header_pair *mirror_headers;
+	size_t n_mirror_headers;
 
 	/* operations */
 	char *metrics_address;      /* ADDR:PORT, NULL = off */
@@ -124,6 +131,14 @@ void target_config_init(struct target_config *t);
 void target_config_free(struct target_config *t);
 /* Deep copy. */
 void target_config_copy(struct target_config *dst, const struct target_config *src);
+
+void header_pairs_free(struct header_pair *pairs, size_t n);
+/* Removes the targets made from mirror-url or -u (a -u on the command line
+ * replaces the file's mirror-url). */
+void config_drop_mirror_url_targets(struct agent_config *cfg);
+/* Gives every target made from mirror-url or -u a copy of mirror_headers
+ * as its add_headers (replacing what it had). */
+void config_apply_mirror_headers(struct agent_config *cfg);
 
 /* Checks cross-field rules (at least one target, unique names, valid URLs).
  * On error writes one line into err and returns -1. */

@@ -39,16 +39,28 @@ int target_url_parse(const char *url, struct target_url *out, char *err, size_t 
 		snprintf(err, errlen, "URL '%s' has no host", url);
 		return -1;
 	}
+	if (rest[0] == ':') {
+		snprintf(err, errlen, "URL '%s' has no host", url);
+		return -1;
+	}
+	for (q = url; *q; q++) {
+		/* a control byte would end up inside the Host header */
+		if ((unsigned char)*q < 0x21 || (unsigned char)*q == 0x7f) {
+			snprintf(err, errlen, "URL has a control character or space at offset %ld",
+				 (long)(q - url));
+			return -1;
+		}
+	}
 	for (q = rest; q < slash; q++) {
-		/* no userinfo, query or fragment in a base URL, and no spaces */
-		if (*q == '@' || *q == '?' || *q == '#' || *q == ' ' || *q == '\t') {
+		/* no userinfo, query or fragment in a base URL */
+		if (*q == '@' || *q == '?' || *q == '#') {
 			snprintf(err, errlen, "URL '%s' has an invalid character '%c' in its host",
 				 url, *q);
 			return -1;
 		}
 	}
-	if (strpbrk(slash, "?# \t")) {
-		snprintf(err, errlen, "URL '%s': a base URL takes no query, fragment or spaces", url);
+	if (strpbrk(slash, "?#")) {
+		snprintf(err, errlen, "URL '%s': a base URL takes no query or fragment", url);
 		return -1;
 	}
 	/* host:port: a port, when present, is 1..65535 */

@@ -1,0 +1,334 @@
+/* INI reader: sections, "key = value" lines, whole-line comments. Every
+ * value goes through settings.c, so the file and the command line share
+ * one set of checks; this file adds what only a file has: sections, line
+ * numbers, duplicate keys and targets defined by name. */
+#include "ini.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "settings.h"
+#include "slice.h"
+#include "target.h"
+#include "units.h"
+#include "xalloc.h"
+
+#define TARGET_NAME_MAX 64
+
+struct ini_state {
+	const char *name; /* file name for messages */
+	struct agent_config *cfg;
+	unsigned line;
+	enum { SEC_NONE, SEC_MIRROR, SEC_TARGET } section;
+	unsigned section_line;
+	unsigned mirror_line;  /* where [mirror] started, 0 = not seen */
+	size_t target;         /* index in cfg->targets while in [target] */
+	unsigned *seen;        /* per setting: line it was set on in this section */
+	char *err;
+	size_t errlen;
+};
+
+static int fail(struct ini_state *st, unsigned line, const char *key, size_t key_len,
+		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int fail(struct ini_state *st, unsigned line, const char *key, size_t key_len,
+		const char *fmt, ...)
+{
+	char reason[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	snprintf(st->err, st->errlen, "%s:%u: key '%.*s': %s", st->name, line,
+		 (int)(key_len > 80 ? 80 : key_len), key, reason);
+	units_one_line(st->err);
+	return -1;
+}
+
+static int fail_cstr(struct ini_state *st, unsigned line, const char *key, const char *reason)
+{
+	return fail(st, line, key, strlen(key), "%s", reason);
+}
+
+static bool valid_target_name(struct slice s)
+{
+	if (!s.len || s.len > TARGET_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < s.len; i++) {
+		char c = s.ptr[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.'))
+			return false;
+	}
+	return true;
+}
+
+/* Index of another target with the same name as cfg->targets[i], or -1. */
+static long duplicate_of(const struct agent_config *cfg, size_t i)
+{
+	for (size_t j = 0; j < cfg->n_targets; j++)
+		if (j != i && !strcmp(cfg->targets[j].name, cfg->targets[i].name))
+			return (long)j;
+	return -1;
+}
+
+static char *origin_text(const struct ini_state *st, unsigned line)
+{
+	char buf[600];
+
+	snprintf(buf, sizeof(buf), "%s:%u", st->name, line);
+	return xstrdup(buf);
+}
+
+/* Closes the current section: a target must have its url. */
+static int end_section(struct ini_state *st)
+{
+	if (st->section == SEC_TARGET && !st->cfg->targets[st->target].url)
+		return fail(st, st->section_line, "url", 3,
+			    "missing: [target %s] needs url = http://HOST[:PORT][/PREFIX]",
+			    st->cfg->targets[st->target].name);
+	return 0;
+}
+
+static int begin_section(struct ini_state *st, struct slice inner)
+{
+	struct agent_config *cfg = st->cfg;
+
+	if (end_section(st) < 0)
+		return -1;
+	memset(st->seen, 0, settings_count() * sizeof(*st->seen));
+	st->section_line = st->line;
+	inner = slice_trim(inner);
+	if (slice_eq_cstr(inner, "mirror")) {
+		if (st->mirror_line)
+			return fail(st, st->line, "[mirror]", 8,
+				    "section appears twice (first at line %u)", st->mirror_line);
+		st->mirror_line = st->line;
+		st->section = SEC_MIRROR;
+		return 0;
+	}
+	if (inner.len >= 6 && !memcmp(inner.ptr, "target", 6) &&
+	    (inner.len == 6 || inner.ptr[6] == ' ' || inner.ptr[6] == '\t')) {
+		struct slice name = slice_trim(slice_make(inner.ptr + 6, inner.len - 6));
+		char *cname;
+		long dup;
+
+		if (!name.len)
+			return fail(st, st->line, "[target]", 8,
+				    "a target section needs a name: [target NAME]");
+		if (!valid_target_name(name))
+			return fail(st, st->line, inner.ptr, inner.len,
+				    "target name '%.*s' must be 1-%d letters, digits, '-', '_' or '.'",
+				    (int)(name.len > 80 ? 80 : name.len), name.ptr, TARGET_NAME_MAX);
+		if (cfg->n_targets >= TARGET_MAX)
+			return fail(st, st->line, inner.ptr, inner.len,
+				    "too many targets (at most %d)", TARGET_MAX);
+		cname = xstrndup(name.ptr, name.len);
+		config_add_target(cfg, cname, NULL);
+		free(cname);
+		st->target = cfg->n_targets - 1;
+		cfg->targets[st->target].origin = origin_text(st, st->line);
+		dup = duplicate_of(cfg, st->target);
+		if (dup >= 0)
+			return fail(st, st->line, inner.ptr, inner.len,
+				    "duplicate target name '%s' (already defined at %s)",
+				    cfg->targets[st->target].name,
+				    cfg->targets[dup].origin ? cfg->targets[dup].origin : "?");
+		st->section = SEC_TARGET;
+		return 0;
+	}
+	return fail(st, st->line, inner.ptr, inner.len,
+		    "unknown section (expected [mirror] or [target NAME])");
+}
+
+/* The value as written, with one pair of surrounding double quotes removed. */
+static char *value_copy(struct slice v)
+{
+	v = slice_trim(v);
+	if (v.len >= 2 && v.ptr[0] == '"' && v.ptr[v.len - 1] == '"') {
+		v.ptr++;
+		v.len -= 2;
+	}
+	return xstrndup(v.ptr, v.len);
+}
+
+static int key_value(struct ini_state *st, struct slice line)
+{
+	struct agent_config *cfg = st->cfg;
+	const char *eq = memchr(line.ptr, '=', line.len);
+	struct slice key;
+	const struct setting *s;
+	char *ckey, *value, why[400];
+	size_t idx;
+	int rc;
+
+	if (!eq)
+		return fail(st, st->line, line.ptr, line.len,
+			    "line has no '=' (expected: key = value)");
+	key = slice_trim(slice_make(line.ptr, (size_t)(eq - line.ptr)));
+	if (!key.len)
+		return fail(st, st->line, "", 0, "line has no key before '='");
+	if (st->section == SEC_NONE)
+		return fail(st, st->line, key.ptr, key.len,
+			    "outside any section (start the file with [mirror])");
+	ckey = xstrndup(key.ptr, key.len);
+	s = settings_find(st->section == SEC_MIRROR ? SETTING_AGENT : SETTING_TARGET, ckey);
+	if (!s) {
+		const char *hint = "";
+
+		if (st->section == SEC_MIRROR && settings_find(SETTING_TARGET, ckey))
+			hint = " (a target setting: put it in a [target NAME] section)";
+		else if (st->section == SEC_TARGET && settings_find(SETTING_AGENT, ckey))
+			hint = " (an agent setting: put it in [mirror])";
+		rc = fail(st, st->line, key.ptr, key.len, "unknown key in %s%s",
+			  st->section == SEC_MIRROR ? "[mirror]" : "a [target] section", hint);
+		free(ckey);
+		return rc;
+	}
+	free(ckey);
+	idx = (size_t)(s - settings_at(0));
+	if (st->seen[idx] && !s->list)
+		return fail(st, st->line, key.ptr, key.len,
+			    "set twice in this section (first at line %u)", st->seen[idx]);
+	value = value_copy(slice_make(eq + 1, line.len - (size_t)(eq + 1 - line.ptr)));
+	rc = setting_apply(s, cfg, st->section == SEC_TARGET ? &cfg->targets[st->target] : NULL,
+			   value, st->seen[idx] != 0, why, sizeof(why));
+	if (rc < 0) {
+		rc = fail(st, st->line, key.ptr, key.len, "bad value '%.100s': %s", value, why);
+		free(value);
+		return rc;
+	}
+	free(value);
+	st->seen[idx] = st->line;
+	if (s->scope == SETTING_AGENT && !strcmp(s->name, "mirror-url")) {
+		/* the [mirror] URL becomes the target "default" */
+		size_t t = cfg->n_targets - 1;
+		long dup;
+
+		free(cfg->targets[t].origin);
+		cfg->targets[t].origin = origin_text(st, st->line);
+		dup = duplicate_of(cfg, t);
+		if (dup >= 0)
+			return fail(st, st->line, key.ptr, key.len,
+				    "makes a target named 'default', already defined at %s",
+				    cfg->targets[dup].origin ? cfg->targets[dup].origin : "?");
+		if (cfg->n_targets > TARGET_MAX)
+			return fail(st, st->line, key.ptr, key.len, "too many targets (at most %d)",
+				    TARGET_MAX);
+	}
+	return 0;
+}
+
+int ini_load_buffer(const char *name, const char *text, size_t len, struct agent_config *cfg,
+		    bool require_target, char *err, size_t errlen)
+{
+	struct ini_state st = {
+		.name = name,
+		.cfg = cfg,
+		.err = err,
+		.errlen = errlen,
+	};
+	struct slice rest = slice_make(text, len);
+	int rc = 0;
+
+	st.seen = xcalloc(settings_count(), sizeof(*st.seen));
+	{
+		const char *nul = memchr(text, '\0', len);
+
+		if (nul) {
+			unsigned line = 1;
+
+			for (const char *p = text; p < nul; p++)
+				line += *p == '\n';
+			rc = fail_cstr(&st, line, "", "NUL byte in the line: not a text file");
+			goto out;
+		}
+	}
+	/* a UTF-8 byte order mark is not part of the first key */
+	if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3))
+		rest = slice_make(text + 3, len - 3);
+	while (rest.len) {
+		struct slice line = slice_split(&rest, '\n');
+
+		st.line++;
+		if (line.len && line.ptr[line.len - 1] == '\r')
+			line.len--;
+		line = slice_trim(line);
+		if (!line.len || line.ptr[0] == '#' || line.ptr[0] == ';')
+			continue;
+		if (line.ptr[0] == '[') {
+			if (line.ptr[line.len - 1] != ']') {
+				rc = fail(&st, st.line, line.ptr, line.len,
+					  "section header without closing ']'");
+				goto out;
+			}
+			rc = begin_section(&st, slice_make(line.ptr + 1, line.len - 2));
+		} else {
+			rc = key_value(&st, line);
+		}
+		if (rc < 0)
+			goto out;
+	}
+	rc = end_section(&st);
+	if (rc < 0)
+		goto out;
+	if (require_target && cfg->n_targets == 0)
+		rc = fail_cstr(&st, st.line ? st.line : 1, "mirror-url",
+			       "no mirror target: set mirror-url in [mirror] or add a [target NAME] "
+			       "section");
+out:
+	free(st.seen);
+	return rc;
+}
+
+int ini_load(const char *path, struct agent_config *cfg, bool require_target, char *err,
+	     size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	size_t len = 0;
+	int rc;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	buf = xmalloc(INI_MAX_FILE_SIZE + 1);
+	len = fread(buf, 1, INI_MAX_FILE_SIZE + 1, f);
+	if (ferror(f)) {
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+		fclose(f);
+		free(buf);
+		return -1;
+	}
+	fclose(f);
+	if (len > INI_MAX_FILE_SIZE) {
+		snprintf(err, errlen, "%s: larger than %d bytes: not a configuration file", path,
+			 INI_MAX_FILE_SIZE);
+		free(buf);
+		return -1;
+	}
+	rc = ini_load_buffer(path, buf, len, cfg, require_target, err, errlen);
+	free(buf);
+	return rc;
+}
+
+int config_load_file(const char *path, struct agent_config *cfg, char *err, size_t errlen)
+{
+	char why[512];
+
+	if (ini_load(path, cfg, true, err, errlen) < 0)
+		return -1;
+	free(cfg->config_file);
+	cfg->config_file = xstrdup(path);
+	if (config_validate(cfg, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		return -1;
+	}
+	return 0;
+}

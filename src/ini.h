@@ -1,0 +1,34 @@
+/* The INI configuration file (-f FILE): a [mirror] section with the agent's
+ * settings and one [target NAME] section per shadow target; keys are the
+ * names in settings.c. Errors are one line naming file, line and key:
+ *     FILE:LINE: key 'K': reason
+ * The format is documented in doc/spoa-mirror.ini.example. */
+#ifndef SPOA_MIRROR_INI_H
+#define SPOA_MIRROR_INI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+/* Files larger than this are refused (a configuration is a few KiB). */
+#define INI_MAX_FILE_SIZE (1024 * 1024)
+
+/* Reads `text` (named `name` in errors) into cfg, which holds defaults
+ * (config_init) or earlier values that the file replaces. With
+ * require_target, a file that defines no target is an error. On error
+ * returns -1 with one line in err; cfg is then half-filled and only fit for
+ * config_free(). */
+int ini_load_buffer(const char *name, const char *text, size_t len, struct agent_config *cfg,
+		    bool require_target, char *err, size_t errlen);
+
+/* Same, reading the file at path. */
+int ini_load(const char *path, struct agent_config *cfg, bool require_target, char *err,
+	     size_t errlen);
+
+/* The whole configuration from one file, checked like at start: for a
+ * reload (SIGHUP) into a fresh config_init()ed cfg. To keep command-line
+ * overrides on reload, run cli_parse() again instead. */
+int config_load_file(const char *path, struct agent_config *cfg, char *err, size_t errlen);
+
+#endif

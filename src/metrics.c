@@ -1,0 +1,332 @@
+/* Renders the /metrics page. Every family gets HELP and TYPE once, its
+ * samples right after (the format requires a family's samples together),
+ * and labelled families list every label value, zeros included, so a rate()
+ * over a reason that has never happened still has a series. */
+#include "metrics.h"
+
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "queue.h"
+#include "spop.h"
+#include "stats.h"
+#include "target.h"
+
+void metrics_escape_label(struct strbuf *out, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '\\':
+			strbuf_append(out, "\\\\", 2);
+			break;
+		case '"':
+			strbuf_append(out, "\\\"", 2);
+			break;
+		case '\n':
+			strbuf_append(out, "\\n", 2);
+			break;
+		default:
+			strbuf_append(out, s, 1);
+		}
+	}
+}
+
+static void family(struct strbuf *o, const char *name, const char *type, const char *help)
+{
+	strbuf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* One sample line: name{l1="v1",l2="v2"} value; labels optional. */
+static void sample(struct strbuf *o, const char *name, const char *l1, const char *v1,
+		   const char *l2, const char *v2, const char *value)
+{
+	strbuf_puts(o, name);
+	if (l1) {
+		strbuf_printf(o, "{%s=\"", l1);
+		metrics_escape_label(o, v1);
+		strbuf_puts(o, "\"");
+		if (l2) {
+			strbuf_printf(o, ",%s=\"", l2);
+			metrics_escape_label(o, v2);
+			strbuf_puts(o, "\"");
+		}
+		strbuf_puts(o, "}");
+	}
+	strbuf_printf(o, " %s\n", value);
+}
+
+static const char *u64(char *buf, size_t n, uint64_t v)
+{
+	snprintf(buf, n, "%" PRIu64, v);
+	return buf;
+}
+
+static void scalar_u64(struct strbuf *o, const char *name, const char *type, const char *help,
+		       uint64_t v)
+{
+	char num[32];
+
+	family(o, name, type, help);
+	sample(o, name, NULL, NULL, NULL, NULL, u64(num, sizeof(num), v));
+}
+
+/* Short label values for codec errors, by rc. */
+static const struct {
+	int rc;
+	const char *reason;
+} decode_reasons[] = {
+	{ SPOP_E_TRUNCATED, "truncated" },
+	{ SPOP_E_VARINT, "varint" },
+	{ SPOP_E_TYPE, "type" },
+	{ SPOP_E_RANGE, "range" },
+	{ SPOP_E_FRAME_TOO_BIG, "frame_too_big" },
+	{ SPOP_E_FRAME, "frame" },
+	{ SPOP_E_NO_VERSION, "no_version" },
+	{ SPOP_E_NO_FRAME_SIZE, "no_frame_size" },
+	{ SPOP_E_NO_CAPS, "no_capabilities" },
+	{ SPOP_E_FIELD_TYPE, "field_type" },
+	{ SPOP_E_NOSPACE, "no_space" },
+	{ SPOP_E_TOO_MANY, "too_many" },
+	{ SPOP_E_SYNTAX, "syntax" },
+	{ SPOP_E_ACTION, "action" },
+};
+
+static void render_spop(struct strbuf *o, const struct spop_stats *s)
+{
+	char num[32];
+
+	scalar_u64(o, "spoa_mirror_connections_open", "gauge",
+		   "SPOP connections from HAProxy open now.", s->conn_open);
+	scalar_u64(o, "spoa_mirror_connections_total", "counter",
+		   "SPOP connections accepted.", s->conn_total);
+	scalar_u64(o, "spoa_mirror_connections_refused_total", "counter",
+		   "SPOP connections refused (connection limit reached or no file descriptor).",
+		   s->conn_refused);
+	scalar_u64(o, "spoa_mirror_healthchecks_total", "counter",
+		   "HAProxy health-check connections (HELLO with healthcheck).",
+		   s->conn_healthchecks);
+	scalar_u64(o, "spoa_mirror_connections_idle_closed_total", "counter",
+		   "SPOP connections closed by the agent's idle timeout.", s->conn_idle_closed);
+	scalar_u64(o, "spoa_mirror_protocol_errors_total", "counter",
+		   "SPOP connections ended with an error DISCONNECT.", s->protocol_errors);
+
+	family(o, "spoa_mirror_frames_received_total", "counter",
+	       "SPOP frames received, by frame type.");
+	for (int k = 0; k < FRAME_KIND_COUNT; k++)
+		sample(o, "spoa_mirror_frames_received_total", "type", frame_kind_name(k), NULL,
+		       NULL, u64(num, sizeof(num), s->frames_in[k]));
+	family(o, "spoa_mirror_frames_sent_total", "counter", "SPOP frames sent, by frame type.");
+	for (int k = 0; k < FRAME_KIND_COUNT; k++)
+		sample(o, "spoa_mirror_frames_sent_total", "type", frame_kind_name(k), NULL, NULL,
+		       u64(num, sizeof(num), s->frames_out[k]));
+	scalar_u64(o, "spoa_mirror_notify_total", "counter", "NOTIFY frames received.",
+		   s->frames_in[FRAME_KIND_NOTIFY]);
+	scalar_u64(o, "spoa_mirror_ack_total", "counter", "ACK frames sent.",
+		   s->frames_out[FRAME_KIND_ACK]);
+
+	family(o, "spoa_mirror_decode_errors_total", "counter",
+	       "SPOP frames or messages that failed to decode, by reason.");
+	for (size_t i = 0; i < sizeof(decode_reasons) / sizeof(decode_reasons[0]); i++)
+		sample(o, "spoa_mirror_decode_errors_total", "reason", decode_reasons[i].reason,
+		       NULL, NULL,
+		       u64(num, sizeof(num), s->decode_errors[spop_rc_index(decode_reasons[i].rc)]));
+	/* index 0 also collects rc values the codec does not name */
+	sample(o, "spoa_mirror_decode_errors_total", "reason", "other", NULL, NULL,
+	       u64(num, sizeof(num),
+		   s->decode_errors[spop_rc_index(SPOP_OK)] +
+			   s->decode_errors[spop_rc_index(SPOP_NEED_MORE)]));
+
+	family(o, "spoa_mirror_messages_total", "counter",
+	       "SPOE messages in NOTIFY frames: mirror (turned into a request), invalid (an "
+	       "accepted name without method or path), ignored (other names).");
+	sample(o, "spoa_mirror_messages_total", "result", "mirror", NULL, NULL,
+	       u64(num, sizeof(num), s->messages_mirror));
+	sample(o, "spoa_mirror_messages_total", "result", "invalid", NULL, NULL,
+	       u64(num, sizeof(num), s->messages_invalid));
+	sample(o, "spoa_mirror_messages_total", "result", "ignored", NULL, NULL,
+	       u64(num, sizeof(num), s->messages_ignored));
+
+	scalar_u64(o, "spoa_mirror_requests_truncated_total", "counter",
+		   "Requests whose body HAProxy cut (shorter than Content-Length).",
+		   s->requests_truncated);
+	scalar_u64(o, "spoa_mirror_requests_alloc_failed_total", "counter",
+		   "Requests dropped because memory for them could not be allocated.",
+		   s->requests_alloc_failed);
+	scalar_u64(o, "spoa_mirror_fragments_total", "counter",
+		   "Continuation fragments (type 0 frames) received.", s->fragments);
+	scalar_u64(o, "spoa_mirror_fragmented_notify_total", "counter",
+		   "NOTIFY frames reassembled from fragments.", s->fragmented_notify);
+	scalar_u64(o, "spoa_mirror_aborted_total", "counter",
+		   "Fragmented NOTIFY frames cancelled by HAProxy.", s->aborted);
+	scalar_u64(o, "spoa_mirror_reassembly_dropped_total", "counter",
+		   "Fragmented NOTIFY frames over reassembly-max: acknowledged and dropped.",
+		   s->reassembly_dropped);
+}
+
+static void render_queue(struct strbuf *o, const struct metrics_view *v)
+{
+	uint64_t entries = 0, bytes = 0, max_entries = 0, max_bytes = 0, peak = 0;
+
+	if (v->budget) {
+		entries = atomic_load_explicit(&v->budget->entries, memory_order_relaxed);
+		bytes = atomic_load_explicit(&v->budget->bytes, memory_order_relaxed);
+		peak = atomic_load_explicit(&v->budget->peak_bytes, memory_order_relaxed);
+		max_entries = v->budget->max_entries;
+		max_bytes = v->budget->max_bytes;
+	}
+	scalar_u64(o, "spoa_mirror_queue_depth", "gauge",
+		   "Requests waiting in worker queues, not yet handed to libcurl.", v->queue_depth);
+	scalar_u64(o, "spoa_mirror_queue_entries", "gauge",
+		   "Requests alive (queued or being sent), counted against queue-max-entries.",
+		   entries);
+	scalar_u64(o, "spoa_mirror_queue_bytes", "gauge",
+		   "Bytes of requests alive, counted against queue-max-bytes.", bytes);
+	scalar_u64(o, "spoa_mirror_queue_max_entries", "gauge",
+		   "Configured queue-max-entries.", max_entries);
+	scalar_u64(o, "spoa_mirror_queue_max_bytes", "gauge", "Configured queue-max-bytes.",
+		   max_bytes);
+	scalar_u64(o, "spoa_mirror_queue_peak_bytes", "gauge",
+		   "Highest queue_bytes since the start.", peak);
+	scalar_u64(o, "spoa_mirror_active_transfers", "gauge",
+		   "Mirror transfers in libcurl now.", v->active_transfers);
+}
+
+static void render_process(struct strbuf *o, const struct metrics_view *v)
+{
+	char num[64];
+	bool up = v->listening && v->workers_total > 0 && v->workers_alive == v->workers_total;
+
+	scalar_u64(o, "spoa_mirror_workers_alive", "gauge", "Replay worker threads running.",
+		   v->workers_alive);
+	scalar_u64(o, "spoa_mirror_workers_configured", "gauge", "Replay worker threads started.",
+		   v->workers_total);
+	scalar_u64(o, "spoa_mirror_listening", "gauge",
+		   "1 while the SPOP listener is open.", v->listening);
+	scalar_u64(o, "spoa_mirror_accepting", "gauge",
+		   "1 while new SPOP connections are accepted.", v->accepting);
+	scalar_u64(o, "spoa_mirror_up", "gauge",
+		   "1 when the SPOP listener is open and every replay worker runs.", up);
+	family(o, "spoa_mirror_uptime_seconds", "gauge", "Seconds since the agent started.");
+	snprintf(num, sizeof(num), "%.3f", v->uptime_s);
+	sample(o, "spoa_mirror_uptime_seconds", NULL, NULL, NULL, NULL, num);
+	family(o, "spoa_mirror_build_info", "gauge", "Always 1; the version is a label.");
+	sample(o, "spoa_mirror_build_info", "version", v->version ? v->version : "unknown", NULL,
+	       NULL, "1");
+}
+
+/* A per-target family with one sample per target, read by `get`. */
+static void target_family(struct strbuf *o, const struct stats_registry *reg, const char *name,
+			  const char *type, const char *help,
+			  uint64_t (*get)(const struct target_stats *))
+{
+	char num[32];
+
+	family(o, name, type, help);
+	for (size_t i = 0; reg && i < reg->count; i++)
+		sample(o, name, "target", reg->entries[i].name, NULL, NULL,
+		       u64(num, sizeof(num), get(reg->entries[i].stats)));
+}
+
+static uint64_t get_received(const struct target_stats *s)
+{
+	return stat_get(&s->received);
+}
+
+static uint64_t get_mirrored(const struct target_stats *s)
+{
+	return stat_get(&s->mirrored);
+}
+
+static uint64_t get_failed(const struct target_stats *s)
+{
+	return stat_get(&s->failed);
+}
+
+static uint64_t get_sampled_out(const struct target_stats *s)
+{
+	return stat_get(&s->sampled_out);
+}
+
+static uint64_t get_bytes_sent(const struct target_stats *s)
+{
+	return stat_get(&s->bytes_sent);
+}
+
+static void render_targets(struct strbuf *o, const struct stats_registry *reg)
+{
+	char num[64], le[32];
+	size_t n = reg ? reg->count : 0;
+
+	target_family(o, reg, "spoa_mirror_target_received_total", "counter",
+		      "Requests offered to the target (before sampling and limits).", get_received);
+	target_family(o, reg, "spoa_mirror_target_mirrored_total", "counter",
+		      "Mirrors the target answered (any HTTP status).", get_mirrored);
+	target_family(o, reg, "spoa_mirror_target_failed_total", "counter",
+		      "Mirrors sent without an answer (timeout, connect error, other).", get_failed);
+
+	family(o, "spoa_mirror_target_dropped_total", "counter",
+	       "Requests not mirrored because of a limit, by reason.");
+	for (size_t i = 0; i < n; i++)
+		for (int r = 0; r < DROP_REASON_COUNT; r++)
+			sample(o, "spoa_mirror_target_dropped_total", "target", reg->entries[i].name,
+			       "reason", drop_reason_name(r),
+			       u64(num, sizeof(num), stat_get(&reg->entries[i].stats->dropped[r])));
+
+	target_family(o, reg, "spoa_mirror_target_sampled_out_total", "counter",
+		      "Requests left out by the target's sample percentage.", get_sampled_out);
+
+	family(o, "spoa_mirror_target_responses_total", "counter",
+	       "Mirror outcomes by class: HTTP status class, timeout, connect_error or other.");
+	for (size_t i = 0; i < n; i++)
+		for (int c = 0; c < OUTCOME_COUNT; c++)
+			sample(o, "spoa_mirror_target_responses_total", "target", reg->entries[i].name,
+			       "class", outcome_class_name(c),
+			       u64(num, sizeof(num), stat_get(&reg->entries[i].stats->outcome[c])));
+
+	family(o, "spoa_mirror_target_inflight", "gauge",
+	       "Requests admitted for the target and not finished (queued or sending).");
+	for (size_t i = 0; i < n; i++) {
+		snprintf(num, sizeof(num), "%" PRIdFAST64,
+			 atomic_load_explicit(&reg->entries[i].stats->inflight,
+					      memory_order_relaxed));
+		sample(o, "spoa_mirror_target_inflight", "target", reg->entries[i].name, NULL, NULL,
+		       num);
+	}
+
+	target_family(o, reg, "spoa_mirror_target_bytes_sent_total", "counter",
+		      "Request body bytes sent to the target.", get_bytes_sent);
+
+	family(o, "spoa_mirror_target_latency_seconds", "histogram",
+	       "Time from sending a mirror to the target's answer.");
+	for (size_t i = 0; i < n; i++) {
+		const struct target_stats *s = reg->entries[i].stats;
+		uint64_t cum = 0;
+
+		for (int b = 0; b < LATENCY_BUCKETS; b++) {
+			cum += stat_get(&s->latency_bucket[b]);
+			if (latency_bucket_le_us[b] == UINT64_MAX)
+				snprintf(le, sizeof(le), "+Inf");
+			else
+				snprintf(le, sizeof(le), "%g", (double)latency_bucket_le_us[b] / 1e6);
+			sample(o, "spoa_mirror_target_latency_seconds_bucket", "target",
+			       reg->entries[i].name, "le", le, u64(num, sizeof(num), cum));
+		}
+		snprintf(num, sizeof(num), "%.6f", (double)stat_get(&s->latency_sum_us) / 1e6);
+		sample(o, "spoa_mirror_target_latency_seconds_sum", "target", reg->entries[i].name,
+		       NULL, NULL, num);
+		sample(o, "spoa_mirror_target_latency_seconds_count", "target", reg->entries[i].name,
+		       NULL, NULL, u64(num, sizeof(num), cum));
+	}
+}
+
+void metrics_render(const struct metrics_view *v, struct strbuf *out)
+{
+	static const struct spop_stats zero_spop;
+
+	render_spop(out, v->spop ? v->spop : &zero_spop);
+	render_queue(out, v);
+	render_process(out, v);
+	render_targets(out, v->targets);
+}

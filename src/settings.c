@@ -1,0 +1,709 @@
+/* Every named setting: its key, its checks and where it is stored. Ranges
+ * live here, once; defaults live in config.c. */
+#include "settings.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "http_endpoint.h"
+#include "spop.h"
+#include "target.h"
+#include "units.h"
+#include "xalloc.h"
+
+/* Upper bounds that keep a typo from asking for absurd memory or threads. */
+#define MAX_SIZE_SETTING ((size_t)1 << 30) /* 1 GiB: frame, reassembly, queue bytes */
+#define MAX_WORKERS 256
+#define MAX_CONNECTIONS 1000000
+#define MAX_QUEUE_ENTRIES 100000000ull
+#define MAX_INFLIGHT 1000000
+#define MAX_RATE_LIMIT 1e9
+
+static void replace_str(char **slot, const char *value)
+{
+	free(*slot);
+	*slot = value && *value ? xstrdup(value) : NULL;
+}
+
+static void free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* ---- agent settings ---------------------------------------------------- */
+
+static int set_address(struct agent_config *c, const char *v, bool append, char *why, size_t n)
+{
+	if (!*v || strpbrk(v, " \t")) {
+		snprintf(why, n, "must be an address to listen on, like 0.0.0.0 or ::");
+		return -1;
+	}
+	replace_str(&c->address, v);
+	return 0;
+}
+
+static int set_port(struct agent_config *c, const char *v, bool append, char *why, size_t n)
+{
+	unsigned long long x;
+
+	if (units_parse_uint(v, 1, 65535, &x, why, n) < 0)
+		return -1;
+	c->port = (uint16_t)x;
+	return 0;
+}
+
+static int set_backlog(struct agent_config *c, const char *v, bool append, char *why, size_t n)
+{
+	unsigned long long x;
+
+	if (units_parse_uint(v, 1, 65535, &x, why, n) < 0)
+		return -1;
+	c->backlog = (int)x;
+	return 0;
+}
+
+static int set_capabilities(struct agent_config *c, const char *v, bool append, char *why,
+			    size_t n)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} caps[] = {
+		{ "fragmentation", SPOP_CAP_FRAGMENTATION },
+		{ "pipelining", SPOP_CAP_PIPELINING },
+		{ "async", SPOP_CAP_ASYNC },
+	};
+	char **items = NULL;
+	size_t count = 0;
+	unsigned bits = 0;
+
+	if (units_parse_list(v, &items, &count, why, n) < 0)
+		return -1;
+	for (size_t i = 0; i < count; i++) {
+		size_t k;
+
+		for (k = 0; k < 3; k++)
+			if (!strcasecmp(items[i], caps[k].name))
+				break;
+		if (k == 3) {
+			snprintf(why, n, "unknown capability '%s' (fragmentation, pipelining or async)",
+				 items[i]);
+			free_strv(items, count);
+			return -1;
+		}
+		bits |= caps[k].bit;
+	}
+	free_strv(items, count);
+	c->caps = append ? c->caps | bits : bits;
+	return 0;
+}
+
+static int set_max_frame_size(struct agent_config *c, const char *v, bool append, char *why,
+			      size_t n)
+{
+	size_t x;
+
+	if (units_parse_size(v, SPOP_MIN_FRAME_SIZE, MAX_SIZE_SETTING, &x, why, n) < 0)
+		return -1;
+	c->max_frame_size = (uint32_t)x;
+	return 0;
+}
+
+static int set_reassembly_max(struct agent_config *c, const char *v, bool append, char *why,
+			      size_t n)
+{
+	return units_parse_size(v, SPOP_MIN_FRAME_SIZE, MAX_SIZE_SETTING, &c->reassembly_max, why,
+				n);
+}
+
+static int set_max_connections(struct agent_config *c, const char *v, bool append, char *why,
+			       size_t n)
+{
+	unsigned long long x;
+
+	if (units_parse_uint(v, 1, MAX_CONNECTIONS, &x, why, n) < 0)
+		return -1;
+	c->max_connections = (unsigned)x;
+	return 0;
+}
+
+static int set_idle_timeout(struct agent_config *c, const char *v, bool append, char *why,
+			    size_t n)
+{
+	return units_parse_time_ms(v, &c->idle_timeout_ms, why, n);
+}
+
+static int set_workers(struct agent_config *c, const char *v, bool append, char *why, size_t n)
+{
+	unsigned long long x;
+
+	if (units_parse_uint(v, 1, MAX_WORKERS, &x, why, n) < 0)
+		return -1;
+	c->num_workers = (unsigned)x;
+	return 0;
+}
+
+static int set_queue_max_entries(struct agent_config *c, const char *v, bool append, char *why,
+				 size_t n)
+{
+	unsigned long long x;
+
+	if (units_parse_uint(v, 1, MAX_QUEUE_ENTRIES, &x, why, n) < 0)
+		return -1;
+	c->queue_max_entries = (size_t)x;
+	return 0;
+}
+
+static int set_queue_max_bytes(struct agent_config *c, const char *v, bool append, char *why,
+			       size_t n)
+{
+	return units_parse_size(v, 1024, MAX_SIZE_SETTING, &c->queue_max_bytes, why, n);
+}
+
+static int set_drain_timeout(struct agent_config *c, const char *v, bool append, char *why,
+			     size_t n)
+{
+	return units_parse_time_ms(v, &c->drain_timeout_ms, why, n);
+}
+
+static int set_metrics(struct agent_config *c, const char *v, bool append, char *why, size_t n)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (*v && strcasecmp(v, "off") && http_endpoint_parse_addr(v, &ss, &len, why, n) < 0)
+		return -1;
+	replace_str(&c->metrics_address, strcasecmp(v, "off") ? v : NULL);
+	return 0;
+}
+
+static int set_log_level(struct agent_config *c, const char *v, bool append, char *why,
+			 size_t n)
+{
+	int lvl = log_level_parse(v);
+
+	if (lvl < 0) {
+		snprintf(why, n, "must be error, warn, info or debug");
+		return -1;
+	}
+	c->log_level = (enum log_level)lvl;
+	return 0;
+}
+
+static int set_logfile(struct agent_config *c, const char *v, bool append, char *why, size_t n)
+{
+	const char *path = v;
+
+	if (v[0] && v[1] == ':') {
+		if (!strchr("awAW", v[0])) {
+			snprintf(why, n, "unknown log file mode '%c' (a, w, A or W before the ':')",
+				 v[0]);
+			return -1;
+		}
+		path = v + 2;
+		if (!*path) {
+			snprintf(why, n, "no file name after the mode");
+			return -1;
+		}
+	}
+	replace_str(&c->logfile, v);
+	return 0;
+}
+
+static int set_access_log(struct agent_config *c, const char *v, bool append, char *why,
+			  size_t n)
+{
+	return units_parse_bool(v, &c->access_log, why, n);
+}
+
+static int set_monitor_interval(struct agent_config *c, const char *v, bool append, char *why,
+				size_t n)
+{
+	unsigned ms;
+
+	if (units_parse_time_ms(v, &ms, why, n) < 0)
+		return -1;
+	if (ms == 0) {
+		snprintf(why, n, "must be longer than 0");
+		return -1;
+	}
+	c->monitor_interval_ms = ms;
+	return 0;
+}
+
+static int set_messages(struct agent_config *c, const char *v, bool append, char *why, size_t n)
+{
+	char **items = NULL;
+	size_t count = 0;
+
+	if (units_parse_list(v, &items, &count, why, n) < 0)
+		return -1;
+	if (!count && !append) {
+		snprintf(why, n, "needs at least one SPOE message name");
+		return -1;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (strpbrk(items[i], " \t")) {
+			snprintf(why, n, "message name '%s' has a space", items[i]);
+			free_strv(items, count);
+			return -1;
+		}
+	}
+	if (!append) {
+		free_strv(c->message_names, c->n_message_names);
+		c->message_names = NULL;
+		c->n_message_names = 0;
+	}
+	c->message_names = xrealloc(c->message_names, (c->n_message_names + count) * sizeof(char *));
+	memcpy(c->message_names + c->n_message_names, items, count * sizeof(char *));
+	c->n_message_names += count;
+	free(items);
+	return 0;
+}
+
+int settings_check_url(const char *url, char *why, size_t n)
+{
+	struct target_url u;
+	const char *host;
+
+	for (const char *p = url; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			snprintf(why, n, "URL has a control character");
+			return -1;
+		}
+	}
+	if (target_url_parse(url, &u, why, n) < 0)
+		return -1;
+	host = strstr(url, "://") + 3;
+	target_url_free(&u);
+	if (*host == ':') {
+		snprintf(why, n, "URL '%s' has no host", url);
+		return -1;
+	}
+	return 0;
+}
+
+static int set_mirror_url(struct agent_config *c, const char *v, bool append, char *why,
+			  size_t n)
+{
+	struct target_config *t;
+
+	if (settings_check_url(v, why, n) < 0)
+		return -1;
+	config_drop_mirror_url_targets(c);
+	t = config_add_target(c, "default", v);
+	t->from_mirror_url = true;
+	config_apply_mirror_headers(c);
+	return 0;
+}
+
+static int set_mirror_headers(struct agent_config *c, const char *v, bool append, char *why,
+			      size_t n)
+{
+	struct header_pair *pairs = NULL;
+	size_t count = 0;
+
+	if (units_parse_header_list(v, &pairs, &count, why, n) < 0)
+		return -1;
+	if (!append) {
+		header_pairs_free(c->mirror_headers, c->n_mirror_headers);
+		c->mirror_headers = NULL;
+		c->n_mirror_headers = 0;
+	}
+	if (count) {
+		c->mirror_headers = xrealloc(c->mirror_headers,
+					     (c->n_mirror_headers + count) * sizeof(*pairs));
+		memcpy(c->mirror_headers + c->n_mirror_headers, pairs, count * sizeof(*pairs));
+		c->n_mirror_headers += count;
+	}
+	free(pairs);
+	config_apply_mirror_headers(c);
+	return 0;
+}
+
+static int set_mirror_interface(struct agent_config *c, const char *v, bool append, char *why,
+				size_t n)
+{
+	if (strpbrk(v, " \t")) {
+		snprintf(why, n, "must be an interface name, an address, or if!NAME / host!NAME");
+		return -1;
+	}
+	replace_str(&c->mirror_interface, v);
+	return 0;
+}
+
+static int set_mirror_local_port(struct agent_config *c, const char *v, bool append, char *why,
+				 size_t n)
+{
+	unsigned lo, hi;
+
+	if (*v && units_parse_port_range(v, &lo, &hi, why, n) < 0)
+		return -1;
+	replace_str(&c->mirror_local_port, v);
+	return 0;
+}
+
+static int set_processing_delay(struct agent_config *c, const char *v, bool append, char *why,
+				size_t n)
+{
+	return units_parse_time_ms(v, &c->processing_delay_ms, why, n);
+}
+
+static int set_pidfile(struct agent_config *c, const char *v, bool append, char *why, size_t n)
+{
+	replace_str(&c->pidfile, v);
+	return 0;
+}
+
+static int set_libev_backend(struct agent_config *c, const char *v, bool append, char *why,
+			     size_t n)
+{
+	int flags;
+
+	if (!*v || !strcasecmp(v, "auto")) {
+		replace_str(&c->libev_backend, NULL);
+		return 0;
+	}
+	flags = settings_libev_backend_flags(v);
+	if (flags < 0) {
+		snprintf(why, n, "unknown libev backend (select, poll, epoll, linux_aio, io_uring, "
+				 "kqueue, devpoll or port)");
+		return -1;
+	}
+	if (!((unsigned)flags & ev_supported_backends())) {
+		snprintf(why, n, "libev backend '%s' is not available on this system", v);
+		return -1;
+	}
+	replace_str(&c->libev_backend, v);
+	return 0;
+}
+
+static int set_runtime(struct agent_config *c, const char *v, bool append, char *why, size_t n)
+{
+	return units_parse_time_ms(v, &c->runtime_ms, why, n);
+}
+
+/* ---- target settings --------------------------------------------------- */
+
+static int set_url(struct target_config *t, const char *v, bool append, char *why, size_t n)
+{
+	if (settings_check_url(v, why, n) < 0)
+		return -1;
+	replace_str(&t->url, v);
+	return 0;
+}
+
+static int set_sample(struct target_config *t, const char *v, bool append, char *why, size_t n)
+{
+	return units_parse_decimal(v, 0, 100, true, &t->sample_percent, why, n);
+}
+
+static int set_sample_key(struct target_config *t, const char *v, bool append, char *why,
+			  size_t n)
+{
+	enum sample_key kind;
+	const char *name = NULL;
+
+	if (!strcasecmp(v, "random")) {
+		kind = SAMPLE_KEY_RANDOM;
+	} else if (!strcasecmp(v, "client")) {
+		kind = SAMPLE_KEY_CLIENT;
+	} else if (!strncasecmp(v, "header:", 7)) {
+		kind = SAMPLE_KEY_HEADER;
+		name = v + 7;
+	} else if (!strncasecmp(v, "cookie:", 7)) {
+		kind = SAMPLE_KEY_COOKIE;
+		name = v + 7;
+	} else {
+		snprintf(why, n, "must be random, client, header:NAME or cookie:NAME");
+		return -1;
+	}
+	if (name && !units_is_token(name, strlen(name))) {
+		snprintf(why, n, "'%s' is not a valid %s name", name,
+			 kind == SAMPLE_KEY_HEADER ? "header" : "cookie");
+		return -1;
+	}
+	t->sample_key = kind;
+	replace_str(&t->sample_key_name, name);
+	return 0;
+}
+
+static int set_positive_time(unsigned *slot, const char *v, char *why, size_t n)
+{
+	unsigned ms;
+
+	if (units_parse_time_ms(v, &ms, why, n) < 0)
+		return -1;
+	if (ms == 0) {
+		snprintf(why, n, "must be longer than 0");
+		return -1;
+	}
+	*slot = ms;
+	return 0;
+}
+
+static int set_timeout(struct target_config *t, const char *v, bool append, char *why, size_t n)
+{
+	return set_positive_time(&t->timeout_ms, v, why, n);
+}
+
+static int set_connect_timeout(struct target_config *t, const char *v, bool append, char *why,
+			       size_t n)
+{
+	return set_positive_time(&t->connect_timeout_ms, v, why, n);
+}
+
+static int set_add_headers(struct target_config *t, const char *v, bool append, char *why,
+			   size_t n)
+{
+	struct header_pair *pairs = NULL;
+	size_t count = 0;
+
+	if (units_parse_header_list(v, &pairs, &count, why, n) < 0)
+		return -1;
+	if (!append) {
+		header_pairs_free(t->add_headers, t->n_add_headers);
+		t->add_headers = NULL;
+		t->n_add_headers = 0;
+	}
+	if (count) {
+		t->add_headers = xrealloc(t->add_headers, (t->n_add_headers + count) * sizeof(*pairs));
+		memcpy(t->add_headers + t->n_add_headers, pairs, count * sizeof(*pairs));
+		t->n_add_headers += count;
+	}
+	free(pairs);
+	return 0;
+}
+
+static int set_remove_headers(struct target_config *t, const char *v, bool append, char *why,
+			      size_t n)
+{
+	char **items = NULL;
+	size_t count = 0;
+
+	if (units_parse_list(v, &items, &count, why, n) < 0)
+		return -1;
+	for (size_t i = 0; i < count; i++) {
+		if (!units_is_token(items[i], strlen(items[i]))) {
+			snprintf(why, n, "'%s' is not a valid header name", items[i]);
+			free_strv(items, count);
+			return -1;
+		}
+	}
+	if (!append) {
+		free_strv(t->remove_headers, t->n_remove_headers);
+		t->remove_headers = NULL;
+		t->n_remove_headers = 0;
+	}
+	if (count) {
+		t->remove_headers = xrealloc(t->remove_headers,
+					     (t->n_remove_headers + count) * sizeof(char *));
+		memcpy(t->remove_headers + t->n_remove_headers, items, count * sizeof(char *));
+		t->n_remove_headers += count;
+	}
+	free(items);
+	return 0;
+}
+
+static int set_host(struct target_config *t, const char *v, bool append, char *why, size_t n)
+{
+	if (!strcasecmp(v, "target")) {
+		t->host_policy = HOST_FROM_TARGET;
+	} else if (!strcasecmp(v, "client")) {
+		t->host_policy = HOST_FROM_CLIENT;
+	} else {
+		snprintf(why, n, "must be target or client");
+		return -1;
+	}
+	return 0;
+}
+
+static int set_send_body(struct target_config *t, const char *v, bool append, char *why,
+			 size_t n)
+{
+	return units_parse_bool(v, &t->send_body, why, n);
+}
+
+static int set_send_headers(struct target_config *t, const char *v, bool append, char *why,
+			    size_t n)
+{
+	return units_parse_bool(v, &t->send_headers, why, n);
+}
+
+static int set_replay_truncated(struct target_config *t, const char *v, bool append, char *why,
+				size_t n)
+{
+	return units_parse_bool(v, &t->replay_truncated, why, n);
+}
+
+static int set_max_inflight(struct target_config *t, const char *v, bool append, char *why,
+			    size_t n)
+{
+	unsigned long long x;
+
+	if (units_parse_uint(v, 0, MAX_INFLIGHT, &x, why, n) < 0)
+		return -1;
+	t->max_inflight = (unsigned)x;
+	return 0;
+}
+
+static int set_rate_limit(struct target_config *t, const char *v, bool append, char *why,
+			  size_t n)
+{
+	return units_parse_decimal(v, 0, MAX_RATE_LIMIT, false, &t->rate_limit, why, n);
+}
+
+static int set_http2(struct target_config *t, const char *v, bool append, char *why, size_t n)
+{
+	return units_parse_bool(v, &t->http2, why, n);
+}
+
+static int set_tls_verify(struct target_config *t, const char *v, bool append, char *why,
+			  size_t n)
+{
+	return units_parse_bool(v, &t->tls_verify, why, n);
+}
+
+static int set_ca_file(struct target_config *t, const char *v, bool append, char *why, size_t n)
+{
+	/* checked now: a typo should stop the start, not fail every mirror */
+	if (*v && access(v, R_OK) < 0) {
+		snprintf(why, n, "cannot read '%s': %s", v, strerror(errno));
+		return -1;
+	}
+	replace_str(&t->ca_file, v);
+	return 0;
+}
+
+/* ---- the table --------------------------------------------------------- */
+
+#define AGENT(name, alias, list, fn) { name, alias, SETTING_AGENT, list, fn, NULL }
+#define TARGET(name, list, fn) { name, NULL, SETTING_TARGET, list, NULL, fn }
+
+static const struct setting table[] = {
+	AGENT("address", NULL, false, set_address),
+	AGENT("port", NULL, false, set_port),
+	AGENT("backlog", "connection-backlog", false, set_backlog),
+	AGENT("capabilities", "capability", true, set_capabilities),
+	AGENT("max-frame-size", NULL, false, set_max_frame_size),
+	AGENT("reassembly-max", NULL, false, set_reassembly_max),
+	AGENT("max-connections", NULL, false, set_max_connections),
+	AGENT("idle-timeout", NULL, false, set_idle_timeout),
+	AGENT("workers", "num-workers", false, set_workers),
+	AGENT("queue-max-entries", NULL, false, set_queue_max_entries),
+	AGENT("queue-max-bytes", NULL, false, set_queue_max_bytes),
+	AGENT("drain-timeout", NULL, false, set_drain_timeout),
+	AGENT("metrics", NULL, false, set_metrics),
+	AGENT("log-level", NULL, false, set_log_level),
+	AGENT("logfile", NULL, false, set_logfile),
+	AGENT("access-log", NULL, false, set_access_log),
+	AGENT("monitor-interval", NULL, false, set_monitor_interval),
+	AGENT("messages", "message", true, set_messages),
+	AGENT("mirror-url", NULL, false, set_mirror_url),
+	AGENT("mirror-headers", "mirror-header", true, set_mirror_headers),
+	AGENT("mirror-interface", NULL, false, set_mirror_interface),
+	AGENT("mirror-local-port", NULL, false, set_mirror_local_port),
+	AGENT("processing-delay", NULL, false, set_processing_delay),
+	AGENT("pidfile", NULL, false, set_pidfile),
+	AGENT("libev-backend", NULL, false, set_libev_backend),
+	AGENT("runtime", NULL, false, set_runtime),
+
+	TARGET("url", false, set_url),
+	TARGET("sample", false, set_sample),
+	TARGET("sample-key", false, set_sample_key),
+	TARGET("timeout", false, set_timeout),
+	TARGET("connect-timeout", false, set_connect_timeout),
+	TARGET("add-headers", true, set_add_headers),
+	TARGET("remove-headers", true, set_remove_headers),
+	TARGET("host", false, set_host),
+	TARGET("send-body", false, set_send_body),
+	TARGET("send-headers", false, set_send_headers),
+	TARGET("replay-truncated", false, set_replay_truncated),
+	TARGET("max-inflight", false, set_max_inflight),
+	TARGET("rate-limit", false, set_rate_limit),
+	TARGET("http2", false, set_http2),
+	TARGET("tls-verify", false, set_tls_verify),
+	TARGET("ca-file", false, set_ca_file),
+};
+
+#define N_SETTINGS (sizeof(table) / sizeof(table[0]))
+
+/* Key comparison where '_' and '-' match and case does not matter. */
+static bool key_eq(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++) {
+		char x = *a == '_' ? '-' : *a, y = *b == '_' ? '-' : *b;
+
+		if (x >= 'A' && x <= 'Z')
+			x = (char)(x - 'A' + 'a');
+		if (x != y)
+			return false;
+	}
+	return *a == *b;
+}
+
+const struct setting *settings_find(enum setting_scope scope, const char *key)
+{
+	for (size_t i = 0; i < N_SETTINGS; i++) {
+		if (table[i].scope != scope)
+			continue;
+		if (key_eq(key, table[i].name) || (table[i].alias && key_eq(key, table[i].alias)))
+			return &table[i];
+	}
+	return NULL;
+}
+
+size_t settings_count(void)
+{
+	return N_SETTINGS;
+}
+
+const struct setting *settings_at(size_t i)
+{
+	return i < N_SETTINGS ? &table[i] : NULL;
+}
+
+int setting_apply(const struct setting *s, struct agent_config *cfg, struct target_config *t,
+		  const char *value, bool append, char *why, size_t n)
+{
+	if (!value)
+		value = "";
+	if (s->scope == SETTING_AGENT)
+		return s->set_agent(cfg, value, append, why, n);
+	return s->set_target(t, value, append, why, n);
+}
+
+int settings_libev_backend_flags(const char *name)
+{
+	static const struct {
+		const char *name;
+		int flag;
+	} backends[] = {
+		{ "select", EVBACKEND_SELECT },
+		{ "poll", EVBACKEND_POLL },
+		{ "epoll", EVBACKEND_EPOLL },
+#ifdef EVBACKEND_LINUXAIO
+		{ "linux_aio", EVBACKEND_LINUXAIO },
+#endif
+#ifdef EVBACKEND_IOURING
+		{ "io_uring", EVBACKEND_IOURING },
+#endif
+		{ "kqueue", EVBACKEND_KQUEUE },
+		{ "devpoll", EVBACKEND_DEVPOLL },
+		{ "port", EVBACKEND_PORT },
+	};
+
+	if (!name)
+		return 0;
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (!strcasecmp(name, backends[i].name))
+			return backends[i].flag;
+	return -1;
+}

@@ -1,0 +1,452 @@
+/* Parsers for operator-typed values (see units.h). No locale, no strtod:
+ * "1.5" means the same whatever LC_NUMERIC says. */
+#include "units.h"
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "slice.h"
+#include "xalloc.h"
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Reads "digits[.digits]" at *p into *v; advances *p. False when no digit
+ * starts the number or it is absurdly long. */
+static bool read_decimal(const char **p, double *v)
+{
+	const char *s = *p;
+	double val = 0, scale = 1;
+	int int_digits = 0, frac_digits = 0;
+
+	if (!is_digit(*s))
+		return false;
+	while (is_digit(*s)) {
+		if (++int_digits > 19)
+			return false;
+		val = val * 10 + (*s++ - '0');
+	}
+	if (*s == '.') {
+		s++;
+		if (!is_digit(*s))
+			return false;
+		while (is_digit(*s)) {
+			if (++frac_digits > 15)
+				return false;
+			scale /= 10;
+			val += (*s++ - '0') * scale;
+		}
+	}
+	*v = val;
+	*p = s;
+	return true;
+}
+
+int units_parse_time_ms(const char *s, unsigned *out_ms, char *why, size_t n)
+{
+	static const struct {
+		const char *name;
+		double ms;
+	} units[] = {
+		{ "", 1 }, { "us", 0.001 }, { "ms", 1 }, { "s", 1000 },
+		{ "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
+	};
+	const char *p = s;
+	double v, ms = -1;
+
+	if (!s || !read_decimal(&p, &v)) {
+		snprintf(why, n, "not a duration: give milliseconds or a number with a unit us, ms, s, "
+				 "m, h or d (e.g. 500ms, 5s)");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (!strcmp(p, units[i].name)) {
+			ms = v * units[i].ms;
+			break;
+		}
+	}
+	if (ms < 0) {
+		snprintf(why, n, "unknown time unit '%s' (use us, ms, s, m, h or d)", p);
+		return -1;
+	}
+	if (ms > (double)UINT_MAX) {
+		snprintf(why, n, "duration too long (at most %ums, about 49 days)", UINT_MAX);
+		return -1;
+	}
+	{
+		unsigned r = (unsigned)(ms + 0.5);
+
+		if (r == 0 && ms > 0)
+			r = 1;
+		*out_ms = r;
+	}
+	return 0;
+}
+
+int units_parse_size(const char *s, size_t min, size_t max, size_t *out, char *why, size_t n)
+{
+	const char *p = s;
+	double v, mult = 1, bytes;
+	char minb[32], maxb[32];
+
+	units_format_size(min, minb, sizeof(minb));
+	units_format_size(max, maxb, sizeof(maxb));
+	if (!s || !read_decimal(&p, &v)) {
+		snprintf(why, n, "not a size: give bytes or a number with k, m or g (e.g. 512k, 4m)");
+		return -1;
+	}
+	switch (*p) {
+	case 'k':
+	case 'K':
+		mult = 1024.0;
+		p++;
+		break;
+	case 'm':
+	case 'M':
+		mult = 1024.0 * 1024;
+		p++;
+		break;
+	case 'g':
+	case 'G':
+		mult = 1024.0 * 1024 * 1024;
+		p++;
+		break;
+	default:
+		break;
+	}
+	if (*p && strcasecmp(p, "b") && (mult == 1 || strcasecmp(p, "ib"))) {
+		snprintf(why, n, "unknown size suffix '%s' (use k, m or g)", p);
+		return -1;
+	}
+	bytes = v * mult;
+	if (bytes < (double)min || bytes > (double)max) {
+		snprintf(why, n, "must be between %s and %s", minb, maxb);
+		return -1;
+	}
+	if ((double)(unsigned long long)bytes != bytes) {
+		snprintf(why, n, "not a whole number of bytes");
+		return -1;
+	}
+	*out = (size_t)bytes;
+	return 0;
+}
+
+int units_parse_uint(const char *s, unsigned long long min, unsigned long long max,
+		     unsigned long long *out, char *why, size_t n)
+{
+	unsigned long long v = 0;
+	const char *p = s;
+
+	if (!s || !is_digit(*p)) {
+		snprintf(why, n, "must be an integer between %llu and %llu", min, max);
+		return -1;
+	}
+	for (; is_digit(*p); p++) {
+		unsigned d = (unsigned)(*p - '0');
+
+		if (v > (ULLONG_MAX - d) / 10) {
+			v = ULLONG_MAX;
+			while (is_digit(*p))
+				p++;
+			break;
+		}
+		v = v * 10 + d;
+	}
+	if (*p || v < min || v > max) {
+		snprintf(why, n, "must be an integer between %llu and %llu", min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int units_parse_decimal(const char *s, double min, double max, bool allow_percent, double *out,
+			char *why, size_t n)
+{
+	const char *p = s;
+	double v;
+
+	if (!s || !read_decimal(&p, &v) || (*p && !(allow_percent && !strcmp(p, "%"))) ||
+	    v < min || v > max) {
+		snprintf(why, n, "must be a number between %g and %g", min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int units_parse_bool(const char *s, bool *out, char *why, size_t n)
+{
+	static const char *const yes[] = { "true", "yes", "on", "1" };
+	static const char *const no[] = { "false", "no", "off", "0" };
+
+	for (size_t i = 0; s && i < 4; i++) {
+		if (!strcasecmp(s, yes[i])) {
+			*out = true;
+			return 0;
+		}
+		if (!strcasecmp(s, no[i])) {
+			*out = false;
+			return 0;
+		}
+	}
+	snprintf(why, n, "must be true/false, yes/no, on/off or 1/0");
+	return -1;
+}
+
+static bool read_port(const char **p, unsigned *port)
+{
+	unsigned v = 0;
+	const char *s = *p;
+
+	if (!is_digit(*s))
+		return false;
+	for (; is_digit(*s); s++) {
+		v = v * 10 + (unsigned)(*s - '0');
+		if (v > 65535)
+			return false;
+	}
+	if (v == 0)
+		return false;
+	*port = v;
+	*p = s;
+	return true;
+}
+
+int units_parse_port_range(const char *s, unsigned *low, unsigned *high, char *why, size_t n)
+{
+	const char *p = s;
+	unsigned lo, hi;
+
+	if (!s || !read_port(&p, &lo))
+		goto bad;
+	hi = lo;
+	if (*p == '-') {
+		p++;
+		if (!read_port(&p, &hi))
+			goto bad;
+	}
+	if (*p)
+		goto bad;
+	if (lo > hi) {
+		snprintf(why, n, "range %u-%u is empty: the low port comes first", lo, hi);
+		return -1;
+	}
+	*low = lo;
+	*high = hi;
+	return 0;
+bad:
+	snprintf(why, n, "must be a port or a range LOW-HIGH, ports 1..65535");
+	return -1;
+}
+
+static bool is_tchar(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) ||
+	       (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+bool units_is_token(const char *s, size_t len)
+{
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!is_tchar(s[i]))
+			return false;
+	return true;
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+int units_parse_list(const char *s, char ***items, size_t *count, char *why, size_t n)
+{
+	struct slice rest = slice_from_cstr(s);
+	size_t added = 0, slots = 1;
+
+	if (!s)
+		return 0;
+	for (size_t i = 0; i < rest.len; i++)
+		slots += rest.ptr[i] == ',';
+	if (slice_trim(rest).len == 0)
+		return 0;
+	/* check first, so nothing is appended on error */
+	{
+		struct slice r = rest;
+
+		while (1) {
+			bool last = memchr(r.ptr, ',', r.len) == NULL;
+			struct slice item = slice_trim(slice_split(&r, ','));
+
+			if (!item.len) {
+				snprintf(why, n, "empty item in the comma list");
+				return -1;
+			}
+			if (last)
+				break;
+		}
+	}
+	*items = xrealloc(*items, (*count + slots) * sizeof(char *));
+	while (1) {
+		bool last = memchr(rest.ptr, ',', rest.len) == NULL;
+		struct slice item = slice_trim(slice_split(&rest, ','));
+
+		(*items)[*count + added++] = xstrndup(item.ptr, item.len);
+		if (last)
+			break;
+	}
+	*count += added;
+	return 0;
+}
+
+/* Does "Name:" (a token then a colon) start at p, after optional blanks? */
+static bool header_name_follows(const char *p)
+{
+	const char *q;
+
+	while (is_space(*p))
+		p++;
+	for (q = p; is_tchar(*q); q++)
+		;
+	return q > p && *q == ':';
+}
+
+static char *trimmed_copy(const char *s, size_t len)
+{
+	while (len && is_space(*s)) {
+		s++;
+		len--;
+	}
+	while (len && is_space(s[len - 1]))
+		len--;
+	return xstrndup(s, len);
+}
+
+/* Reads one "Name: value" at *p. In a list, stops before a separating
+ * comma and handles escapes; otherwise takes the rest of the string. */
+static int read_header(const char **p, bool in_list, struct header_pair *out, char *why, size_t n)
+{
+	const char *s = *p, *name;
+	size_t name_len, cap, len = 0;
+	char *val;
+
+	while (is_space(*s))
+		s++;
+	name = s;
+	while (is_tchar(*s))
+		s++;
+	name_len = (size_t)(s - name);
+	if (!name_len || *s != ':') {
+		snprintf(why, n, "expected 'Name: value' at '%.40s'", name);
+		return -1;
+	}
+	s++;
+	cap = strlen(s) + 1;
+	val = xmalloc(cap);
+	for (; *s; s++) {
+		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f) {
+			free(val);
+			snprintf(why, n, "header '%.*s' has a control character in its value",
+				 (int)name_len, name);
+			return -1;
+		}
+		if (in_list && *s == '\\' && (s[1] == ',' || s[1] == '\\')) {
+			val[len++] = *++s;
+			continue;
+		}
+		if (in_list && *s == ',' && header_name_follows(s + 1))
+			break;
+		val[len++] = *s;
+	}
+	out->name = xstrndup(name, name_len);
+	out->value = trimmed_copy(val, len);
+	free(val);
+	*p = *s == ',' ? s + 1 : s;
+	return 0;
+}
+
+int units_parse_header(const char *s, struct header_pair *out, char *why, size_t n)
+{
+	const char *p = s;
+
+	if (!s)
+		s = p = "";
+	return read_header(&p, false, out, why, n);
+}
+
+int units_parse_header_list(const char *s, struct header_pair **pairs, size_t *count, char *why,
+			    size_t n)
+{
+	struct header_pair *got = NULL;
+	size_t ngot = 0;
+	const char *p = s ? s : "";
+
+	while (1) {
+		const char *q = p;
+
+		while (is_space(*q))
+			q++;
+		if (!*q)
+			break;
+		got = xrealloc(got, (ngot + 1) * sizeof(*got));
+		if (read_header(&p, true, &got[ngot], why, n) < 0) {
+			for (size_t i = 0; i < ngot; i++) {
+				free(got[i].name);
+				free(got[i].value);
+			}
+			free(got);
+			return -1;
+		}
+		ngot++;
+	}
+	if (ngot) {
+		*pairs = xrealloc(*pairs, (*count + ngot) * sizeof(**pairs));
+		memcpy(*pairs + *count, got, ngot * sizeof(*got));
+		*count += ngot;
+	}
+	free(got);
+	return 0;
+}
+
+void units_one_line(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
+void units_format_time_ms(unsigned ms, char *out, size_t n)
+{
+	if (ms && ms % 86400000u == 0)
+		snprintf(out, n, "%ud", ms / 86400000u);
+	else if (ms && ms % 3600000u == 0)
+		snprintf(out, n, "%uh", ms / 3600000u);
+	else if (ms && ms % 60000u == 0)
+		snprintf(out, n, "%um", ms / 60000u);
+	else if (ms && ms % 1000u == 0)
+		snprintf(out, n, "%us", ms / 1000u);
+	else
+		snprintf(out, n, "%ums", ms);
+}
+
+void units_format_size(size_t bytes, char *out, size_t n)
+{
+	const size_t k = 1024;
+
+	if (bytes && bytes % (k * k * k) == 0)
+		snprintf(out, n, "%zug", bytes / (k * k * k));
+	else if (bytes && bytes % (k * k) == 0)
+		snprintf(out, n, "%zum", bytes / (k * k));
+	else if (bytes && bytes % k == 0)
+		snprintf(out, n, "%zuk", bytes / k);
+	else
+		snprintf(out, n, "%zu", bytes);
+}
