@@ -14,7 +14,8 @@ TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.environ.get("BUILD_DIR", TOP)
 SPOP_BENCH = os.path.join(BUILD, "tools", "spop-bench")
 HTTP_SINK = os.path.join(BUILD, "tools", "http-sink")
-AGENT = os.path.join(BUILD, "src", "spoa-mirror")
+# SPOA_MIRROR=/path/to/agent tests another build of the agent
+AGENT = os.environ.get("SPOA_MIRROR", os.path.join(BUILD, "src", "spoa-mirror"))
 FAKE_AGENT = os.path.join(TOP, "bench", "fake_agent.py")
 PYTHON = "/usr/bin/python3"
 
