@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "spop.h"
+#include "target.h"
 #include "xalloc.h"
 
 static const char *const default_message_names[] = { "mirror-request", "mirror" };
@@ -171,11 +172,14 @@ int config_validate(const struct agent_config *cfg, char *err, size_t errlen)
 	for (size_t i = 0; i < cfg->n_targets; i++) {
 		const struct target_config *t = &cfg->targets[i];
 
-		if (!t->url || (strncmp(t->url, "http://", 7) && strncmp(t->url, "https://", 8))) {
-			snprintf(err, errlen, "target '%s': url '%s' must start with http:// or https://",
-				 t->name, t->url ? t->url : "");
+		struct target_url parsed;
+		char why[256];
+
+		if (target_url_parse(t->url, &parsed, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "target '%s': %s", t->name, why);
 			return -1;
 		}
+		target_url_free(&parsed);
 		for (size_t j = 0; j < i; j++) {
 			if (!strcmp(cfg->targets[j].name, t->name)) {
 				snprintf(err, errlen, "duplicate target name '%s'", t->name);

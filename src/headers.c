@@ -1,9 +1,49 @@
-/* Decoders for the two header block formats HAProxy can send. */
+/* Decoders for the two header block formats HAProxy can send.
+ * Names must be RFC 9110 tokens and values must hold no CR, LF or NUL in
+ * both formats: the list is replayed to shadows as it stands, so a byte that
+ * could end a header line early must never get through. */
 #include "headers.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "spop.h"
+
+/* RFC 9110 token characters, for header names. */
+static bool is_tchar(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+		return true;
+	switch (c) {
+	case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
+	case '+': case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool name_ok(struct slice name)
+{
+	if (name.len == 0)
+		return false;
+	for (size_t i = 0; i < name.len; i++)
+		if (!is_tchar((unsigned char)name.ptr[i]))
+			return false;
+	return true;
+}
+
+/* Tabs and obs-text are fine; CR, LF and NUL would split or cut the line. */
+static bool value_ok(struct slice value)
+{
+	for (size_t i = 0; i < value.len; i++) {
+		unsigned char c = (unsigned char)value.ptr[i];
+
+		if (c == '\r' || c == '\n' || c == '\0')
+			return false;
+	}
+	return true;
+}
 
 static int append(struct header_list *out, struct slice name, struct slice value)
 {
@@ -45,25 +85,11 @@ int headers_decode_bin(struct slice block, struct header_list *out)
 			return rc;
 		if (name.len == 0 && value.len == 0)
 			return p == end ? SPOP_OK : SPOP_E_SYNTAX;
-		if (name.len == 0)
+		if (!name_ok(name) || !value_ok(value))
 			return SPOP_E_SYNTAX;
 		rc = append(out, name, value);
 		if (rc != SPOP_OK)
 			return rc;
-	}
-}
-
-/* RFC 9110 token characters, for header names. */
-static int is_tchar(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return 1;
-	switch (c) {
-	case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
-	case '+': case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-		return 1;
-	default:
-		return 0;
 	}
 }
 
@@ -74,7 +100,7 @@ int headers_decode_text(struct slice block, struct header_list *out)
 	out->count = 0;
 	while (rest.len) {
 		const char *nl = memchr(rest.ptr, '\n', rest.len);
-		struct slice line, name;
+		struct slice line, name, value;
 		const char *colon;
 		int rc;
 
@@ -89,14 +115,13 @@ int headers_decode_text(struct slice block, struct header_list *out)
 			return rest.len == 0 ? SPOP_OK : SPOP_E_SYNTAX;
 
 		colon = memchr(line.ptr, ':', line.len);
-		if (!colon || colon == line.ptr)
+		if (!colon)
 			return SPOP_E_SYNTAX;
 		name = slice_make(line.ptr, (size_t)(colon - line.ptr));
-		for (size_t i = 0; i < name.len; i++)
-			if (!is_tchar((unsigned char)name.ptr[i]))
-				return SPOP_E_SYNTAX;
-		rc = append(out, name,
-			    slice_trim(slice_make(colon + 1, line.len - name.len - 1)));
+		value = slice_trim(slice_make(colon + 1, line.len - name.len - 1));
+		if (!name_ok(name) || !value_ok(value))
+			return SPOP_E_SYNTAX;
+		rc = append(out, name, value);
 		if (rc != SPOP_OK)
 			return rc;
 	}

@@ -25,11 +25,16 @@ static inline struct header_list header_list_init(struct http_header *items, siz
 }
 
 /* `req.hdrs_bin`: varint-length name and value pairs, ended by two empty
- * strings. Returns SPOP_OK or a negative spop_rc (truncated, too many). */
+ * strings that must close the block. Returns SPOP_OK or a negative spop_rc:
+ * SPOP_E_TRUNCATED / SPOP_E_VARINT (cut or bad length), SPOP_E_SYNTAX (name
+ * not a token, CR/LF/NUL in a value, bytes after the end), SPOP_E_TOO_MANY. */
 int headers_decode_bin(struct slice block, struct header_list *out);
 
 /* `req.hdrs`: "Name: value\r\n" lines ended by an empty line (bare "\n"
- * tolerated). Returns SPOP_OK or SPOP_E_SYNTAX / SPOP_E_TOO_MANY. */
+ * tolerated; a block of complete lines without the empty one is accepted).
+ * Values are trimmed of spaces and tabs. Returns SPOP_OK or SPOP_E_SYNTAX
+ * (line cut, no colon, name not a token, CR/NUL in a value, bytes after the
+ * empty line) / SPOP_E_TOO_MANY. */
 int headers_decode_text(struct slice block, struct header_list *out);
 
 /* First header named `name` (case-insensitive), or NULL. */

@@ -350,17 +350,20 @@ size_t spop_caps_format(unsigned caps, char *out, size_t cap)
 	};
 	size_t len = 0;
 
-	if (cap)
-		out[0] = '\0';
+	if (cap == 0)
+		return 0;
+	out[0] = '\0';
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		int n;
 
 		if (!(caps & names[i].bit))
 			continue;
-		n = snprintf(out + len, cap > len ? cap - len : 0, "%s%s", len ? "," : "",
-			     names[i].name);
-		if (n < 0 || (size_t)n >= (cap > len ? cap - len : 0))
+		n = snprintf(out + len, cap - len, "%s%s", len ? "," : "", names[i].name);
+		if (n < 0 || (size_t)n >= cap - len) {
+			/* drop the partial name snprintf left behind */
+			out[len] = '\0';
 			return len;
+		}
 		len += (size_t)n;
 	}
 	return len;

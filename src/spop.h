@@ -168,7 +168,8 @@ int spop_hello_decode(struct slice payload, struct spop_hello *h);
 bool spop_versions_accept(struct slice versions);
 /* Capability names in a comma list as SPOP_CAP_* bits (unknown ignored). */
 unsigned spop_caps_parse(struct slice list);
-/* Bits as a comma list ("pipelining,async,fragmentation"); returns length. */
+/* Bits as a NUL-terminated comma list ("pipelining,async,fragmentation");
+ * returns its length. A name that does not fit in cap is left out whole. */
 size_t spop_caps_format(unsigned caps, char *out, size_t cap);
 
 /* ---- HAPROXY-DISCONNECT / AGENT-DISCONNECT payload ---- */
