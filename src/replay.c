@@ -345,6 +345,10 @@ static void configure_target(struct transfer *x, const struct target *t,
 	CURL *e = x->easy;
 
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	/* Shadows are reached directly: an http_proxy in the agent's
+	 * environment must not divert mirrored traffic (and libcurl would
+	 * otherwise read the proxy variables on every transfer). */
+	curl_easy_setopt(e, CURLOPT_PROXY, "");
 	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)REPLAY_RECV_BUFFER);
 	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, (long)REPLAY_UPLOAD_BUFFER);
