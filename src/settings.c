@@ -39,6 +39,18 @@ static void free_strv(char **v, size_t n)
 
 /* ---- agent settings ---------------------------------------------------- */
 
+/* An integer in [lo, hi] into an unsigned slot. */
+static int parse_unsigned(const char *v, unsigned long long lo, unsigned long long hi,
+			  unsigned *slot, char *why, size_t n)
+{
+	unsigned long long x;
+
+	if (units_parse_uint(v, lo, hi, &x, why, n) < 0)
+		return -1;
+	*slot = (unsigned)x;
+	return 0;
+}
+
 /* Appends `count` parsed header pairs to a list, or replaces the list when
  * this is the first value seen for the key (`append` false). Takes the
  * pairs' strings; frees the array that held them. */
@@ -161,12 +173,7 @@ static int set_reassembly_max(struct agent_config *c, const char *v, bool append
 static int set_max_connections(struct agent_config *c, const char *v, bool append, char *why,
 			       size_t n)
 {
-	unsigned long long x;
-
-	if (units_parse_uint(v, 1, MAX_CONNECTIONS, &x, why, n) < 0)
-		return -1;
-	c->max_connections = (unsigned)x;
-	return 0;
+	return parse_unsigned(v, 1, MAX_CONNECTIONS, &c->max_connections, why, n);
 }
 
 static int set_idle_timeout(struct agent_config *c, const char *v, bool append, char *why,
@@ -177,12 +184,7 @@ static int set_idle_timeout(struct agent_config *c, const char *v, bool append, 
 
 static int set_workers(struct agent_config *c, const char *v, bool append, char *why, size_t n)
 {
-	unsigned long long x;
-
-	if (units_parse_uint(v, 1, MAX_WORKERS, &x, why, n) < 0)
-		return -1;
-	c->num_workers = (unsigned)x;
-	return 0;
+	return parse_unsigned(v, 1, MAX_WORKERS, &c->num_workers, why, n);
 }
 
 static int set_queue_max_entries(struct agent_config *c, const char *v, bool append, char *why,
@@ -541,12 +543,7 @@ static int set_replay_truncated(struct target_config *t, const char *v, bool app
 static int set_max_inflight(struct target_config *t, const char *v, bool append, char *why,
 			    size_t n)
 {
-	unsigned long long x;
-
-	if (units_parse_uint(v, 0, MAX_INFLIGHT, &x, why, n) < 0)
-		return -1;
-	t->max_inflight = (unsigned)x;
-	return 0;
+	return parse_unsigned(v, 0, MAX_INFLIGHT, &t->max_inflight, why, n);
 }
 
 static int set_rate_limit(struct target_config *t, const char *v, bool append, char *why,
