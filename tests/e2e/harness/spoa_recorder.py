@@ -17,134 +17,28 @@ import json
 import os
 import signal
 import socketserver
-import struct
 import sys
 import threading
 
-T_HAPROXY_HELLO, T_HAPROXY_DISCONNECT, T_NOTIFY = 1, 2, 3
-T_AGENT_HELLO, T_AGENT_DISCONNECT, T_ACK = 101, 102, 103
-FLAG_FIN = 1
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "support"))
+import spop_wire as sw  # noqa: E402
+
 MAX_FRAME = 16384 * 80  # generous: HAProxy picks the smaller of both sides
+CAPS = "pipelining,async"  # not fragmentation: it is not honoured here
 
 
-class Malformed(Exception):
-    pass
-
-
-def enc_varint(v):
-    if v < 240:
-        return bytes([v])
-    out = bytearray([(v | 0xF0) & 0xFF])
-    v = (v - 240) >> 4
-    while v >= 128:
-        out.append((v | 0x80) & 0xFF)
-        v = (v - 128) >> 7
-    out.append(v)
-    return bytes(out)
-
-
-def dec_varint(buf, pos):
-    if pos >= len(buf):
-        raise Malformed("varint past the end")
-    v = buf[pos]
-    pos += 1
-    if v < 240:
-        return v, pos
-    shift = 4
-    while True:
-        if pos >= len(buf) or shift > 63:
-            raise Malformed("varint past the end")
-        b = buf[pos]
-        pos += 1
-        v += b << shift
-        shift += 7
-        if b < 128:
-            return v, pos
-
-
-def dec_bytes(buf, pos):
-    n, pos = dec_varint(buf, pos)
-    if pos + n > len(buf):
-        raise Malformed("string past the end")
-    return bytes(buf[pos:pos + n]), pos + n
-
-
-def dec_typed(buf, pos):
-    """Returns a JSON-friendly value: str, int, bool, None, or {"bin": base64}."""
-    if pos >= len(buf):
-        raise Malformed("typed data past the end")
-    tb = buf[pos]
-    pos += 1
-    t = tb & 0x0F
-    if t == 0:
-        return None, pos
-    if t == 1:
-        return bool(tb & 0x10), pos
-    if t in (2, 3, 4, 5):
-        return dec_varint(buf, pos)
-    if t == 6:
-        return str(ipaddress.IPv4Address(bytes(buf[pos:pos + 4]))), pos + 4
-    if t == 7:
-        return str(ipaddress.IPv6Address(bytes(buf[pos:pos + 16]))), pos + 16
-    if t in (8, 9):
-        raw, pos = dec_bytes(buf, pos)
-        if t == 8:
-            return raw.decode("latin-1"), pos
-        return {"bin": base64.b64encode(raw).decode("ascii")}, pos
-    raise Malformed("reserved data type %d" % t)
-
-
-def enc_str(s):
-    b = s.encode()
-    return enc_varint(len(b)) + b
-
-
-def enc_kv_str(name, value):
-    return enc_str(name) + b"\x08" + enc_str(value)
-
-
-def enc_kv_uint(name, value):
-    return enc_str(name) + b"\x03" + enc_varint(value)
-
-
-def frame(ftype, sid, fid, payload):
-    body = bytes([ftype]) + struct.pack(">I", FLAG_FIN) + enc_varint(sid) + enc_varint(fid) + payload
-    return struct.pack(">I", len(body)) + body
-
-
-def dec_kv_list(buf, pos):
-    out = {}
-    while pos < len(buf):
-        name, pos = dec_bytes(buf, pos)
-        out[name.decode("latin-1")], pos = dec_typed(buf, pos)
-    return out
-
-
-def dec_messages(buf, pos):
-    msgs = []
-    while pos < len(buf):
-        name, pos = dec_bytes(buf, pos)
-        if pos >= len(buf):
-            raise Malformed("message without nb-args")
-        nargs = buf[pos]
-        pos += 1
-        args = []
-        for _ in range(nargs):
-            aname, pos = dec_bytes(buf, pos)
-            value, pos = dec_typed(buf, pos)
-            args.append([aname.decode("latin-1"), value])
-        msgs.append({"name": name.decode("latin-1"), "args": args})
-    return msgs
-
-
-def read_exact(sock, n):
-    data = bytearray()
-    while len(data) < n:
-        chunk = sock.recv(n - len(data))
-        if not chunk:
-            raise ConnectionError("closed")
-        data += chunk
-    return bytes(data)
+def json_value(typed):
+    """A typed value as JSON: str, int, bool, None, or {"bin": base64}."""
+    t, v = typed
+    if t == sw.T_STRING:
+        return v.decode("latin-1")
+    if t == sw.T_BINARY:
+        return {"bin": base64.b64encode(v).decode("ascii")}
+    if t == sw.T_IPV4:
+        return str(ipaddress.IPv4Address(v))
+    if t == sw.T_IPV6:
+        return str(ipaddress.IPv6Address(v))
+    return v
 
 
 class Handler(socketserver.BaseRequestHandler):
@@ -153,43 +47,33 @@ class Handler(socketserver.BaseRequestHandler):
         srv = self.server
         try:
             while True:
-                (length,) = struct.unpack(">I", read_exact(sock, 4))
-                if length > MAX_FRAME:
-                    raise Malformed("frame of %d bytes" % length)
-                buf = read_exact(sock, length)
-                ftype = buf[0]
-                (flags,) = struct.unpack(">I", buf[1:5])
-                sid, pos = dec_varint(buf, 5)
-                fid, pos = dec_varint(buf, pos)
-                if ftype == T_HAPROXY_HELLO:
-                    kv = dec_kv_list(buf, pos)
+                ftype, flags, sid, fid, payload = sw.recv_frame(sock, MAX_FRAME)
+                if ftype == sw.HAPROXY_HELLO:
+                    kv = {k: json_value(v) for k, v in sw.kv_list_decode(payload).items()}
                     size = min(MAX_FRAME, int(kv.get("max-frame-size") or MAX_FRAME))
-                    payload = (enc_kv_str("version", "2.0") + enc_kv_uint("max-frame-size", size)
-                               + enc_kv_str("capabilities", "pipelining,async"))
-                    sock.sendall(frame(T_AGENT_HELLO, 0, 0, payload))
+                    sock.sendall(sw.agent_hello(size, CAPS))
                     srv.event({"hello": kv})
                     if kv.get("healthcheck"):
                         return
-                elif ftype == T_NOTIFY:
-                    if not flags & FLAG_FIN:
-                        raise Malformed("fragmented NOTIFY, not announced")
-                    msgs = dec_messages(buf, pos)
-                    sock.sendall(frame(T_ACK, sid, fid, b""))
-                    for m in msgs:
-                        srv.event({"notify": m})
-                elif ftype == T_HAPROXY_DISCONNECT:
-                    payload = enc_kv_uint("status-code", 0) + enc_kv_str("message", "")
-                    sock.sendall(frame(T_AGENT_DISCONNECT, 0, 0, payload))
+                elif ftype == sw.NOTIFY:
+                    if not flags & sw.FIN:
+                        raise sw.Malformed("fragmented NOTIFY, not announced")
+                    msgs = sw.messages_decode(payload)
+                    sock.sendall(sw.ack(sid, fid))
+                    for name, args in msgs:
+                        srv.event({"notify": {"name": name,
+                                              "args": [[a, json_value(v)] for a, v in args]}})
+                elif ftype == sw.HAPROXY_DISCONNECT:
+                    sock.sendall(sw.agent_disconnect(sw.STATUS_NONE, ""))
                     return
                 else:
-                    raise Malformed("unexpected frame type %d" % ftype)
+                    raise sw.Malformed("unexpected frame type %d" % ftype)
         except ConnectionError:
             return
-        except Malformed as e:
+        except sw.Malformed as e:
             srv.event({"error": str(e)})
-            payload = enc_kv_uint("status-code", 4) + enc_kv_str("message", str(e)[:200])
             try:
-                sock.sendall(frame(T_AGENT_DISCONNECT, 0, 0, payload))
+                sock.sendall(sw.agent_disconnect(sw.STATUS_INVALID, str(e)[:200]))
             except OSError:
                 pass
 
