@@ -32,8 +32,10 @@
 #define REPLAY_UPLOAD_BUFFER (16 * 1024)
 /* Scratch buffers that grew past this (huge cookies) are not kept. */
 #define REPLAY_SCRATCH_KEEP (64 * 1024)
-/* Connection pool bounds when a target sets no in-flight cap. */
-#define REPLAY_UNCAPPED_HOST_CONNS CFG_DEFAULT_TARGET_MAX_INFLIGHT
+/* Connections to one shadow per worker. Transfers beyond it wait inside
+ * libcurl for a free connection (no socket, no fd), so a burst up to the
+ * target's in-flight cap is absorbed without opening as many sockets. */
+#define REPLAY_MAX_HOST_CONNS 256
 #define REPLAY_MAX_CACHED_CONNS 4096
 
 struct worker;
@@ -306,16 +308,16 @@ static bool scratch_reserve(struct transfer *x, size_t n_nodes, size_t bytes)
 	return true;
 }
 
-/* Connection limits sized from the targets' in-flight caps: enough cached
- * connections that keep-alive survives a full burst, and a per-host bound
- * when a target sets no cap of its own. */
+/* Connection limits sized from the targets' in-flight caps (bounded by
+ * REPLAY_MAX_HOST_CONNS): enough cached connections that keep-alive
+ * survives a full burst. */
 static void size_connections(struct worker *w, const struct target_set *set)
 {
 	long per_host = 0, total = 0;
 
 	for (size_t i = 0; i < set->count; i++) {
 		unsigned cap = set->targets[i].cfg.max_inflight;
-		long n = cap ? (long)cap : REPLAY_UNCAPPED_HOST_CONNS;
+		long n = cap && cap < REPLAY_MAX_HOST_CONNS ? (long)cap : REPLAY_MAX_HOST_CONNS;
 
 		if (n > per_host)
 			per_host = n;
@@ -343,6 +345,10 @@ static void configure_target(struct transfer *x, const struct target *t,
 	CURL *e = x->easy;
 
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	/* Shadows are reached directly: an http_proxy in the agent's
+	 * environment must not divert mirrored traffic (and libcurl would
+	 * otherwise read the proxy variables on every transfer). */
+	curl_easy_setopt(e, CURLOPT_PROXY, "");
 	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)REPLAY_RECV_BUFFER);
 	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, (long)REPLAY_UPLOAD_BUFFER);
@@ -504,6 +510,16 @@ static void transfer_done(struct worker *w, struct transfer *x, CURLcode rc)
 
 /* ------------------------------------------------------------------ */
 /* the loop                                                            */
+
+/* Cuts a transfer short (drain timeout, teardown): counted failed/other. */
+static void abort_transfer(struct worker *w, struct transfer *x)
+{
+	curl_multi_remove_handle(w->multi, x->easy);
+	active_unlink(w, x);
+	w->n_aborted++;
+	target_finish(x->t, 0, OUTCOME_OTHER, 0);
+	request_target_done(x->r);
+}
 
 static void check_drained(struct worker *w)
 {
@@ -676,11 +692,7 @@ static void abort_all(struct worker *w)
 	while (w->active) {
 		struct transfer *x = w->active;
 
-		curl_multi_remove_handle(w->multi, x->easy);
-		active_unlink(w, x);
-		w->n_aborted++;
-		target_finish(x->t, 0, OUTCOME_OTHER, 0);
-		request_target_done(x->r);
+		abort_transfer(w, x);
 		transfer_put(w, x);
 	}
 	ev_timer_stop(w->loop, &w->drain_timer);
@@ -758,7 +770,7 @@ static int worker_init(struct replay_pool *p, struct worker *w, unsigned index, 
 {
 	w->pool = p;
 	w->index = index;
-	w->max_idle = REPLAY_UNCAPPED_HOST_CONNS;
+	w->max_idle = REPLAY_MAX_HOST_CONNS;
 	atomic_init(&w->n_active, 0);
 	atomic_init(&w->alive, false);
 	request_queue_init(&w->queue, wake_worker, w);
@@ -800,11 +812,7 @@ static void worker_free(struct worker *w)
 	while (w->active) { /* only if the thread never ran */
 		struct transfer *x = w->active;
 
-		curl_multi_remove_handle(w->multi, x->easy);
-		active_unlink(w, x);
-		w->n_aborted++;
-		target_finish(x->t, 0, OUTCOME_OTHER, 0);
-		request_target_done(x->r);
+		abort_transfer(w, x);
 		transfer_destroy(x);
 	}
 	while (w->idle) {

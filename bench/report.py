@@ -1,0 +1,174 @@
+"""bench/run's report: medians over runs, the targets as ratios, and the
+Markdown tables (for the README) that go with results/latest.json."""
+import shutil
+import subprocess
+
+import benchlib as bl
+
+
+def summarise(keys, runs):
+    """keys + the median of every numeric metric + the runs themselves."""
+    out = dict(keys)
+    for k in runs[0]:
+        out[k] = bl.median_of(runs, k)
+    out["runs"] = runs
+    return out
+
+
+def _version(argv):
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+        return (r.stdout or r.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.SubprocessError):
+        return None
+
+
+def versions(cfg):
+    v = {"kernel": _version(["uname", "-r"])}
+    if shutil.which("haproxy"):
+        line = _version(["haproxy", "-v"]) or ""
+        # "HAProxy version 2.6.12-1+deb12u4 2026/10/17 - https://haproxy.org/"
+        v["haproxy"] = "HAProxy " + line.split()[2] if len(line.split()) > 2 else line
+    if shutil.which("wrk"):
+        v["wrk"] = _version(["wrk", "--version"])
+    return v
+
+
+def _find(rows, **want):
+    for r in rows or []:
+        if all(r.get(k) == v for k, v in want.items()):
+            return r
+    return None
+
+
+def targets(res):
+    """Each target: measured value, goal, met (None when not measured)."""
+    out = []
+
+    def add(name, value, unit, goal_text, ok):
+        out.append({"target": name, "value": value, "unit": unit, "goal": goal_text,
+                    "met": None if value is None else bool(ok(value))})
+
+    hp = res.get("haproxy")
+    nof = _find(hp, method="GET", variant="no filter")
+    mir = _find(hp, method="GET", variant="100 % mirrored")
+    ratio = None
+    if nof and mir and nof["req_per_s"]:
+        ratio = mir["req_per_s"] / nof["req_per_s"] * 100
+    add("HAProxy req/s with 100 % mirroring / without filter (GET)", ratio, "%", ">= 50 %",
+        lambda v: v >= 50)
+
+    # measured where every NOTIFY is mirrored: at the maximum of (a) the
+    # agent also ACKs and drops what its queue cannot hold, and that CPU is
+    # not the cost of a mirrored request
+    c = res.get("ack_at_half_load")
+    add("Agent CPU per mirrored request (spop-bench at 50 % load, 0 B)",
+        c and c.get("cpu_us_per_req"), "us", "<= 30 us", lambda v: v <= 30)
+
+    add("ACK p99 at 50 % of max load", c and c.get("ack_p99_us"), "us", "< 1000 us",
+        lambda v: v < 1000)
+
+    rss = [r["rss_mib"] for r in res.get("agent") or [] if r.get("rss_mib") is not None]
+    add("Agent peak RSS at max load (worst of (a))", max(rss) if rss else None, "MiB",
+        "< 64 MiB", lambda v: v < 64)
+
+    drops = None
+    if c:
+        drops = max(c.get("drops") or 0, c.get("agent_dropped") or 0)
+    add("Requests dropped below max load (50 %)", drops, "", "0", lambda v: v == 0)
+    return out
+
+
+def _n(v, digits=0):
+    if v is None:
+        return "-"
+    return "{:,.{d}f}".format(v, d=digits)
+
+
+def _us(v):
+    if v is None:
+        return "-"
+    if v >= 1000:
+        return "%.2f ms" % (v / 1000)
+    return "%.0f us" % v
+
+
+def _size(b):
+    return "%d KiB" % (b // 1024) if b >= 1024 else "%d B" % b
+
+
+def markdown(res):
+    m = res["meta"]
+    v = m.get("versions", {})
+    lines = [
+        "## spoa-mirror benchmark",
+        "",
+        "%s on %s (%s CPUs, kernel %s); median of %d run(s) of %d s%s; "
+        "load average %s before, %s after." % (
+            m["date"], m["host"], m["cpus"], v.get("kernel"), m["runs"], m["duration_s"],
+            " (QUICK: smoke test, not a measurement)" if m["quick"] else "",
+            " ".join("%.2f" % x for x in m["loadavg_start"]),
+            " ".join("%.2f" % x for x in m.get("loadavg_end", []))),
+        "Agent `%s -n %d`; %s, %d thread(s); wrk %d thread(s), %d connections." % (
+            m["agent"], m["agent_workers"], v.get("haproxy") or "HAProxy not used",
+            m["haproxy_threads"], m["wrk_threads"], m["wrk_conns"]),
+        "",
+        "### Targets",
+        "",
+        "| Target | Measured | Goal | Met |",
+        "|---|---:|---|---|",
+    ]
+    for t in res["targets"]:
+        val = "-" if t["value"] is None else (
+            _us(t["value"]) if t["unit"] == "us" else
+            "%.1f %s" % (t["value"], t["unit"]) if t["unit"] else _n(t["value"]))
+        met = {None: "not measured", True: "yes", False: "**no**"}[t["met"]]
+        lines.append("| %s | %s | %s | %s |" % (t["target"], val, t["goal"], met))
+
+    if res.get("agent"):
+        lines += ["", "### (a) spop-bench -> agent -> http-sink", "",
+                  "| SPOP conns | Body | NOTIFY/s | Mirrored/s | Agent CPU s / 1000 mirrored "
+                  "| Agent CPU / req | Peak RSS | ACK p99 | Drops |",
+                  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in res["agent"]:
+            lines.append("| %d | %s | %s | %s | %s | %s | %s MiB | %s | %s |" % (
+                r["conns"], _size(r["body"]), _n(r["notify_per_s"]), _n(r["mirrored_per_s"]),
+                _n(r["cpu_s_per_1000"], 4), _us(r["cpu_us_per_req"]), _n(r["rss_mib"], 1),
+                _us(r["ack_p99_us"]), _n(r["drops"])))
+
+    if res.get("haproxy"):
+        lines += ["", "### (b) wrk -> HAProxy -> primary (`http-request return status 200`)", "",
+                  "| Method | SPOE | Req/s | p50 | p99 | NOTIFY/s at agent | Mirrored/s "
+                  "| Mirrored share | Agent drops | Agent CPU | Agent CPU / mirrored "
+                  "| HAProxy CPU | wrk errors |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in res["haproxy"]:
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s %% | %s | %s %% | %s |" % (
+                r["method"] + (" 4 KiB" if r["method"] == "POST" else ""), r["variant"],
+                _n(r["req_per_s"]), _us(r["p50_us"]), _us(r["p99_us"]),
+                _n(r.get("agent_notify_per_s")), _n(r["mirrored_per_s"]),
+                "-" if r.get("mirrored_pct") is None else "%.1f %%" % r["mirrored_pct"],
+                _n(r.get("agent_dropped")), _n(r["agent_cpu_pct"], 1),
+                _us(r.get("agent_cpu_us_per_req")),
+                _n(r["haproxy_cpu_pct"], 1), _n(r["wrk_errors"])))
+
+    c = res.get("ack_at_half_load")
+    if c:
+        lines += ["", "### (c) ACK latency at 50 %% of the maximum sustained load (%s "
+                  "requests/s mirrored, best 0 B cell of (a)); 64 conns, body 0" % _n(c["max_sustained_per_s"]), "",
+                  "| Offered NOTIFY/s | Achieved | p50 | p99 | p99.9 | max | Drops | Agent CPU / req |",
+                  "|---:|---:|---:|---:|---:|---:|---:|---:|",
+                  "| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                      _n(c["offered_per_s"]), _n(c["notify_per_s"]), _us(c["ack_p50_us"]),
+                      _us(c["ack_p99_us"]), _us(c["ack_p999_us"]), _us(c["ack_max_us"]),
+                      _n(max(c["drops"] or 0, c["agent_dropped"] or 0)),
+                      _us(c["cpu_us_per_req"]))]
+    lines += ["", "The agent ACKs every NOTIFY at once and drops what its queue cannot hold: "
+              "NOTIFY/s in (a) is the SPOP side alone, Mirrored/s what reached the sink; "
+              "(c) takes the smaller of the two as the maximum. "
+              "Mirrored/s counts requests the sink received during the run. Drops: "
+              "ACKed NOTIFY never delivered (after a drain of up to 10 s) or counted as "
+              "dropped by the agent. Mirrored share: requests that reached the sink / "
+              "requests wrk completed. Latency in (c) counts from when each NOTIFY was due "
+              "(no coordinated omission).", ""]
+    return "\n".join(lines)
