@@ -580,6 +580,9 @@ static void run(struct load *L)
 {
 	uint64_t last_scan = 0, end_ns;
 
+	/* nothing is due until the connections are up: a connect that fails
+	 * meanwhile fails no request */
+	L->t0 = UINT64_MAX;
 	preconnect(L);
 	L->t0 = now_ns() + 1000000ull;
 	for (;;) {

@@ -40,6 +40,15 @@ def results_dir(name):
     return tempfile.mkdtemp(prefix="spoa-mirror-%s." % name)
 
 
+def can_unshare_mount():
+    """A private mount namespace (root or CAP_SYS_ADMIN): what the dns case needs."""
+    try:
+        return subprocess.run(["unshare", "-m", "true"], capture_output=True,
+                              timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
 def missing_tools(*paths):
     return [p for p in paths if not os.access(p, os.X_OK)]
 

@@ -128,7 +128,8 @@ def main():
           % (load["sent"], load["errors"], load["p50_us"] / 1e3, load["p99_us"] / 1e3,
              load["p999_us"] / 1e3, load["max_us"] / 1e3, acct["received"], acct["mirrored"],
              acct["failed"], acct["dropped_total"],
-             {k: int(v) for k, v in acct["dropped"].items() if v} or "", 100.0 * cpu / wall,
+             {k: int(v) for k, v in acct["dropped"].items() if v} or "(none)",
+             100.0 * cpu / wall,
              sink_count, "all pass" if not failed else "**%d failed**" % failed),
           "", "<details><summary>Every sample</summary>", "",
           "| t (s) | VmRSS (KiB) | fds | threads |", "|---|---|---|---|"]

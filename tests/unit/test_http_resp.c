@@ -230,6 +230,45 @@ static void test_head_at_the_limit_is_accepted(void **state)
 	assert_int_equal(used, sizeof(big));
 }
 
+/* Mutated responses, fed in random pieces: every call stays inside its
+ * buffer (ASan builds check that) and ends in DONE, ERROR or MORE. */
+static void test_mutated_responses_never_overrun(void **state)
+{
+	static const char *const seeds[] = {
+		"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nT: 1\r\n\r\n",
+		"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 204 No\r\nConnection: keep-alive\r\n\r\n",
+	};
+	uint32_t seed = 12345;
+
+	for (int round = 0; round < 20000; round++) {
+		const char *src = seeds[round % 3];
+		size_t len = strlen(src);
+		char *in = malloc(len);
+		struct http_resp p;
+		size_t consumed;
+		enum http_resp_rc rc;
+
+		assert_non_null(in);
+		memcpy(in, src, len);
+		for (int m = 0; m < 1 + round % 4; m++) {
+			seed = seed * 1103515245u + 12345u;
+			in[(seed >> 8) % len] = (char)(seed >> 20);
+		}
+		seed = seed * 1103515245u + 12345u;
+		http_resp_begin(&p, false);
+		rc = feed_in_steps(&p, in, len, 1 + (seed >> 16) % len, 1 + (seed >> 4) % 7,
+				   &consumed);
+		assert_true(rc == HTTP_RESP_MORE || rc == HTTP_RESP_DONE || rc == HTTP_RESP_ERROR);
+		assert_true(consumed <= len);
+		if (rc == HTTP_RESP_MORE)
+			rc = http_resp_eof(&p);
+		if (rc == HTTP_RESP_ERROR)
+			assert_non_null(p.error);
+		free(in);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +284,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_chunks_are_errors),
 		cmocka_unit_test(test_oversized_head_and_lines_are_errors),
 		cmocka_unit_test(test_head_at_the_limit_is_accepted),
+		cmocka_unit_test(test_mutated_responses_never_overrun),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
