@@ -16,22 +16,26 @@ enum field_id {
 	F_UNKNOWN,
 };
 
+/* Lengths are stored so a lookup compares bytes only when they match. */
+#define ARG(n, id) { n, sizeof(n) - 1, id }
 static const struct {
 	const char *name;
+	size_t len;
 	enum field_id id;
 } arg_names[] = {
-	{ "method", F_METHOD },       { "arg_method", F_METHOD },
-	{ "uri", F_URI },             { "url", F_URI },
-	{ "path", F_URI },            { "pathq", F_URI },
-	{ "arg_path", F_URI },        { "version", F_VERSION },
-	{ "ver", F_VERSION },         { "arg_ver", F_VERSION },
-	{ "headers", F_HEADERS },     { "hdrs", F_HEADERS },
-	{ "arg_hdrs", F_HEADERS },    { "body", F_BODY },
-	{ "arg_body", F_BODY },       { "body_len", F_DECLARED_LENGTH },
-	{ "body_size", F_DECLARED_LENGTH },
-	{ "src", F_CLIENT },          { "client", F_CLIENT },
-	{ "unique-id", F_UNIQUE_ID }, { "unique_id", F_UNIQUE_ID },
+	ARG("method", F_METHOD),       ARG("arg_method", F_METHOD),
+	ARG("uri", F_URI),             ARG("url", F_URI),
+	ARG("path", F_URI),            ARG("pathq", F_URI),
+	ARG("arg_path", F_URI),        ARG("version", F_VERSION),
+	ARG("ver", F_VERSION),         ARG("arg_ver", F_VERSION),
+	ARG("headers", F_HEADERS),     ARG("hdrs", F_HEADERS),
+	ARG("arg_hdrs", F_HEADERS),    ARG("body", F_BODY),
+	ARG("arg_body", F_BODY),       ARG("body_len", F_DECLARED_LENGTH),
+	ARG("body_size", F_DECLARED_LENGTH),
+	ARG("src", F_CLIENT),          ARG("client", F_CLIENT),
+	ARG("unique-id", F_UNIQUE_ID), ARG("unique_id", F_UNIQUE_ID),
 };
+#undef ARG
 
 /* The incumbent's positional order, for args the SPOE config left unnamed. */
 static const enum field_id positional[] = { F_METHOD, F_URI, F_VERSION, F_HEADERS, F_BODY };
@@ -42,7 +46,8 @@ static enum field_id field_of(const struct spop_arg *a, unsigned index)
 		return index < sizeof(positional) / sizeof(positional[0]) ? positional[index]
 									  : F_UNKNOWN;
 	for (size_t i = 0; i < sizeof(arg_names) / sizeof(arg_names[0]); i++)
-		if (slice_eq_cstr(a->name, arg_names[i].name))
+		if (a->name.len == arg_names[i].len &&
+		    !memcmp(a->name.ptr, arg_names[i].name, arg_names[i].len))
 			return arg_names[i].id;
 	return F_UNKNOWN;
 }

@@ -345,6 +345,10 @@ static void configure_target(struct transfer *x, const struct target *t,
 	CURL *e = x->easy;
 
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	/* Shadows are reached directly: an http_proxy in the agent's
+	 * environment must not divert mirrored traffic (and libcurl would
+	 * otherwise read the proxy variables on every transfer). */
+	curl_easy_setopt(e, CURLOPT_PROXY, "");
 	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)REPLAY_RECV_BUFFER);
 	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, (long)REPLAY_UPLOAD_BUFFER);
@@ -506,6 +510,16 @@ static void transfer_done(struct worker *w, struct transfer *x, CURLcode rc)
 
 /* ------------------------------------------------------------------ */
 /* the loop                                                            */
+
+/* Cuts a transfer short (drain timeout, teardown): counted failed/other. */
+static void abort_transfer(struct worker *w, struct transfer *x)
+{
+	curl_multi_remove_handle(w->multi, x->easy);
+	active_unlink(w, x);
+	w->n_aborted++;
+	target_finish(x->t, 0, OUTCOME_OTHER, 0);
+	request_target_done(x->r);
+}
 
 static void check_drained(struct worker *w)
 {
@@ -678,11 +692,7 @@ static void abort_all(struct worker *w)
 	while (w->active) {
 		struct transfer *x = w->active;
 
-		curl_multi_remove_handle(w->multi, x->easy);
-		active_unlink(w, x);
-		w->n_aborted++;
-		target_finish(x->t, 0, OUTCOME_OTHER, 0);
-		request_target_done(x->r);
+		abort_transfer(w, x);
 		transfer_put(w, x);
 	}
 	ev_timer_stop(w->loop, &w->drain_timer);
@@ -802,11 +812,7 @@ static void worker_free(struct worker *w)
 	while (w->active) { /* only if the thread never ran */
 		struct transfer *x = w->active;
 
-		curl_multi_remove_handle(w->multi, x->easy);
-		active_unlink(w, x);
-		w->n_aborted++;
-		target_finish(x->t, 0, OUTCOME_OTHER, 0);
-		request_target_done(x->r);
+		abort_transfer(w, x);
 		transfer_destroy(x);
 	}
 	while (w->idle) {

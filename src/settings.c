@@ -39,6 +39,53 @@ static void free_strv(char **v, size_t n)
 
 /* ---- agent settings ---------------------------------------------------- */
 
+/* An integer in [lo, hi] into an unsigned slot. */
+static int parse_unsigned(const char *v, unsigned long long lo, unsigned long long hi,
+			  unsigned *slot, char *why, size_t n)
+{
+	unsigned long long x;
+
+	if (units_parse_uint(v, lo, hi, &x, why, n) < 0)
+		return -1;
+	*slot = (unsigned)x;
+	return 0;
+}
+
+/* Appends `count` parsed header pairs to a list, or replaces the list when
+ * this is the first value seen for the key (`append` false). Takes the
+ * pairs' strings; frees the array that held them. */
+static void merge_header_pairs(struct header_pair **list, size_t *len, struct header_pair *pairs,
+			       size_t count, bool append)
+{
+	if (!append) {
+		header_pairs_free(*list, *len);
+		*list = NULL;
+		*len = 0;
+	}
+	if (count) {
+		*list = xrealloc(*list, (*len + count) * sizeof(**list));
+		memcpy(*list + *len, pairs, count * sizeof(*pairs));
+		*len += count;
+	}
+	free(pairs);
+}
+
+/* The same for a list of strings. */
+static void merge_strv(char ***list, size_t *len, char **items, size_t count, bool append)
+{
+	if (!append) {
+		free_strv(*list, *len);
+		*list = NULL;
+		*len = 0;
+	}
+	if (count) {
+		*list = xrealloc(*list, (*len + count) * sizeof(char *));
+		memcpy(*list + *len, items, count * sizeof(char *));
+		*len += count;
+	}
+	free(items);
+}
+
 static int set_address(struct agent_config *c, const char *v, bool append, char *why, size_t n)
 {
 	if (!*v || strpbrk(v, " \t")) {
@@ -126,12 +173,7 @@ static int set_reassembly_max(struct agent_config *c, const char *v, bool append
 static int set_max_connections(struct agent_config *c, const char *v, bool append, char *why,
 			       size_t n)
 {
-	unsigned long long x;
-
-	if (units_parse_uint(v, 1, MAX_CONNECTIONS, &x, why, n) < 0)
-		return -1;
-	c->max_connections = (unsigned)x;
-	return 0;
+	return parse_unsigned(v, 1, MAX_CONNECTIONS, &c->max_connections, why, n);
 }
 
 static int set_idle_timeout(struct agent_config *c, const char *v, bool append, char *why,
@@ -142,12 +184,7 @@ static int set_idle_timeout(struct agent_config *c, const char *v, bool append, 
 
 static int set_workers(struct agent_config *c, const char *v, bool append, char *why, size_t n)
 {
-	unsigned long long x;
-
-	if (units_parse_uint(v, 1, MAX_WORKERS, &x, why, n) < 0)
-		return -1;
-	c->num_workers = (unsigned)x;
-	return 0;
+	return parse_unsigned(v, 1, MAX_WORKERS, &c->num_workers, why, n);
 }
 
 static int set_queue_max_entries(struct agent_config *c, const char *v, bool append, char *why,
@@ -256,15 +293,7 @@ static int set_messages(struct agent_config *c, const char *v, bool append, char
 			return -1;
 		}
 	}
-	if (!append) {
-		free_strv(c->message_names, c->n_message_names);
-		c->message_names = NULL;
-		c->n_message_names = 0;
-	}
-	c->message_names = xrealloc(c->message_names, (c->n_message_names + count) * sizeof(char *));
-	memcpy(c->message_names + c->n_message_names, items, count * sizeof(char *));
-	c->n_message_names += count;
-	free(items);
+	merge_strv(&c->message_names, &c->n_message_names, items, count, append);
 	return 0;
 }
 
@@ -312,18 +341,7 @@ static int set_mirror_headers(struct agent_config *c, const char *v, bool append
 
 	if (units_parse_header_list(v, &pairs, &count, why, n) < 0)
 		return -1;
-	if (!append) {
-		header_pairs_free(c->mirror_headers, c->n_mirror_headers);
-		c->mirror_headers = NULL;
-		c->n_mirror_headers = 0;
-	}
-	if (count) {
-		c->mirror_headers = xrealloc(c->mirror_headers,
-					     (c->n_mirror_headers + count) * sizeof(*pairs));
-		memcpy(c->mirror_headers + c->n_mirror_headers, pairs, count * sizeof(*pairs));
-		c->n_mirror_headers += count;
-	}
-	free(pairs);
+	merge_header_pairs(&c->mirror_headers, &c->n_mirror_headers, pairs, count, append);
 	config_apply_mirror_headers(c);
 	return 0;
 }
@@ -468,17 +486,7 @@ static int set_add_headers(struct target_config *t, const char *v, bool append, 
 
 	if (units_parse_header_list(v, &pairs, &count, why, n) < 0)
 		return -1;
-	if (!append) {
-		header_pairs_free(t->add_headers, t->n_add_headers);
-		t->add_headers = NULL;
-		t->n_add_headers = 0;
-	}
-	if (count) {
-		t->add_headers = xrealloc(t->add_headers, (t->n_add_headers + count) * sizeof(*pairs));
-		memcpy(t->add_headers + t->n_add_headers, pairs, count * sizeof(*pairs));
-		t->n_add_headers += count;
-	}
-	free(pairs);
+	merge_header_pairs(&t->add_headers, &t->n_add_headers, pairs, count, append);
 	return 0;
 }
 
@@ -497,18 +505,7 @@ static int set_remove_headers(struct target_config *t, const char *v, bool appen
 			return -1;
 		}
 	}
-	if (!append) {
-		free_strv(t->remove_headers, t->n_remove_headers);
-		t->remove_headers = NULL;
-		t->n_remove_headers = 0;
-	}
-	if (count) {
-		t->remove_headers = xrealloc(t->remove_headers,
-					     (t->n_remove_headers + count) * sizeof(char *));
-		memcpy(t->remove_headers + t->n_remove_headers, items, count * sizeof(char *));
-		t->n_remove_headers += count;
-	}
-	free(items);
+	merge_strv(&t->remove_headers, &t->n_remove_headers, items, count, append);
 	return 0;
 }
 
@@ -546,12 +543,7 @@ static int set_replay_truncated(struct target_config *t, const char *v, bool app
 static int set_max_inflight(struct target_config *t, const char *v, bool append, char *why,
 			    size_t n)
 {
-	unsigned long long x;
-
-	if (units_parse_uint(v, 0, MAX_INFLIGHT, &x, why, n) < 0)
-		return -1;
-	t->max_inflight = (unsigned)x;
-	return 0;
+	return parse_unsigned(v, 0, MAX_INFLIGHT, &t->max_inflight, why, n);
 }
 
 static int set_rate_limit(struct target_config *t, const char *v, bool append, char *why,

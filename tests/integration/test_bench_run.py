@@ -1,28 +1,26 @@
-"""bench/run end to end with bench/fake_agent.py standing in for the agent:
-the plumbing (processes, ports, /proc, metrics, sink counts, report files)
-works and every figure the report needs is there. The figures themselves
-mean nothing here (a Python agent on a shared machine)."""
+"""bench/run end to end with the built agent (src/spoa-mirror; SPOA_MIRROR=
+picks another): the plumbing (processes, ports, /proc, metrics, sink counts,
+report files) works and every figure the report needs is there. The figures
+themselves mean nothing here (one-second runs on a shared machine)."""
 import json
 import os
+import re
 import shutil
 import subprocess
 
 import pytest
 
-from bench_helpers import BUILD, FAKE_AGENT, HTTP_SINK, PYTHON, SPOP_BENCH, TOP
+from bench_helpers import AGENT, BUILD, HTTP_SINK, PYTHON, SPOP_BENCH, TOP
 
 RUN = os.path.join(TOP, "bench", "run")
 
 pytestmark = pytest.mark.skipif(
-    not (os.access(SPOP_BENCH, os.X_OK) and os.access(HTTP_SINK, os.X_OK)),
-    reason="tools not built")
+    not all(os.access(p, os.X_OK) for p in (AGENT, HTTP_SINK, SPOP_BENCH)),
+    reason="src/spoa-mirror, tools/http-sink or tools/spop-bench not built")
 
 
 def bench_run(tmp_path, **env):
-    agent = tmp_path / "agent"
-    agent.write_text("#!/bin/sh\nexec %s %s --max-runtime 120 \"$@\"\n" % (PYTHON, FAKE_AGENT))
-    agent.chmod(0o755)
-    e = dict(os.environ, QUICK="1", DURATION="1", AGENT=str(agent), BUILD_DIR=BUILD,
+    e = dict(os.environ, QUICK="1", DURATION="1", AGENT=AGENT, BUILD_DIR=BUILD,
              RESULTS=str(tmp_path / "results"))
     e.update(env)
     r = subprocess.run([PYTHON, RUN], capture_output=True, text=True, timeout=240, env=e)
@@ -34,10 +32,27 @@ def bench_run(tmp_path, **env):
     return res, r.stdout
 
 
+def started_commands(tmp_path):
+    """The command lines bench/run started, from the '== HH:MM:SS argv' line
+    it writes into each process's log; each names its own free ports."""
+    out = set()
+    for log in (tmp_path / "results" / "logs").glob("*.log"):
+        for line in log.read_text(errors="replace").splitlines():
+            head, _, argv = line.partition(" ")
+            stamp, _, argv = argv.partition(" ")
+            if head == "==" and re.fullmatch(r"\d\d:\d\d:\d\d", stamp):
+                out.add(argv)
+    return out
+
+
 def no_children_left(tmp_path):
-    """No process of this run is still alive (all are started from tmp_path)."""
-    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    return str(tmp_path) not in out
+    """No process of this run is still alive: neither one of the command
+    lines it started (the agent, the sink, HAProxy) nor anything else naming
+    tmp_path (HAProxy's filled-in configs)."""
+    started = started_commands(tmp_path)
+    assert any(c.startswith(AGENT + " ") for c in started), started
+    out = subprocess.run(["ps", "-ww", "-eo", "args"], capture_output=True, text=True).stdout
+    return str(tmp_path) not in out and not started & set(out.splitlines())
 
 
 def test_agent_and_latency_sections_report_every_figure(tmp_path):

@@ -1,0 +1,1 @@
+"""Helpers for spoa-mirror's end-to-end suite (see tests/e2e/README.md)."""

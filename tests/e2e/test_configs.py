@@ -1,0 +1,118 @@
+"""The shipped HAProxy and SPOE files: chosen by HAProxy version, accepted by
+`haproxy -c` without a warning, and the 3.1+ family (no 3.1 binary here)
+kept in step with the checked 2.x family line by line."""
+
+import os
+import re
+
+import pytest
+
+from harness import haproxy
+
+CHECK_ENV = {
+    "ADMIN_SOCKET": "/tmp/spoa-mirror-e2e-check.sock",
+}
+
+
+def directives(path):
+    """Non-comment, non-blank lines with whitespace collapsed."""
+    out = []
+    with open(path) as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if line:
+                out.append(" ".join(line.split()))
+    return out
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("HAProxy version 2.6.12-1+deb12u4 2026/10/17 - https://haproxy.org/", (2, 6, "2.x")),
+    ("HA-Proxy version 2.0.33-1 2023/09/01", (2, 0, "2.x")),
+    ("HAProxy version 3.0.11-8e3d6e1 2025/06/03", (3, 0, "2.x")),
+    ("HAProxy version 3.1.0 2024/11/26", (3, 1, "3.1")),
+    ("HAProxy version 3.4-dev2-ab12cd 2026/01/01", (3, 4, "3.1")),
+])
+def test_config_family_follows_haproxy_version(text, expected):
+    major, minor, _ = haproxy.parse_version(text)
+    assert (major, minor, haproxy.family_for(major, minor)) == expected
+
+
+def test_version_output_without_version_is_an_error():
+    with pytest.raises(ValueError):
+        haproxy.parse_version("sh: haproxy: not found")
+
+
+def test_selected_binary_reports_a_known_family():
+    major, minor, full = haproxy.version()
+    fam = haproxy.family_for(major, minor)
+    for path in haproxy.config_paths(fam):
+        assert os.path.isfile(path), path
+    print("HAProxy %s at %s -> config family %s" % (full, haproxy.binary(), fam))
+
+
+@pytest.mark.parametrize("variant", ["default", "args"])
+def test_shipped_configs_pass_haproxy_check_without_warnings(variant):
+    cfg, spoe, spoe_args = haproxy.config_paths()
+    env = dict(CHECK_ENV, SPOE_CONF=spoe if variant == "default" else spoe_args)
+    ok, out = haproxy.check_config(cfg, env)
+    assert ok, out
+    assert "Configuration file is valid" in out
+    assert "WARNING" not in out, out
+
+
+def test_haproxy_check_rejects_the_seeds_rand50_with_a_warning(tmp_path):
+    # The same check that passes the shipped file flags the seeds' ACL.
+    cfg, spoe, _ = haproxy.config_paths()
+    text = open(cfg).read()
+    assert "rand(100) lt 50" in text
+    bad = tmp_path / "rand50.cfg"
+    bad.write_text(text.replace("rand(100) lt 50", "rand(50)"))
+    ok, out = haproxy.check_config(str(bad), dict(CHECK_ENV, SPOE_CONF=spoe))
+    assert ok, out  # valid, but...
+    assert "never match" in out, out
+
+
+def test_3_1_haproxy_config_differs_from_2_x_only_in_spoe_file_and_backend_mode():
+    old = directives(os.path.join(haproxy.REPO, haproxy.FAMILIES["2.x"][0]))
+    new = directives(os.path.join(haproxy.REPO, haproxy.FAMILIES["3.1"][0]))
+    assert len(old) == len(new)
+    changed = [(a, b) for a, b in zip(old, new) if a != b]
+    assert changed == [
+        ("presetenv SPOE_CONF /etc/haproxy/spoe-mirror-2.x.conf",
+         "presetenv SPOE_CONF /etc/haproxy/spoe-mirror-3.1.conf"),
+        ("mode tcp", "mode spop"),
+        ("timeout server 3m", "timeout server 2m"),
+    ]
+
+
+DEPRECATED_IN_3_1 = ("option async", "option send-frag-payload", "max-waiting-frames",
+                     "maxconnrate", "maxerrrate", "timeout hello", "timeout idle")
+
+
+@pytest.mark.parametrize("name", ["spoe-mirror", "spoe-mirror-args"])
+def test_3_1_spoe_file_is_the_2_x_file_without_deprecated_keywords(name):
+    old = directives(os.path.join(haproxy.REPO, "spoe-conf", name + "-2.x.conf"))
+    new = directives(os.path.join(haproxy.REPO, "spoe-conf", name + "-3.1.conf"))
+    assert not [d for d in new if d.startswith(DEPRECATED_IN_3_1)]
+    assert [d for d in old if not d.startswith(DEPRECATED_IN_3_1)] == new
+
+
+@pytest.mark.parametrize("fam", sorted(haproxy.FAMILIES))
+def test_spoe_files_send_the_query_and_fire_after_the_frontend_rules(fam):
+    _, spoe, spoe_args = haproxy.config_paths(fam)
+    for path in (spoe, spoe_args):
+        lines = directives(path)
+        args = [d for d in lines if d.startswith("args ")]
+        assert len(args) == 1
+        assert re.search(r"\b(uri|arg_path)=pathq\b", args[0]), args[0]
+        assert "on-frontend-http-request" not in " ".join(lines)
+        assert "event on-backend-http-request if { var(txn.mirror_enabled) -m bool }" in lines
+        assert "timeout processing 200ms" in lines
+
+
+def test_args_variant_uses_the_incumbents_names():
+    _, _, spoe_args = haproxy.config_paths("2.x")
+    lines = directives(spoe_args)
+    assert "spoe-message mirror" in lines
+    assert ("args arg_method=method arg_path=pathq arg_ver=req.ver arg_hdrs=req.hdrs_bin "
+            "arg_body=req.body") in lines
