@@ -124,7 +124,8 @@ def markdown(results, baselines, started, ended):
     lines.append("")
     lines.append("| Shadow | Client errors | p99 ms (baseline), p99.9 | p99 / baseline | "
                  "received = mirrored + failed + dropped | Drops by reason | "
-                 "Outcomes | VmHWM / bound (MiB) | Agent CPU, peak fds, threads | Checks |")
+                 "Outcomes | VmHWM / bound (MiB) | Agent CPU (% of a core), peak fds, threads | "
+                 "Checks |")
     lines.append("|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         a, ld = r["acct"], r["load"]
