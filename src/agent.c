@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cli.h"
 #include "http_endpoint.h"
@@ -163,6 +164,43 @@ static int metrics_start(struct agent *a, char *err, size_t errlen)
 	return 0;
 }
 
+/* SPOP connections and shadow connections share one descriptor limit. Raise
+ * the soft limit to the hard one, and when the configured connection limit
+ * still does not fit, lower it so that shadows keep the descriptors they
+ * need: HAProxy is then refused early (and logged) instead of every mirror
+ * failing for lack of a socket. */
+static unsigned fit_connection_limit(const struct agent_config *cfg)
+{
+	struct rlimit rl;
+	unsigned long shadow = 0, reserve, fits;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return cfg->max_connections;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t was = rl.rlim_cur;
+
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			rl.rlim_cur = was;
+	}
+	for (size_t i = 0; i < cfg->n_targets; i++) {
+		unsigned cap = cfg->targets[i].max_inflight;
+
+		shadow += cap && cap < 256 ? cap : 256;
+	}
+	shadow *= cfg->num_workers;
+	/* shadows get up to a quarter of a small limit; 32 for the rest
+	 * (listeners, metrics, log, eventfds, resolver) */
+	reserve = (shadow < rl.rlim_cur / 4 ? shadow : rl.rlim_cur / 4) + 32;
+	fits = rl.rlim_cur > reserve ? (unsigned long)rl.rlim_cur - reserve : 1;
+	if (cfg->max_connections <= fits)
+		return cfg->max_connections;
+	log_warn("max-connections %u does not fit the file descriptor limit %lu (shadows need "
+		 "up to %lu): accepting at most %lu SPOP connections; raise `ulimit -n` for more",
+		 cfg->max_connections, (unsigned long)rl.rlim_cur, shadow, fits);
+	return (unsigned)fits;
+}
+
 static int agent_start(struct agent *a, char *err, size_t errlen)
 {
 	struct replay_settings rs = {
@@ -176,7 +214,7 @@ static int agent_start(struct agent *a, char *err, size_t errlen)
 		.address = a->cfg.address,
 		.port = a->cfg.port,
 		.backlog = a->cfg.backlog,
-		.max_connections = a->cfg.max_connections,
+		.max_connections = fit_connection_limit(&a->cfg),
 		.idle_timeout_ms = a->cfg.idle_timeout_ms,
 		.processing_delay_ms = a->cfg.processing_delay_ms,
 		.conn = {

@@ -40,7 +40,7 @@ const char *frame_kind_name(enum frame_kind k)
 const char *drop_reason_name(enum drop_reason r)
 {
 	static const char *const names[DROP_REASON_COUNT] = {
-		"queue_full", "target_busy", "rate_limited", "truncated", "shutdown",
+		"queue_full", "target_busy", "rate_limited", "truncated", "shutdown", "shadow_down",
 	};
 	return r < DROP_REASON_COUNT ? names[r] : "unknown";
 }

@@ -55,6 +55,7 @@ enum drop_reason {
 	DROP_RATE_LIMITED,    /* target's rate limit */
 	DROP_TRUNCATED,       /* HAProxy cut the body; not replayed */
 	DROP_SHUTDOWN,        /* still queued when the drain timeout ended */
+	DROP_SHADOW_DOWN,     /* target backing off after consecutive failures */
 	DROP_REASON_COUNT,
 };
 
@@ -91,6 +92,12 @@ struct target_stats {
 	atomic_uint_fast64_t latency_sum_us;
 	atomic_int_fast64_t inflight;   /* accepted, not finished (queued or sending) */
 	atomic_uint_fast64_t bytes_sent; /* body bytes */
+	/* Health, kept with the counters so that it survives reloads: a shadow
+	 * that stops answering is given a rest instead of a retry per request. */
+	atomic_uint consecutive_failures;
+	atomic_uint backoff_ms;          /* next rest; 0 = not backing off yet */
+	atomic_uint_fast64_t down_until_ns; /* CLOCK_MONOTONIC; 0 = up */
+	atomic_uint_fast64_t backoffs;   /* rests started */
 };
 
 static inline void stat_inc(atomic_uint_fast64_t *c)

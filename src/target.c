@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "xalloc.h"
 
 /* ------------------------------------------------------------------ */
@@ -334,6 +335,10 @@ enum admit_verdict target_admit(struct target *t, const struct admit_input *in)
 		stat_inc(&s->dropped[DROP_TRUNCATED]);
 		return ADMIT_DROP_TRUNCATED;
 	}
+	if (in->now_ns < atomic_load_explicit(&s->down_until_ns, memory_order_relaxed)) {
+		stat_inc(&s->dropped[DROP_SHADOW_DOWN]);
+		return ADMIT_DROP_SHADOW_DOWN;
+	}
 	if (t->cfg.max_inflight &&
 	    atomic_load_explicit(&s->inflight, memory_order_relaxed) >= (int64_t)t->cfg.max_inflight) {
 		stat_inc(&s->dropped[DROP_TARGET_BUSY]);
@@ -353,6 +358,36 @@ void target_cancel(struct target *t, enum drop_reason reason)
 	atomic_fetch_sub_explicit(&t->stats->inflight, 1, memory_order_relaxed);
 }
 
+/* One more unanswered mirror: past the threshold, start a rest unless one
+ * runs already (mirrors sent before it began still come back failing). */
+static void note_failure(struct target *t)
+{
+	struct target_stats *s = t->stats;
+	unsigned n = atomic_fetch_add_explicit(&s->consecutive_failures, 1, memory_order_relaxed) + 1;
+	uint64_t now, until;
+	unsigned rest, next;
+
+	if (n < TARGET_BACKOFF_FAILURES)
+		return;
+	now = monotonic_ns();
+	until = atomic_load_explicit(&s->down_until_ns, memory_order_relaxed);
+	if (now < until)
+		return;
+	rest = atomic_load_explicit(&s->backoff_ms, memory_order_relaxed);
+	if (rest == 0)
+		rest = TARGET_BACKOFF_FIRST_MS;
+	/* one thread starts the rest; the others see it running */
+	if (!atomic_compare_exchange_strong(&s->down_until_ns, &until,
+					    now + (uint64_t)rest * 1000000u))
+		return;
+	next = rest * 2 > TARGET_BACKOFF_MAX_MS ? TARGET_BACKOFF_MAX_MS : rest * 2;
+	atomic_store_explicit(&s->backoff_ms, next, memory_order_relaxed);
+	atomic_store_explicit(&s->consecutive_failures, 0, memory_order_relaxed);
+	stat_inc(&s->backoffs);
+	log_warn("target '%s': %u mirrors in a row unanswered; not mirroring to it for %u ms "
+		 "(dropped as shadow_down)", t->cfg.name, TARGET_BACKOFF_FAILURES, rest);
+}
+
 void target_finish(struct target *t, long status, enum outcome_class failure,
 		   uint64_t latency_us)
 {
@@ -368,9 +403,12 @@ void target_finish(struct target *t, long status, enum outcome_class failure,
 		stat_inc(&s->outcome[c]);
 		stat_inc(&s->mirrored);
 		target_stats_record_latency(s, latency_us);
+		atomic_store_explicit(&s->consecutive_failures, 0, memory_order_relaxed);
+		atomic_store_explicit(&s->backoff_ms, 0, memory_order_relaxed);
 	} else {
 		stat_inc(&s->outcome[failure]);
 		stat_inc(&s->failed);
+		note_failure(t);
 	}
 	atomic_fetch_sub_explicit(&s->inflight, 1, memory_order_relaxed);
 }

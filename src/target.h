@@ -80,9 +80,20 @@ enum admit_verdict {
 	ADMIT_SEND = 0,
 	ADMIT_SAMPLED_OUT,
 	ADMIT_DROP_TRUNCATED,
+	ADMIT_DROP_SHADOW_DOWN,
 	ADMIT_DROP_BUSY,
 	ADMIT_DROP_RATE_LIMITED,
 };
+
+/* A target whose last TARGET_BACKOFF_FAILURES mirrors all went unanswered
+ * (refused, reset, timed out, name unknown) rests: requests for it are
+ * dropped (reason shadow_down) for TARGET_BACKOFF_FIRST_MS, then mirrors
+ * flow again; each new run of failures doubles the rest, up to
+ * TARGET_BACKOFF_MAX_MS. Any answer ends it. Without it a dead shadow costs
+ * a connection attempt (and a resolver thread) per mirrored request. */
+#define TARGET_BACKOFF_FAILURES 5
+#define TARGET_BACKOFF_FIRST_MS 1000u
+#define TARGET_BACKOFF_MAX_MS 30000u
 
 /* Counts the request as received by t and decides. Every verdict is counted
  * here; ADMIT_SEND also counts it in flight, to be closed later by

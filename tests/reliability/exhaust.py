@@ -3,8 +3,9 @@
 descriptors, and whether its queue byte limit holds under 1 MiB bodies.
 
 (a) fds: the agent under `ulimit -n 256`, 500 SPOP connections at once
-    (spop-bench -c 500). It must refuse the excess (counted, and one log
-    line "refusing ...: out of file descriptors"), keep serving the
+    (spop-bench -c 500). It must warn at start that max-connections does
+    not fit the descriptor limit (and lower it so shadows keep sockets),
+    refuse the excess (counted, and a log line "refusing ..."), keep serving the
     connections it has (every NOTIFY sent on them ACKed), and accept new
     connections once those close (a second spop-bench run without error).
 (b) bodies: 1 MiB bodies at load (spop-bench -b 1m, frames of 2 MiB) to a
@@ -28,6 +29,11 @@ WRITE_DOC = os.environ.get("WRITE_DOC", "0" if QUICK else "1") == "1"
 NOFILE = 256
 CONNS = 500
 BODY = 1024 * 1024
+
+
+def acct_failed_zero(m):
+    """No mirror failed: the shadow kept the descriptors it needed."""
+    return rellib.target_accounting(m, "shadow")["failed"] == 0
 
 
 class Checks:
@@ -67,10 +73,15 @@ def fds_part(procs, logdir, ck):
              "connections_refused_total %d = connections spop-bench saw refused %d"
              % (refused, refused_by_bench))
     log = agent.log_text()
+    warn = [line for line in log.splitlines() if "does not fit the file descriptor limit" in line]
+    ck.check(bool(warn), "start-up warning: %s" % (warn[0].split(" ", 1)[1] if warn else
+                                                   "(none about the descriptor limit)"))
     lines = [line for line in log.splitlines() if "refusing" in line and
-             "out of file descriptors" in line]
+             ("out of file descriptors" in line or "connection limit" in line)]
     ck.check(bool(lines), "log says so: %s" % (lines[0].split(" ", 1)[1] if lines else
-                                                "(no 'refusing ... out of file descriptors')"))
+                                                "(no 'refusing ...' line)"))
+    ck.check(acct_failed_zero(m), "mirrors on the served connections did not fail for lack "
+             "of sockets")
     acct1 = rellib.target_accounting(m, "shadow")
     print("      mirrors meanwhile: received %d, mirrored %d, failed %d, dropped %d"
           % (acct1["received"], acct1["mirrored"], acct1["failed"], acct1["dropped_total"]))

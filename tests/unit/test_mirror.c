@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -379,6 +380,75 @@ static void test_busy_target_dropped_when_inflight_cap_reached(void **state)
 	fixture_free(fx);
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Admits one request to t at `now` and, when sent, finishes it with `status`
+ * (0 = unanswered). Returns the verdict. */
+static enum admit_verdict admit_and_finish(struct target *t, uint64_t now, long status)
+{
+	struct admit_input in = { .now_ns = now };
+	enum admit_verdict v = target_admit(t, &in);
+
+	if (v == ADMIT_SEND)
+		target_finish(t, status, OUTCOME_CONNECT_ERROR, 5);
+	return v;
+}
+
+static void test_dead_shadow_rests_after_consecutive_failures(void **state)
+{
+	struct fixture *fx = fixture_new(100, 100, 1 << 20);
+	struct target *t = &fx->set->targets[0];
+	uint64_t now = mono_ns();
+
+	for (int i = 0; i < TARGET_BACKOFF_FAILURES; i++)
+		assert_int_equal(admit_and_finish(t, now, 0), ADMIT_SEND);
+	/* resting: dropped without a connection attempt */
+	assert_int_equal(admit_and_finish(t, mono_ns(), 0), ADMIT_DROP_SHADOW_DOWN);
+	assert_int_equal(stat_get(&t->stats->dropped[DROP_SHADOW_DOWN]), 1);
+	assert_int_equal(stat_get(&t->stats->backoffs), 1);
+	/* after the first rest, mirrors flow again */
+	now = mono_ns() + (uint64_t)TARGET_BACKOFF_FIRST_MS * 1000000u + 1;
+	assert_int_equal(admit_and_finish(t, now, 0), ADMIT_SEND);
+	assert_invariant(t);
+	fixture_free(fx);
+}
+
+static void test_failure_runs_double_the_rest_and_an_answer_ends_it(void **state)
+{
+	struct fixture *fx = fixture_new(100, 100, 1 << 20);
+	struct target *t = &fx->set->targets[0];
+	struct target_stats *s = t->stats;
+	uint64_t until;
+
+	for (int i = 0; i < TARGET_BACKOFF_FAILURES; i++)
+		admit_and_finish(t, mono_ns(), 0);
+	until = atomic_load(&s->down_until_ns);
+	assert_true(until > mono_ns());
+	/* the rest is over (pretend), the shadow still fails: a longer rest */
+	atomic_store(&s->down_until_ns, 1);
+	for (int i = 0; i < TARGET_BACKOFF_FAILURES; i++)
+		admit_and_finish(t, mono_ns(), 0);
+	assert_int_equal(stat_get(&s->backoffs), 2);
+	assert_int_equal(atomic_load(&s->backoff_ms), 4 * TARGET_BACKOFF_FIRST_MS);
+	/* an answer clears the failure run and the next rest's length */
+	atomic_store(&s->down_until_ns, 1);
+	assert_int_equal(admit_and_finish(t, mono_ns(), 200), ADMIT_SEND);
+	assert_int_equal(atomic_load(&s->consecutive_failures), 0);
+	assert_int_equal(atomic_load(&s->backoff_ms), 0);
+	for (int i = 0; i < TARGET_BACKOFF_FAILURES - 1; i++)
+		assert_int_equal(admit_and_finish(t, mono_ns(), 0), ADMIT_SEND);
+	assert_int_equal(admit_and_finish(t, mono_ns(), 200), ADMIT_SEND);
+	assert_int_equal(stat_get(&s->backoffs), 2);
+	assert_invariant(t);
+	fixture_free(fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -396,6 +466,8 @@ int main(void)
 		cmocka_unit_test(test_byte_limit_drops_large_bodies),
 		cmocka_unit_test(test_sampled_out_target_not_in_mask),
 		cmocka_unit_test(test_busy_target_dropped_when_inflight_cap_reached),
+		cmocka_unit_test(test_dead_shadow_rests_after_consecutive_failures),
+		cmocka_unit_test(test_failure_runs_double_the_rest_and_an_answer_ends_it),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
