@@ -165,19 +165,8 @@ def main():
         cases = [c for c in cases if c[0] != "dns"]
     logdir = rellib.results_dir("faults")
     procs = rellib.Procs(logdir)
-    here = os.path.dirname(os.path.abspath(__file__))
     ports = {k: rellib.free_port() for k in ("primary", "base", "mirror", "agent", "metrics")}
-    sock = os.path.join(logdir, "haproxy.sock")
-    spoe = rellib.render(os.path.join(here, "haproxy", "spoe-mirror.conf"),
-                         os.path.join(logdir, "spoe-mirror.conf"))
-    primary_cfg = rellib.render(os.path.join(here, "haproxy", "primary.cfg"),
-                                os.path.join(logdir, "primary.cfg"),
-                                PRIMARY_PORT=ports["primary"])
-    front_cfg = rellib.render(os.path.join(here, "haproxy", "front.cfg"),
-                              os.path.join(logdir, "front.cfg"), STATS_SOCK=sock,
-                              BASE_PORT=ports["base"], MIRROR_PORT=ports["mirror"],
-                              PRIMARY_PORT=ports["primary"], AGENT_PORT=ports["agent"],
-                              SPOE_CONF=spoe)
+    sock, primary_cfg, front_cfg = rellib.render_stack(logdir, ports)
     started = rellib.machine_line()
     print("faults: %d case(s), %d req/s for %.0f s each, logs in %s; %s"
           % (len(cases), RATE, DURATION, logdir, started), flush=True)

@@ -282,6 +282,21 @@ class Agent:
 
 # ---------------------------------------------------------------- HAProxy
 
+def render_stack(logdir, ports):
+    """The HAProxy files of tests/reliability/haproxy/ with this run's ports:
+    returns (stats socket, primary.cfg, front.cfg) paths in logdir."""
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "haproxy")
+    sock = os.path.join(logdir, "haproxy.sock")
+    spoe = render(os.path.join(here, "spoe-mirror.conf"), os.path.join(logdir, "spoe-mirror.conf"))
+    primary_cfg = render(os.path.join(here, "primary.cfg"), os.path.join(logdir, "primary.cfg"),
+                         PRIMARY_PORT=ports["primary"])
+    front_cfg = render(os.path.join(here, "front.cfg"), os.path.join(logdir, "front.cfg"),
+                       STATS_SOCK=sock, BASE_PORT=ports["base"], MIRROR_PORT=ports["mirror"],
+                       PRIMARY_PORT=ports["primary"], AGENT_PORT=ports["agent"],
+                       SPOE_CONF=spoe)
+    return sock, primary_cfg, front_cfg
+
+
 def render(template, dest, **values):
     with open(template) as f:
         text = f.read()

@@ -52,19 +52,8 @@ def main():
         return 77
     logdir = rellib.results_dir("soak")
     procs = rellib.Procs(logdir)
-    here = os.path.dirname(os.path.abspath(__file__))
     ports = {k: rellib.free_port() for k in ("primary", "base", "mirror", "agent")}
-    sock = os.path.join(logdir, "haproxy.sock")
-    spoe = rellib.render(os.path.join(here, "haproxy", "spoe-mirror.conf"),
-                         os.path.join(logdir, "spoe-mirror.conf"))
-    primary_cfg = rellib.render(os.path.join(here, "haproxy", "primary.cfg"),
-                                os.path.join(logdir, "primary.cfg"),
-                                PRIMARY_PORT=ports["primary"])
-    front_cfg = rellib.render(os.path.join(here, "haproxy", "front.cfg"),
-                              os.path.join(logdir, "front.cfg"), STATS_SOCK=sock,
-                              BASE_PORT=ports["base"], MIRROR_PORT=ports["mirror"],
-                              PRIMARY_PORT=ports["primary"], AGENT_PORT=ports["agent"],
-                              SPOE_CONF=spoe)
+    sock, primary_cfg, front_cfg = rellib.render_stack(logdir, ports)
     paths = write_paths(os.path.join(logdir, "paths.txt"))
     started = rellib.machine_line()
     print("soak: %.0f s at %d req/s, samples every %.0f s, logs in %s; %s"
