@@ -9,14 +9,7 @@
 #include "queue.h"
 #include "request.h"
 #include "target.h"
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+#include "clock.h"
 
 /* Content-Length as a number; false when absent or not plain digits. */
 static bool content_length(const struct header_list *h, uint64_t *out)
@@ -90,7 +83,7 @@ void mirror_on_message(void *arg, const struct spop_message *m)
 		.headers = &headers,
 		.client = f.client,
 		.truncated = body_truncated(&f, &headers),
-		.now_ns = now_ns(),
+		.now_ns = clock_monotonic_ns(),
 	};
 	if (in.truncated) {
 		d->stats->requests_truncated++;

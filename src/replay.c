@@ -23,6 +23,7 @@
 #include "shadow.h"
 #include "target.h"
 #include "xalloc.h"
+#include "clock.h"
 
 /* Answers are discarded, so a small receive buffer per easy handle saves
  * memory; 4 KiB still takes a typical status line and headers in one read. */
@@ -118,14 +119,6 @@ struct replay_pool {
 	struct error_log *error_logs;
 	struct worker workers[];
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* ------------------------------------------------------------------ */
 /* error logging                                                       */
@@ -463,7 +456,7 @@ static void transfer_start(struct worker *w, struct mirror_request *r, struct ta
 		fail_to_start(w, r, t, why);
 		return;
 	}
-	x->start_ns = now_ns();
+	x->start_ns = clock_monotonic_ns();
 	mrc = curl_multi_add_handle(w->multi, x->easy);
 	if (mrc != CURLM_OK) {
 		transfer_put(w, x);
@@ -486,7 +479,7 @@ static void access_log_line(const struct transfer *x, long status, const char *r
 /* Records the outcome, releases the request and recycles the transfer. */
 static void transfer_done(struct worker *w, struct transfer *x, CURLcode rc)
 {
-	uint64_t us = (now_ns() - x->start_ns) / 1000;
+	uint64_t us = (clock_monotonic_ns() - x->start_ns) / 1000;
 	long status = 0;
 
 	curl_multi_remove_handle(w->multi, x->easy);

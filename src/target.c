@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "xalloc.h"
+#include "clock.h"
 
 /* ------------------------------------------------------------------ */
 /* URLs                                                                */
@@ -151,14 +152,6 @@ void stats_registry_free(struct stats_registry *reg)
 /* ------------------------------------------------------------------ */
 /* sets                                                                */
 
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 struct target_set *target_set_new(const struct agent_config *cfg, struct stats_registry *reg,
 				  char *err, size_t errlen)
 {
@@ -185,7 +178,7 @@ struct target_set *target_set_new(const struct agent_config *cfg, struct stats_r
 		t->stats = stats_registry_get(reg, t->cfg.name);
 		t->sample_threshold = (uint64_t)(t->cfg.sample_percent / 100.0 * 4294967296.0);
 		t->tokens = t->cfg.rate_limit > 1.0 ? t->cfg.rate_limit : 1.0;
-		t->tokens_ns = monotonic_ns();
+		t->tokens_ns = clock_monotonic_ns();
 		set->count = i + 1;
 	}
 	return set;
@@ -236,7 +229,7 @@ static uint32_t random_u32(void)
 	static uint64_t s;
 
 	if (!s)
-		s = monotonic_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ull;
+		s = clock_monotonic_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ull;
 	s ^= s >> 12;
 	s ^= s << 25;
 	s ^= s >> 27;
@@ -369,7 +362,7 @@ static void note_failure(struct target *t)
 
 	if (n < TARGET_BACKOFF_FAILURES)
 		return;
-	now = monotonic_ns();
+	now = clock_monotonic_ns();
 	until = atomic_load_explicit(&s->down_until_ns, memory_order_relaxed);
 	if (now < until)
 		return;
