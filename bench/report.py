@@ -58,11 +58,14 @@ def targets(res):
     add("HAProxy req/s with 100 % mirroring / without filter (GET)", ratio, "%", ">= 50 %",
         lambda v: v >= 50)
 
-    # measured where every NOTIFY is mirrored: at the maximum of (a) the
-    # agent also ACKs and drops what its queue cannot hold, and that CPU is
-    # not the cost of a mirrored request
+    # The incumbent's ~75 us is 0.9 core at its maximum of ~12k mirrored/s,
+    # so the like-for-like figure is (b): HAProxy at full load. (c) is the
+    # same cost at half load from 64 unbatched spop-bench connections, where
+    # every NOTIFY and every transfer pays its own wake-ups: shown too.
+    add("Agent CPU per mirrored request (HAProxy at full load, GET)",
+        mir and mir.get("agent_cpu_us_per_req"), "us", "<= 30 us", lambda v: v <= 30)
     c = res.get("ack_at_half_load")
-    add("Agent CPU per mirrored request (spop-bench at 50 % load, 0 B)",
+    add("Agent CPU per mirrored request (spop-bench at 50 % load, 0 B, 64 conns)",
         c and c.get("cpu_us_per_req"), "us", "<= 30 us", lambda v: v <= 30)
 
     add("ACK p99 at 50 % of max load", c and c.get("ack_p99_us"), "us", "< 1000 us",

@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "queue.h"
+#include "replay_window.h"
 #include "request.h"
 #include "shadow.h"
 #include "target.h"
@@ -33,9 +34,8 @@
 #define REPLAY_UPLOAD_BUFFER (16 * 1024)
 /* Scratch buffers that grew past this (huge cookies) are not kept. */
 #define REPLAY_SCRATCH_KEEP (64 * 1024)
-/* Connections to one shadow per worker. Transfers beyond it wait inside
- * libcurl for a free connection (no socket, no fd), so a burst up to the
- * target's in-flight cap is absorbed without opening as many sockets. */
+/* Transfers in curl per target and worker (for HTTP/1.1, connections);
+ * beyond it they wait in the worker's replay_window, in order. */
 #define REPLAY_MAX_HOST_CONNS 256
 #define REPLAY_MAX_CACHED_CONNS 4096
 
@@ -50,6 +50,7 @@ struct transfer {
 	CURL *easy;
 	struct mirror_request *r;
 	struct target *t;
+	struct target_window *win; /* the place in curl it holds */
 	uint64_t start_ns;
 	void *scratch; /* curl_slist nodes, then shadow_build()'s buffer */
 	size_t scratch_cap;
@@ -81,6 +82,8 @@ struct worker {
 	size_t max_idle;
 	struct transfer *active;
 	atomic_size_t n_active;
+	struct replay_windows windows;
+	atomic_size_t n_waiting; /* in the windows, read by other threads */
 	struct socket_watch *sockets;
 	const struct target_set *sized_for; /* connection limits follow this set */
 	atomic_bool alive;
@@ -301,20 +304,23 @@ static bool scratch_reserve(struct transfer *x, size_t n_nodes, size_t bytes)
 	return true;
 }
 
-/* Connection limits sized from the targets' in-flight caps (bounded by
- * REPLAY_MAX_HOST_CONNS): enough cached connections that keep-alive
- * survives a full burst. */
+/* Transfers of target t this worker lets into curl at once. */
+static unsigned window_limit(const struct target *t)
+{
+	unsigned cap = t->cfg.max_inflight;
+
+	return cap && cap < REPLAY_MAX_HOST_CONNS ? cap : REPLAY_MAX_HOST_CONNS;
+}
+
+/* Connection limits from the targets' windows: curl never has to park a
+ * transfer for want of a connection (targets may share a host), and enough
+ * connections stay cached that keep-alive survives a full window. */
 static void size_connections(struct worker *w, const struct target_set *set)
 {
-	long per_host = 0, total = 0;
+	long total = 0;
 
 	for (size_t i = 0; i < set->count; i++) {
-		unsigned cap = set->targets[i].cfg.max_inflight;
-		long n = cap && cap < REPLAY_MAX_HOST_CONNS ? (long)cap : REPLAY_MAX_HOST_CONNS;
-
-		if (n > per_host)
-			per_host = n;
-		total += n;
+		total += window_limit(&set->targets[i]);
 		if (w->pool->h2c_reuse_broken && set->targets[i].cfg.http2 &&
 		    !set->targets[i].url.https && !atomic_exchange(&w->pool->h2c_warned, true))
 			log_warn("target '%s': libcurl %s cannot reuse HTTP/2 prior-knowledge "
@@ -325,7 +331,7 @@ static void size_connections(struct worker *w, const struct target_set *set)
 		total = REPLAY_MAX_CACHED_CONNS;
 	if (total < 1)
 		total = 1;
-	curl_multi_setopt(w->multi, CURLMOPT_MAX_HOST_CONNECTIONS, per_host);
+	curl_multi_setopt(w->multi, CURLMOPT_MAX_HOST_CONNECTIONS, total);
 	curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS, total);
 	w->max_idle = (size_t)total;
 	w->sized_for = set;
@@ -437,33 +443,70 @@ static const char *prepare(struct transfer *x, const struct mirror_request *r,
 	return NULL;
 }
 
-static void transfer_start(struct worker *w, struct mirror_request *r, struct target *t)
+/* Hands (r, win->t) to curl; win's place is taken already. */
+static void transfer_start(struct worker *w, struct mirror_request *r, struct target_window *win)
 {
+	struct target *t = win->t;
 	struct transfer *x = transfer_get(w);
 	const char *why;
 	CURLMcode mrc;
 
 	if (!x) {
-		fail_to_start(w, r, t, "out of memory for a transfer");
-		return;
+		why = "out of memory for a transfer";
+		goto failed;
 	}
 	x->r = r;
 	x->t = t;
+	x->win = win;
 	x->errbuf[0] = '\0';
 	why = prepare(x, r, t);
 	if (why) {
 		transfer_put(w, x);
-		fail_to_start(w, r, t, why);
-		return;
+		goto failed;
 	}
 	x->start_ns = clock_monotonic_ns();
 	mrc = curl_multi_add_handle(w->multi, x->easy);
 	if (mrc != CURLM_OK) {
 		transfer_put(w, x);
-		fail_to_start(w, r, t, curl_multi_strerror(mrc));
-		return;
+		why = curl_multi_strerror(mrc);
+		goto failed;
 	}
 	active_link(w, x);
+	return;
+failed:
+	replay_window_leave(win);
+	fail_to_start(w, r, t, why);
+}
+
+/* Starts the transfers waiting for win while it has room. */
+static void start_waiting(struct worker *w, struct target_window *win)
+{
+	struct mirror_request *r;
+
+	while ((r = replay_window_next(win))) {
+		atomic_fetch_sub_explicit(&w->n_waiting, 1, memory_order_relaxed);
+		transfer_start(w, r, win);
+	}
+}
+
+/* (r, t) goes to curl now if t's window has room, else waits its turn. */
+static void transfer_submit(struct worker *w, struct mirror_request *r, struct target *t)
+{
+	struct target_window *win = replay_window_of(&w->windows, t, window_limit(t));
+
+	if (!win) {
+		fail_to_start(w, r, t, "out of memory for a transfer");
+		return;
+	}
+	if (replay_window_enter(win)) {
+		transfer_start(w, r, win);
+		return;
+	}
+	if (replay_window_wait(win, r) < 0) {
+		fail_to_start(w, r, t, "out of memory for a transfer");
+		return;
+	}
+	atomic_fetch_add_explicit(&w->n_waiting, 1, memory_order_relaxed);
 }
 
 static void access_log_line(const struct transfer *x, long status, const char *result,
@@ -479,6 +522,7 @@ static void access_log_line(const struct transfer *x, long status, const char *r
 /* Records the outcome, releases the request and recycles the transfer. */
 static void transfer_done(struct worker *w, struct transfer *x, CURLcode rc)
 {
+	struct target_window *win;
 	uint64_t us = (clock_monotonic_ns() - x->start_ns) / 1000;
 	long status = 0;
 
@@ -498,7 +542,10 @@ static void transfer_done(struct worker *w, struct transfer *x, CURLcode rc)
 	if (w->pool->access_log && log_enabled(LOG_LVL_INFO))
 		access_log_line(x, status, rc == CURLE_OK ? "ok" : curl_easy_strerror(rc), us);
 	request_target_done(x->r);
+	win = x->win;
 	transfer_put(w, x);
+	replay_window_leave(win);
+	start_waiting(w, win);
 }
 
 /* ------------------------------------------------------------------ */
@@ -509,6 +556,7 @@ static void abort_transfer(struct worker *w, struct transfer *x)
 {
 	curl_multi_remove_handle(w->multi, x->easy);
 	active_unlink(w, x);
+	replay_window_leave(x->win);
 	w->n_aborted++;
 	target_finish(x->t, 0, OUTCOME_OTHER, 0);
 	request_target_done(x->r);
@@ -516,7 +564,8 @@ static void abort_transfer(struct worker *w, struct transfer *x)
 
 static void check_drained(struct worker *w)
 {
-	if (w->draining && !w->active && !request_queue_len(&w->queue)) {
+	if (w->draining && !w->active && !request_queue_len(&w->queue) &&
+	    !replay_windows_waiting(&w->windows)) {
 		ev_timer_stop(w->loop, &w->drain_timer);
 		ev_break(w->loop, EVBREAK_ALL);
 	}
@@ -632,6 +681,21 @@ static void drop_for_shutdown(struct mirror_request *r)
 	}
 }
 
+/* Transfers waiting for a place in curl that will never get one. */
+static void drop_waiting(struct worker *w)
+{
+	for (struct target_window *win = w->windows.list; win; win = win->next) {
+		struct mirror_request *r;
+
+		while ((r = replay_window_pop(win))) {
+			atomic_fetch_sub_explicit(&w->n_waiting, 1, memory_order_relaxed);
+			w->n_dropped++;
+			target_cancel(win->t, DROP_SHUTDOWN);
+			request_target_done(r);
+		}
+	}
+}
+
 static void drop_queued(struct worker *w, struct mirror_request *list)
 {
 	while (list) {
@@ -664,7 +728,7 @@ static void start_queued(struct worker *w)
 			if (!(mask & (1u << i)))
 				continue;
 			mask &= ~(1u << i);
-			transfer_start(w, r, &set->targets[i]);
+			transfer_submit(w, r, &set->targets[i]);
 		}
 	}
 }
@@ -682,6 +746,7 @@ static void abort_all(struct worker *w)
 {
 	w->aborted = true;
 	drop_queued(w, request_queue_take_all(&w->queue));
+	drop_waiting(w);
 	while (w->active) {
 		struct transfer *x = w->active;
 
@@ -765,6 +830,8 @@ static int worker_init(struct replay_pool *p, struct worker *w, unsigned index, 
 	w->index = index;
 	w->max_idle = REPLAY_MAX_HOST_CONNS;
 	atomic_init(&w->n_active, 0);
+	atomic_init(&w->n_waiting, 0);
+	replay_windows_init(&w->windows);
 	atomic_init(&w->alive, false);
 	request_queue_init(&w->queue, wake_worker, w);
 	w->loop = ev_loop_new(EVFLAG_AUTO);
@@ -802,6 +869,7 @@ static void worker_free(struct worker *w)
 	/* submitted after the worker stopped (a caller racing stop) */
 	if (left)
 		drop_queued(w, left);
+	drop_waiting(w);
 	while (w->active) { /* only if the thread never ran */
 		struct transfer *x = w->active;
 
@@ -827,6 +895,7 @@ static void worker_free(struct worker *w)
 	if (w->loop)
 		ev_loop_destroy(w->loop);
 	request_queue_destroy(&w->queue);
+	replay_windows_destroy(&w->windows);
 }
 
 static void pool_free(struct replay_pool *p)
@@ -939,7 +1008,8 @@ size_t replay_pool_queued(struct replay_pool *p)
 	size_t n = 0;
 
 	for (unsigned i = 0; i < p->n_workers; i++)
-		n += request_queue_len(&p->workers[i].queue);
+		n += request_queue_len(&p->workers[i].queue) +
+		     atomic_load_explicit(&p->workers[i].n_waiting, memory_order_relaxed);
 	return n;
 }
 

@@ -68,7 +68,9 @@ def test_agent_and_latency_sections_report_every_figure(tmp_path):
     assert c["offered_per_s"] == pytest.approx(c["max_sustained_per_s"] / 2)
     assert c["acked"] > 0
     names = [t["target"] for t in res["targets"]]
-    assert len(names) == 5
+    assert len(names) == 6
+    # without (b) the HAProxy-driven figures are reported as not measured
+    assert [t["met"] is None for t in res["targets"]][:2] == [True, True]
     assert res["meta"]["loadavg_start"] and res["meta"]["loadavg_end"]
     assert "### (a) spop-bench -> agent -> http-sink" in md and "### Targets" in md
     assert no_children_left(tmp_path)
@@ -85,6 +87,8 @@ def test_haproxy_section_mirrors_only_through_the_mirror_frontend(tmp_path):
         assert rows[(method, "filter, no match")]["mirrored_per_s"] == 0
         assert rows[(method, "100 % mirrored")]["mirrored_per_s"] > 0
         assert rows[(method, "no filter")]["req_per_s"] > 0
-    ratio = res["targets"][0]
+    ratio, cpu = res["targets"][0], res["targets"][1]
     assert ratio["value"] is not None and ratio["value"] > 0
+    assert cpu["target"].startswith("Agent CPU per mirrored request (HAProxy")
+    assert cpu["value"] is not None and cpu["value"] > 0
     assert no_children_left(tmp_path)

@@ -790,6 +790,33 @@ static void test_replay_stop_aborts_after_drain_timeout(void **state)
 	fx_free(f);
 }
 
+/* At the drain timeout, transfers in curl are aborted (failed) and those
+ * still waiting for a place in curl are dropped (shutdown): none is lost. */
+static void test_replay_stop_drops_transfers_waiting_for_the_window(void **state)
+{
+	struct fx *f = fx_new();
+	struct recorder_options hang = { .mode = RECORDER_HANG };
+	struct http_recorder *rec = fx_recorder(f, 0, &hang);
+	struct target_stats *s;
+
+	fx_target(f, "s", recorder_url(rec, ""))->max_inflight = 0;
+	fx_go(f);
+	for (int i = 0; i < 300; i++)
+		mirror(f, &(struct spec){ "GET", "/a", NULL, 0, NULL, NULL });
+	assert_true(recorder_wait(rec, 256, 5000)); /* the window is full */
+	assert_int_equal(replay_pool_queued(f->pool), 300 - 256);
+	replay_pool_stop(f->pool, 200);
+	f->pool = NULL;
+	s = fx_stats(f, 0);
+	assert_int_equal(stat_get(&s->failed), 256);
+	assert_int_equal(stat_get(&s->dropped[DROP_SHUTDOWN]), 300 - 256);
+	assert_int_equal(stat_get(&s->mirrored), 0);
+	assert_int_equal(inflight(s), 0);
+	assert_accounted(s);
+	assert_int_equal(atomic_load(&f->budget.entries), 0);
+	fx_free(f);
+}
+
 static void test_replay_stop_without_drain_counts_every_request(void **state)
 {
 	struct fx *f = fx_new();
@@ -830,6 +857,54 @@ static void test_replay_keepalive_reuses_connections(void **state)
 	assert_int_equal(recorder_count(rec), 300);
 	/* at most 4 at once: a handful of connections, not 300 */
 	assert_true(recorder_connections(rec) <= 8);
+	fx_free(f);
+}
+
+/* A burst larger than a worker lets into curl (256 per target) waits in the
+ * worker, in order, and every request still goes out: the first wave the
+ * shadow sees is the first 256 submitted. */
+static void test_replay_burst_beyond_window_waits_in_order(void **state)
+{
+	struct recorder_options slow = { .delay_ms = 150 };
+	struct fx *f = fx_new();
+	struct http_recorder *rec = fx_recorder(f, 0, &slow);
+	const unsigned n = 600, window = 256;
+	size_t active_peak = 0, queued_peak = 0;
+	bool seen[600] = { false };
+	struct target_stats *s;
+	char path[32];
+
+	fx_target(f, "s", recorder_url(rec, ""))->max_inflight = 1000;
+	fx_go(f);
+	s = fx_stats(f, 0);
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "/w/%u", i);
+		assert_int_equal(mirror(f, &(struct spec){ "GET", path, NULL, 0, NULL, NULL }), 1);
+	}
+	for (uint64_t until = mono_ms() + 10000; inflight(s) && mono_ms() < until;) {
+		if (replay_pool_active(f->pool) > active_peak)
+			active_peak = replay_pool_active(f->pool);
+		if (replay_pool_queued(f->pool) > queued_peak)
+			queued_peak = replay_pool_queued(f->pool);
+		usleep(500);
+	}
+	assert_true(fx_wait_idle(f, 10000));
+	assert_true(active_peak <= window);
+	assert_true(queued_peak >= n - window - 64); /* seen waiting, give or take a wave */
+	assert_int_equal(stat_get(&s->mirrored), n);
+	assert_int_equal(stat_get(&s->dropped[DROP_TARGET_BUSY]), 0);
+	assert_accounted(s);
+	assert_int_equal(recorder_count(rec), n);
+	assert_true(recorder_connections(rec) <= window);
+	/* the first wave is the first `window` requests, whatever their order */
+	for (unsigned i = 0; i < window; i++) {
+		unsigned id;
+
+		assert_int_equal(sscanf(recorder_get(rec, i)->target, "/w/%u", &id), 1);
+		assert_true(id < window);
+		assert_false(seen[id]);
+		seen[id] = true;
+	}
 	fx_free(f);
 }
 
@@ -1163,8 +1238,10 @@ int main(void)
 		cmocka_unit_test(test_replay_invalid_method_counted_failed_other),
 		cmocka_unit_test(test_replay_stop_drains_inflight_mirrors),
 		cmocka_unit_test(test_replay_stop_aborts_after_drain_timeout),
+		cmocka_unit_test(test_replay_stop_drops_transfers_waiting_for_the_window),
 		cmocka_unit_test(test_replay_stop_without_drain_counts_every_request),
 		cmocka_unit_test(test_replay_keepalive_reuses_connections),
+		cmocka_unit_test(test_replay_burst_beyond_window_waits_in_order),
 		cmocka_unit_test(test_replay_local_port_range_used),
 		cmocka_unit_test(test_replay_invalid_local_port_rejected),
 		cmocka_unit_test(test_replay_shadow_errors_logged_once_per_interval),
