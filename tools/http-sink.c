@@ -373,7 +373,7 @@ static void conn_read(struct sink *s, struct sconn *c)
 {
 	for (;;) {
 		ssize_t n;
-		size_t off = 0;
+		size_t off = 0, space;
 
 		if (c->stop_reading) {
 			char drop[4096];
@@ -387,7 +387,8 @@ static void conn_read(struct sink *s, struct sconn *c)
 			conn_close(s, c, false);
 			return;
 		}
-		n = recv(c->fd, c->in + c->in_len, IN_CAP - c->in_len, 0);
+		space = IN_CAP - c->in_len;
+		n = recv(c->fd, c->in + c->in_len, space, 0);
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
 			conn_close(s, c, false);
 			return;
@@ -428,6 +429,11 @@ static void conn_read(struct sink *s, struct sconn *c)
 			s->c.parse_errors++;
 			queue_response(c, 400, NULL, true);
 		}
+		/* a short read took all there was: the socket is level-triggered,
+		 * so a recv that would only say EAGAIN is one syscall per request
+		 * saved (the sink must cost the benchmark little) */
+		if ((size_t)n < space)
+			break;
 	}
 	if (s->mode != M_SLOW)
 		conn_flush(s, c, SIZE_MAX);
