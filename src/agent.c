@@ -186,7 +186,9 @@ static unsigned fit_connection_limit(const struct agent_config *cfg)
 	for (size_t i = 0; i < cfg->n_targets; i++) {
 		unsigned cap = cfg->targets[i].max_inflight;
 
-		shadow += cap && cap < 256 ? cap : 256;
+		if (!cap || cap > REPLAY_MAX_TARGET_TRANSFERS)
+			cap = REPLAY_MAX_TARGET_TRANSFERS;
+		shadow += cap;
 	}
 	shadow *= cfg->num_workers;
 	/* shadows get up to a quarter of a small limit; 32 for the rest

@@ -33,7 +33,7 @@
 #define CFG_DEFAULT_TARGET_CONNECT_TIMEOUT_MS 1000
 /* Requests admitted to one target and not finished (queued or sending):
  * absorbs bursts; libcurl opens at most 256 connections per worker to it. */
-#define CFG_DEFAULT_TARGET_MAX_INFLIGHT 1024
+#define CFG_DEFAULT_TARGET_MAX_INFLIGHT 4096
 
 enum host_policy {
 	HOST_FROM_TARGET = 0, /* default: Host of the target URL; client's in X-Forwarded-Host */

@@ -34,9 +34,6 @@
 #define REPLAY_UPLOAD_BUFFER (16 * 1024)
 /* Scratch buffers that grew past this (huge cookies) are not kept. */
 #define REPLAY_SCRATCH_KEEP (64 * 1024)
-/* Transfers in curl per target and worker (for HTTP/1.1, connections);
- * beyond it they wait in the worker's replay_window, in order. */
-#define REPLAY_MAX_HOST_CONNS 256
 #define REPLAY_MAX_CACHED_CONNS 4096
 
 struct worker;
@@ -309,7 +306,7 @@ static unsigned window_limit(const struct target *t)
 {
 	unsigned cap = t->cfg.max_inflight;
 
-	return cap && cap < REPLAY_MAX_HOST_CONNS ? cap : REPLAY_MAX_HOST_CONNS;
+	return cap && cap < REPLAY_MAX_TARGET_TRANSFERS ? cap : REPLAY_MAX_TARGET_TRANSFERS;
 }
 
 /* Connection limits from the targets' windows: curl never has to park a
@@ -828,7 +825,7 @@ static int worker_init(struct replay_pool *p, struct worker *w, unsigned index, 
 {
 	w->pool = p;
 	w->index = index;
-	w->max_idle = REPLAY_MAX_HOST_CONNS;
+	w->max_idle = REPLAY_MAX_TARGET_TRANSFERS;
 	atomic_init(&w->n_active, 0);
 	atomic_init(&w->n_waiting, 0);
 	replay_windows_init(&w->windows);

@@ -11,6 +11,10 @@
 
 struct mirror_request;
 
+/* Transfers one worker has in curl for one target at once (for HTTP/1.1,
+ * connections to it); more wait in the worker, in arrival order. */
+#define REPLAY_MAX_TARGET_TRANSFERS 256
+
 struct replay_settings {
 	unsigned num_workers;           /* >= 1 */
 	const char *mirror_interface;   /* CURLOPT_INTERFACE, NULL = default */
@@ -29,7 +33,7 @@ struct replay_pool *replay_pool_start(const struct replay_settings *s, char *err
  * mask has counted it in flight (target_admit). Never blocks. */
 void replay_pool_submit_take(struct replay_pool *p, struct mirror_request *r);
 
-/* Requests waiting in worker queues (not yet handed to curl). */
+/* Requests waiting in worker queues or for a place in curl. */
 size_t replay_pool_queued(struct replay_pool *p);
 /* Transfers currently in curl. */
 size_t replay_pool_active(struct replay_pool *p);

@@ -803,13 +803,13 @@ static void test_replay_stop_drops_transfers_waiting_for_the_window(void **state
 	fx_go(f);
 	for (int i = 0; i < 300; i++)
 		mirror(f, &(struct spec){ "GET", "/a", NULL, 0, NULL, NULL });
-	assert_true(recorder_wait(rec, 256, 5000)); /* the window is full */
-	assert_int_equal(replay_pool_queued(f->pool), 300 - 256);
+	assert_true(recorder_wait(rec, REPLAY_MAX_TARGET_TRANSFERS, 5000)); /* window full */
+	assert_int_equal(replay_pool_queued(f->pool), 300 - REPLAY_MAX_TARGET_TRANSFERS);
 	replay_pool_stop(f->pool, 200);
 	f->pool = NULL;
 	s = fx_stats(f, 0);
-	assert_int_equal(stat_get(&s->failed), 256);
-	assert_int_equal(stat_get(&s->dropped[DROP_SHUTDOWN]), 300 - 256);
+	assert_int_equal(stat_get(&s->failed), REPLAY_MAX_TARGET_TRANSFERS);
+	assert_int_equal(stat_get(&s->dropped[DROP_SHUTDOWN]), 300 - REPLAY_MAX_TARGET_TRANSFERS);
 	assert_int_equal(stat_get(&s->mirrored), 0);
 	assert_int_equal(inflight(s), 0);
 	assert_accounted(s);
@@ -860,7 +860,7 @@ static void test_replay_keepalive_reuses_connections(void **state)
 	fx_free(f);
 }
 
-/* A burst larger than a worker lets into curl (256 per target) waits in the
+/* A burst larger than a worker lets into curl (REPLAY_MAX_TARGET_TRANSFERS) waits in the
  * worker, in order, and every request still goes out: the first wave the
  * shadow sees is the first 256 submitted. */
 static void test_replay_burst_beyond_window_waits_in_order(void **state)
@@ -868,7 +868,7 @@ static void test_replay_burst_beyond_window_waits_in_order(void **state)
 	struct recorder_options slow = { .delay_ms = 150 };
 	struct fx *f = fx_new();
 	struct http_recorder *rec = fx_recorder(f, 0, &slow);
-	const unsigned n = 600, window = 256;
+	const unsigned n = 600, window = REPLAY_MAX_TARGET_TRANSFERS;
 	size_t active_peak = 0, queued_peak = 0;
 	bool seen[600] = { false };
 	struct target_stats *s;
