@@ -48,22 +48,43 @@ void log_vmsg(enum log_level level, const char *fmt, va_list ap) __attribute__((
 	} while (0)
 
 /* Rate limit for repetitive errors (a dead shadow at 10k req/s): the first
- * event of each interval is logged, the rest are counted and reported in
- * one summary line when the next interval opens. Shared across threads. */
+ * event of a window logs its line and opens a window of interval_ms; the
+ * events inside it are counted. The count is reported once, in a summary
+ * line "WHAT: N more in the last T ms", written by whichever comes first
+ * after the window ends: the next event (before its own line) or
+ * log_ratelimit_flush(), which the owner calls periodically so a burst
+ * that stops still gets its summary. Shared across threads: the window's
+ * start and count live in one atomic word (see log.c). */
 struct log_ratelimit {
-	atomic_uint_fast64_t window_start_ms;
-	atomic_uint_fast64_t suppressed;
+	atomic_uint_fast64_t state;
 	uint64_t interval_ms;
 };
 
-#define LOG_RATELIMIT_INIT(ms) { 0, 0, (ms) }
+#define LOG_RATELIMIT_INIT(ms) { 0, (ms) }
 
 /* Logs (level, fmt) unless suppressed; `what` names the event in the
- * summary line ("shadow 'v2' connect errors"). */
+ * summary line ("shadow 'v2' errors"). */
 void log_limited(struct log_ratelimit *rl, enum log_level level, const char *what,
 		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* If rl's window is over, closes it and writes its summary line (when
+ * anything was suppressed) at `level`, naming `what` as log_limited() does.
+ * Returns how many suppressed events the summary counted (0: no line).
+ * Safe against concurrent log_limited() and flushes: each suppressed event
+ * is counted in exactly one summary. */
+uint64_t log_ratelimit_flush(struct log_ratelimit *rl, enum log_level level, const char *what);
+/* The same without waiting for the window to end (shutdown): the count so
+ * far is reported and the window stays, so later events in it are still
+ * suppressed and counted afresh. */
+uint64_t log_ratelimit_flush_now(struct log_ratelimit *rl, enum log_level level,
+				 const char *what);
+
 /* Monotonic milliseconds, shared by log and rate limits. */
 uint64_t log_now_ms(void);
+
+/* For tests that drive time: replaces the clock behind log_now_ms() and
+ * the rate limits; NULL restores CLOCK_MONOTONIC. */
+typedef uint64_t (*log_clock_fn)(void);
+void log_set_clock(log_clock_fn now_ms);
 
 #endif

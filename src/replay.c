@@ -35,6 +35,11 @@
 /* Scratch buffers that grew past this (huge cookies) are not kept. */
 #define REPLAY_SCRATCH_KEEP (64 * 1024)
 #define REPLAY_MAX_CACHED_CONNS 4096
+/* Pending "N more" summaries of shadow errors are checked this many times
+ * per monitor interval, so one comes out at most a quarter interval after
+ * its window ended, even when no further error arrives. */
+#define ERROR_LOG_CHECKS_PER_INTERVAL 4
+#define SHADOW_ERROR_LEVEL LOG_LVL_WARN
 
 struct worker;
 
@@ -117,6 +122,7 @@ struct replay_pool {
 	atomic_bool stopping;
 	pthread_mutex_t error_logs_lock;
 	struct error_log *error_logs;
+	ev_timer error_log_timer; /* on worker 0's loop: flushes the summaries */
 	struct worker workers[];
 };
 
@@ -174,9 +180,38 @@ static void log_shadow_error(struct replay_pool *p, const struct mirror_request 
 		log_error("shadow '%s': %s", t->cfg.name, why);
 		return;
 	}
-	log_limited(rl, LOG_LVL_WARN, what, "shadow '%s' (%s): %s %s: %s", t->cfg.name,
+	log_limited(rl, SHADOW_ERROR_LEVEL, what, "shadow '%s' (%s): %s %s: %s", t->cfg.name,
 		    t->url.origin, printable(method, sizeof(method), r->method),
 		    printable(uri, sizeof(uri), r->uri), why);
+}
+
+/* Writes the summaries of the windows that are over; with `now`, of every
+ * window that suppressed something (shutdown). */
+static void flush_error_logs(struct replay_pool *p, bool now)
+{
+	pthread_mutex_lock(&p->error_logs_lock);
+	for (struct error_log *e = p->error_logs; e; e = e->next) {
+		if (now)
+			log_ratelimit_flush_now(&e->rl, SHADOW_ERROR_LEVEL, e->what);
+		else
+			log_ratelimit_flush(&e->rl, SHADOW_ERROR_LEVEL, e->what);
+	}
+	pthread_mutex_unlock(&p->error_logs_lock);
+}
+
+static void on_error_log_timer(struct ev_loop *loop, ev_timer *tm, int revents)
+{
+	flush_error_logs(tm->data, false);
+}
+
+/* Before the threads start: worker 0's loop is not running yet. */
+static void start_error_log_timer(struct replay_pool *p)
+{
+	double every = p->monitor_interval_ms / 1000.0 / ERROR_LOG_CHECKS_PER_INTERVAL;
+
+	ev_timer_init(&p->error_log_timer, on_error_log_timer, every, every);
+	p->error_log_timer.data = p;
+	ev_timer_start(p->workers[0].loop, &p->error_log_timer);
 }
 
 /* ------------------------------------------------------------------ */
@@ -951,6 +986,7 @@ struct replay_pool *replay_pool_start(const struct replay_settings *s, char *err
 			return NULL;
 		}
 	}
+	start_error_log_timer(p);
 	/* workers take no signals: the main loop handles them */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -1043,6 +1079,8 @@ void replay_pool_stop(struct replay_pool *p, unsigned drain_ms)
 		if (w->thread_started)
 			pthread_join(w->thread, NULL);
 	}
+	/* a burst whose window is still open is reported before we go */
+	flush_error_logs(p, true);
 	for (unsigned i = 0; i < p->n_workers; i++) {
 		worker_free(&p->workers[i]);
 		aborted += p->workers[i].n_aborted;

@@ -960,12 +960,44 @@ static size_t count_lines_with(const char *path, const char *needle)
 	return n;
 }
 
+/* Sums the counts of "WHAT: N more in the last T ms" lines; their number in
+ * *lines and the largest T in *max_age_ms. */
+static uint64_t sum_summaries(const char *path, const char *what, size_t *lines,
+			      uint64_t *max_age_ms)
+{
+	FILE *fp = fopen(path, "r");
+	char line[4096], prefix[128];
+	uint64_t sum = 0;
+
+	assert_non_null(fp);
+	snprintf(prefix, sizeof(prefix), "%s: ", what);
+	*lines = 0;
+	*max_age_ms = 0;
+	while (fgets(line, sizeof(line), fp)) {
+		const char *p = strstr(line, prefix);
+		unsigned long long n, age;
+
+		if (!p || !strstr(p, " more in the last "))
+			continue;
+		assert_int_equal(sscanf(p + strlen(prefix), "%llu more in the last %llu ms", &n, &age),
+				 2);
+		sum += n;
+		(*lines)++;
+		if (age > *max_age_ms)
+			*max_age_ms = age;
+	}
+	fclose(fp);
+	return sum;
+}
+
 static void test_replay_shadow_errors_logged_once_per_interval(void **state)
 {
 	struct fx *f = fx_new();
 	char path[] = "/tmp/test_replay_log_XXXXXX";
 	char spec[64], url[64];
 	int fd = mkstemp(path);
+	uint64_t failed, age;
+	size_t lines;
 
 	assert_true(fd >= 0);
 	close(fd);
@@ -978,9 +1010,72 @@ static void test_replay_shadow_errors_logged_once_per_interval(void **state)
 	for (int i = 0; i < 50; i++)
 		mirror(f, &(struct spec){ "GET", "/e", NULL, 0, NULL, NULL });
 	assert_true(fx_wait_idle(f, 5000));
+	failed = stat_get(&fx_stats(f, 0)->failed);
+	assert_true(failed >= 2);
+	/* inside the interval: one line, and the summary waits */
+	assert_int_equal(count_lines_with(path, "shadow 'dead' ("), 1);
+	assert_int_equal(sum_summaries(path, "shadow 'dead' errors", &lines, &age), 0);
+	assert_int_equal(lines, 0);
+	/* stopping reports what the open window suppressed, once */
 	fx_free(f);
 	log_close();
-	assert_int_equal(count_lines_with(path, "shadow 'dead'"), 1);
+	assert_int_equal(count_lines_with(path, "shadow 'dead' ("), 1);
+	assert_int_equal(sum_summaries(path, "shadow 'dead' errors", &lines, &age), failed - 1);
+	assert_int_equal(lines, 1);
+	unlink(path);
+}
+
+/* A burst of failures, then silence: the "N more" line comes when the
+ * interval ends, written by the pool's own timer, with no further error. */
+static void test_replay_shadow_error_summary_logged_after_burst_without_new_error(void **state)
+{
+	const unsigned interval_ms = 200;
+	struct fx *f = fx_new();
+	char path[] = "/tmp/test_replay_log_XXXXXX";
+	char spec[64], url[64];
+	int fd = mkstemp(path);
+	uint64_t failed, summed = 0, age = 0, start, waited;
+	size_t lines = 0;
+
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(spec, sizeof(spec), "w:%s", path);
+	assert_int_equal(log_open(spec), 0);
+	f->settings.monitor_interval_ms = interval_ms;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", closed_port());
+	fx_target(f, "dead", url);
+	fx_go(f);
+	start = mono_ms();
+	for (int i = 0; i < 30; i++)
+		mirror(f, &(struct spec){ "GET", "/burst", NULL, 0, NULL, NULL });
+	assert_true(fx_wait_idle(f, 5000));
+	failed = stat_get(&fx_stats(f, 0)->failed);
+	assert_int_equal(stat_get(&fx_stats(f, 0)->outcome[OUTCOME_CONNECT_ERROR]), failed);
+	assert_true(failed >= 2);
+	/* nothing more is sent: the summary must come on its own */
+	while (mono_ms() - start < 10u * interval_ms) {
+		summed = sum_summaries(path, "shadow 'dead' errors", &lines, &age);
+		if (lines)
+			break;
+		sleep_ms(5);
+	}
+	waited = mono_ms() - start;
+	assert_int_equal(lines, 1);
+	assert_int_equal(summed, failed - 1);
+	/* written once the window was over, within a quarter interval of the
+	 * timer plus scheduling slack */
+	assert_true(age >= interval_ms);
+	assert_true(age <= interval_ms + interval_ms / 4 + 300);
+	print_message("summary of %llu failures after %llu ms (window age %llu ms)\n",
+		      (unsigned long long)failed, (unsigned long long)waited,
+		      (unsigned long long)age);
+	/* once: later checks and the stop add nothing */
+	sleep_ms(2 * interval_ms);
+	fx_free(f);
+	log_close();
+	assert_int_equal(count_lines_with(path, "shadow 'dead' ("), 1);
+	assert_int_equal(sum_summaries(path, "shadow 'dead' errors", &lines, &age), failed - 1);
+	assert_int_equal(lines, 1);
 	unlink(path);
 }
 
@@ -1245,6 +1340,7 @@ int main(void)
 		cmocka_unit_test(test_replay_local_port_range_used),
 		cmocka_unit_test(test_replay_invalid_local_port_rejected),
 		cmocka_unit_test(test_replay_shadow_errors_logged_once_per_interval),
+		cmocka_unit_test(test_replay_shadow_error_summary_logged_after_burst_without_new_error),
 		cmocka_unit_test(test_replay_access_log_line_per_mirror),
 		cmocka_unit_test(test_replay_http2_prior_knowledge_on_cleartext),
 		cmocka_unit_test(test_replay_tls_verified_unless_disabled),

@@ -1,0 +1,380 @@
+/* Unit tests for src/log.c's rate limit: which lines reach the log file and
+ * what the "N more" summaries say, with time driven by a fake clock. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <pthread.h>
+
+#include <cmocka.h>
+
+#include "log.h"
+
+/* ---- fixture: a fresh log file and a clock the test sets ---- */
+
+static atomic_uint_fast64_t fake_ms;
+
+static uint64_t fake_clock(void)
+{
+	return atomic_load(&fake_ms);
+}
+
+static void set_ms(uint64_t ms)
+{
+	atomic_store(&fake_ms, ms);
+}
+
+struct logfile {
+	char path[64];
+};
+
+static int log_setup(void **state)
+{
+	struct logfile *lf = calloc(1, sizeof(*lf));
+	char spec[80];
+	int fd;
+
+	if (!lf)
+		return -1;
+	strcpy(lf->path, "/tmp/test_log_XXXXXX");
+	fd = mkstemp(lf->path);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	snprintf(spec, sizeof(spec), "w:%s", lf->path);
+	if (log_open(spec) != 0)
+		return -1;
+	log_set_level(LOG_LVL_INFO);
+	set_ms(1000);
+	log_set_clock(fake_clock);
+	*state = lf;
+	return 0;
+}
+
+static int log_teardown(void **state)
+{
+	struct logfile *lf = *state;
+
+	log_set_clock(NULL);
+	log_close();
+	unlink(lf->path);
+	free(lf);
+	return 0;
+}
+
+static size_t count_lines_with(const struct logfile *lf, const char *needle)
+{
+	FILE *fp = fopen(lf->path, "r");
+	char line[4096];
+	size_t n = 0;
+
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp))
+		if (strstr(line, needle))
+			n++;
+	fclose(fp);
+	return n;
+}
+
+/* Sums the counts of "WHAT: N more in the last T ms" lines; their number in
+ * *lines, the largest T in *max_age_ms (if not NULL). */
+static uint64_t sum_summaries(const struct logfile *lf, const char *what, size_t *lines,
+			      uint64_t *max_age_ms)
+{
+	FILE *fp = fopen(lf->path, "r");
+	char line[4096], prefix[128];
+	uint64_t sum = 0;
+
+	assert_non_null(fp);
+	snprintf(prefix, sizeof(prefix), "%s: ", what);
+	*lines = 0;
+	if (max_age_ms)
+		*max_age_ms = 0;
+	while (fgets(line, sizeof(line), fp)) {
+		const char *p = strstr(line, prefix);
+		unsigned long long n, age;
+
+		if (!p || !strstr(p, " more in the last "))
+			continue;
+		assert_int_equal(sscanf(p + strlen(prefix), "%llu more in the last %llu ms", &n, &age),
+				 2);
+		sum += n;
+		(*lines)++;
+		if (max_age_ms && age > *max_age_ms)
+			*max_age_ms = age;
+	}
+	fclose(fp);
+	return sum;
+}
+
+static void burst(struct log_ratelimit *rl, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		log_limited(rl, LOG_LVL_WARN, "burst", "burst event %u", i);
+}
+
+/* ---- tests ---- */
+
+static void test_log_limited_burst_summary_flushed_after_interval_without_new_event(void **state)
+{
+	struct logfile *lf = *state;
+	struct log_ratelimit rl = LOG_RATELIMIT_INIT(100);
+	size_t lines;
+
+	burst(&rl, 500);
+	assert_int_equal(count_lines_with(lf, "burst event"), 1);
+	assert_int_equal(count_lines_with(lf, "burst event 0"), 1);
+
+	set_ms(1099); /* the window still runs: nothing to report yet */
+	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 0);
+	assert_int_equal(sum_summaries(lf, "burst", &lines, NULL), 0);
+	assert_int_equal(lines, 0);
+
+	set_ms(1100);
+	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 499);
+	assert_int_equal(count_lines_with(lf, "burst: 499 more in the last 100 ms"), 1);
+
+	set_ms(1500); /* reported once: a second flush finds nothing */
+	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 0);
+	assert_int_equal(sum_summaries(lf, "burst", &lines, NULL), 499);
+	assert_int_equal(lines, 1);
+	assert_int_equal(count_lines_with(lf, "burst event"), 1);
+}
+
+static void test_log_limited_single_event_flush_writes_nothing(void **state)
+{
+	struct logfile *lf = *state;
+	struct log_ratelimit rl = LOG_RATELIMIT_INIT(100);
+	size_t lines;
+
+	burst(&rl, 1);
+	set_ms(2000);
+	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 0);
+	assert_int_equal(sum_summaries(lf, "burst", &lines, NULL), 0);
+	assert_int_equal(lines, 0);
+	assert_int_equal(count_lines_with(lf, "burst event"), 1);
+}
+
+static void test_log_limited_event_after_flush_opens_a_new_window(void **state)
+{
+	struct logfile *lf = *state;
+	struct log_ratelimit rl = LOG_RATELIMIT_INIT(100);
+	size_t lines;
+
+	burst(&rl, 10);
+	set_ms(1150);
+	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 9);
+	/* the next event is logged with no second summary before it */
+	set_ms(1160);
+	burst(&rl, 4);
+	assert_int_equal(count_lines_with(lf, "burst event"), 2);
+	assert_int_equal(sum_summaries(lf, "burst", &lines, NULL), 9);
+	assert_int_equal(lines, 1);
+	/* its window counts from 1160 */
+	set_ms(1259);
+	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 0);
+	set_ms(1260);
+	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 3);
+	assert_int_equal(count_lines_with(lf, "burst: 3 more in the last 100 ms"), 1);
+}
+
+static void test_log_limited_next_event_reports_before_the_flush_does(void **state)
+{
+	struct logfile *lf = *state;
+	struct log_ratelimit rl = LOG_RATELIMIT_INIT(100);
+	FILE *fp;
+	char line[4096];
+	size_t lines;
+
+	burst(&rl, 7);
+	set_ms(1230);
+	burst(&rl, 1);
+	/* summary first, then the event that opened the new window */
+	fp = fopen(lf->path, "r");
+	assert_non_null(fp);
+	assert_non_null(fgets(line, sizeof(line), fp));
+	assert_non_null(strstr(line, "burst event 0"));
+	assert_non_null(fgets(line, sizeof(line), fp));
+	assert_non_null(strstr(line, "burst: 6 more in the last 230 ms"));
+	assert_non_null(fgets(line, sizeof(line), fp));
+	assert_non_null(strstr(line, "burst event 0"));
+	assert_null(fgets(line, sizeof(line), fp));
+	fclose(fp);
+	/* the new window has nothing suppressed; the old count is not repeated */
+	set_ms(1400);
+	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 0);
+	assert_int_equal(sum_summaries(lf, "burst", &lines, NULL), 6);
+	assert_int_equal(lines, 1);
+}
+
+static void test_log_ratelimit_flush_now_reports_an_open_window(void **state)
+{
+	struct logfile *lf = *state;
+	struct log_ratelimit rl = LOG_RATELIMIT_INIT(100);
+	size_t lines;
+
+	burst(&rl, 5);
+	set_ms(1040);
+	assert_int_equal(log_ratelimit_flush_now(&rl, LOG_LVL_WARN, "burst"), 4);
+	assert_int_equal(count_lines_with(lf, "burst: 4 more in the last 40 ms"), 1);
+	assert_int_equal(log_ratelimit_flush_now(&rl, LOG_LVL_WARN, "burst"), 0);
+	/* the window stays: later events in it are suppressed and counted anew */
+	burst(&rl, 3);
+	assert_int_equal(count_lines_with(lf, "burst event"), 1);
+	set_ms(1100);
+	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 3);
+	assert_int_equal(sum_summaries(lf, "burst", &lines, NULL), 7);
+	assert_int_equal(lines, 2);
+}
+
+static void test_log_limited_stale_clock_reading_counts_inside_window(void **state)
+{
+	struct logfile *lf = *state;
+	struct log_ratelimit rl = LOG_RATELIMIT_INIT(100);
+
+	burst(&rl, 1);
+	/* a thread that read the clock before the window opened */
+	set_ms(990);
+	burst(&rl, 2);
+	assert_int_equal(count_lines_with(lf, "burst event"), 1);
+	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 0);
+	set_ms(1100);
+	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 2);
+}
+
+static void test_log_limited_window_across_clock_wrap_of_the_state(void **state)
+{
+	struct logfile *lf = *state;
+	struct log_ratelimit rl = LOG_RATELIMIT_INIT(100);
+	const uint64_t wrap = UINT64_C(1) << 38; /* the state keeps start modulo this */
+
+	set_ms(wrap - 30);
+	burst(&rl, 1);
+	set_ms(wrap + 50);
+	burst(&rl, 8);
+	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 0);
+	assert_int_equal(count_lines_with(lf, "burst event"), 1);
+	set_ms(wrap + 70);
+	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 8);
+	assert_int_equal(count_lines_with(lf, "burst: 8 more in the last 100 ms"), 1);
+}
+
+static void test_log_limited_disabled_level_neither_logs_nor_counts(void **state)
+{
+	struct logfile *lf = *state;
+	struct log_ratelimit rl = LOG_RATELIMIT_INIT(100);
+
+	log_set_level(LOG_LVL_ERROR);
+	burst(&rl, 20);
+	set_ms(1200);
+	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 0);
+	log_set_level(LOG_LVL_INFO);
+	assert_int_equal(count_lines_with(lf, "burst"), 0);
+}
+
+/* Threads log into one rate limit while another advances the clock and
+ * flushes: every event is either a logged line or counted in exactly one
+ * summary, and no window is summarised twice. */
+#define RACE_THREADS 4
+#define RACE_TICKS 300
+
+struct race {
+	struct log_ratelimit rl;
+	atomic_bool stop;
+	atomic_uint_fast64_t events;
+};
+
+static void *race_logger(void *arg)
+{
+	struct race *r = arg;
+	uint64_t n = 0;
+
+	while (!atomic_load(&r->stop))
+		log_limited(&r->rl, LOG_LVL_WARN, "race", "race event %llu",
+			    (unsigned long long)n++);
+	atomic_fetch_add(&r->events, n);
+	return NULL;
+}
+
+static void test_log_limited_counts_exact_across_threads_with_flusher(void **state)
+{
+	struct logfile *lf = *state;
+	struct race r = { .rl = LOG_RATELIMIT_INIT(10) };
+	pthread_t threads[RACE_THREADS];
+	uint64_t flushed = 0, summed, events;
+	size_t logged, summaries, flush_lines = 0;
+
+	for (int i = 0; i < RACE_THREADS; i++)
+		assert_int_equal(pthread_create(&threads[i], NULL, race_logger, &r), 0);
+	/* 3 ms a tick against a 10 ms window: windows are closed by flushes and
+	 * by events alike while the loggers run */
+	for (int tick = 0; tick < RACE_TICKS; tick++) {
+		uint64_t n;
+
+		atomic_fetch_add(&fake_ms, 3);
+		n = log_ratelimit_flush(&r.rl, LOG_LVL_WARN, "race");
+		flushed += n;
+		flush_lines += n > 0;
+		usleep(100);
+	}
+	atomic_store(&r.stop, true);
+	for (int i = 0; i < RACE_THREADS; i++)
+		pthread_join(threads[i], NULL);
+	flushed += log_ratelimit_flush_now(&r.rl, LOG_LVL_WARN, "race");
+
+	events = atomic_load(&r.events);
+	logged = count_lines_with(lf, "race event");
+	summed = sum_summaries(lf, "race", &summaries, NULL);
+	print_message("%llu events: %zu windows, %zu summaries (%zu by the flusher)\n",
+		      (unsigned long long)events, logged, summaries, flush_lines);
+	assert_int_equal(logged + summed, events);
+	/* time went on 900 ms: many windows, not one */
+	assert_true(logged > 20);
+	/* one summary at most per window, plus the final flush_now */
+	assert_true(summaries <= logged + 1);
+	assert_true(flushed <= summed);
+}
+
+/* A window that suppresses more than the state's counter holds reports the
+ * full counter at once and counts on: nothing is lost. */
+static void test_log_limited_full_counter_reported_early_and_restarted(void **state)
+{
+	struct logfile *lf = *state;
+	struct log_ratelimit rl = LOG_RATELIMIT_INIT(100);
+	const unsigned full = (1u << 25) - 1; /* the state's count field */
+	size_t lines;
+
+	burst(&rl, 1 + full + 5);
+	assert_int_equal(count_lines_with(lf, "burst event"), 1);
+	assert_int_equal(count_lines_with(lf, "burst: 33554431 more in the last 0 ms"), 1);
+	set_ms(1100);
+	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 5);
+	assert_int_equal(sum_summaries(lf, "burst", &lines, NULL), (uint64_t)full + 5);
+	assert_int_equal(lines, 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, log_setup, log_teardown)
+		T(test_log_limited_burst_summary_flushed_after_interval_without_new_event),
+		T(test_log_limited_single_event_flush_writes_nothing),
+		T(test_log_limited_event_after_flush_opens_a_new_window),
+		T(test_log_limited_next_event_reports_before_the_flush_does),
+		T(test_log_ratelimit_flush_now_reports_an_open_window),
+		T(test_log_limited_stale_clock_reading_counts_inside_window),
+		T(test_log_limited_window_across_clock_wrap_of_the_state),
+		T(test_log_limited_disabled_level_neither_logs_nor_counts),
+		T(test_log_limited_counts_exact_across_threads_with_flusher),
+		T(test_log_limited_full_counter_reported_early_and_restarted),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
