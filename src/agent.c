@@ -85,6 +85,8 @@ static void monitor_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct agent *a = w->data;
 
+	server_flush_logs(a->server);
+	mirror_dispatch_flush_logs(&a->dispatch);
 	log_debug("monitor: %llu connections open, %llu NOTIFY, %zu queued, %zu in curl",
 		  (unsigned long long)a->spop_stats.conn_open,
 		  (unsigned long long)a->spop_stats.frames_in[FRAME_KIND_NOTIFY],

@@ -11,6 +11,10 @@
 #include "target.h"
 #include "clock.h"
 
+/* what the rate-limited log lines' summaries call them */
+#define INVALID_MESSAGES "invalid mirror messages"
+#define TRUNCATED_BODIES "truncated bodies"
+
 /* Content-Length as a number; false when absent or not plain digits. */
 static bool content_length(const struct header_list *h, uint64_t *out)
 {
@@ -47,6 +51,12 @@ static void cancel_all(struct target_set *set, uint32_t mask, enum drop_reason r
 			target_cancel(&set->targets[i], reason);
 }
 
+void mirror_dispatch_flush_logs(struct mirror_dispatch *d)
+{
+	log_ratelimit_flush(&d->invalid_log, LOG_LVL_WARN, INVALID_MESSAGES);
+	log_ratelimit_flush(&d->truncated_log, LOG_LVL_WARN, TRUNCATED_BODIES);
+}
+
 void mirror_on_message(void *arg, const struct spop_message *m)
 {
 	struct mirror_dispatch *d = arg;
@@ -71,7 +81,7 @@ void mirror_on_message(void *arg, const struct spop_message *m)
 				      : headers_decode_text(f.headers, &headers);
 	if (rc != MESSAGE_OK) {
 		d->stats->messages_invalid++;
-		log_limited(&d->invalid_log, LOG_LVL_WARN, "invalid mirror messages",
+		log_limited(&d->invalid_log, LOG_LVL_WARN, INVALID_MESSAGES,
 			    "message '%.*s' not mirrored: %s", (int)m->name.len, m->name.ptr,
 			    rc == MESSAGE_NO_METHOD || rc == MESSAGE_NO_URI ? message_strerror(rc)
 									    : spop_strerror(rc));
@@ -87,7 +97,7 @@ void mirror_on_message(void *arg, const struct spop_message *m)
 	};
 	if (in.truncated) {
 		d->stats->requests_truncated++;
-		log_limited(&d->truncated_log, LOG_LVL_WARN, "truncated bodies",
+		log_limited(&d->truncated_log, LOG_LVL_WARN, TRUNCATED_BODIES,
 			    "%.*s %.*s: body of %zu bytes is shorter than declared "
 			    "(raise HAProxy's tune.bufsize); not replayed",
 			    (int)f.method.len, f.method.ptr, (int)f.uri.len, f.uri.ptr, f.body.len);

@@ -36,5 +36,8 @@ struct mirror_dispatch {
 
 /* Handler for every message of every NOTIFY (conn_handler.on_message). */
 void mirror_on_message(void *dispatch, const struct spop_message *m);
+/* Writes the "N more" summaries of rate-limited log lines whose window is
+ * over; call it periodically so a burst that stops still gets its count. */
+void mirror_dispatch_flush_logs(struct mirror_dispatch *d);
 
 #endif

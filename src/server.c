@@ -38,6 +38,11 @@ struct client {
 	char peer[64];
 };
 
+/* what the rate-limited log lines' summaries call them */
+#define PROTOCOL_ERRORS "SPOP protocol errors"
+#define REFUSED_CONNECTIONS "refused SPOP connections"
+#define ACCEPT_ERRORS "accept errors"
+
 struct server {
 	struct ev_loop *loop;
 	struct server_settings settings;
@@ -51,7 +56,8 @@ struct server {
 	unsigned n_clients;
 	uint16_t bound_port;
 	struct log_ratelimit refuse_log;
-	struct log_ratelimit error_log;
+	struct log_ratelimit protocol_log;
+	struct log_ratelimit accept_log;
 	/* shutdown */
 	ev_timer grace;
 	void (*shutdown_done)(void *);
@@ -206,7 +212,7 @@ static void client_read(struct client *cl)
 		return;
 	}
 	if (conn_phase(cl->conn) == CONN_CLOSING && conn_close_status(cl->conn) != SPOP_STATUS_NONE)
-		log_limited(&cl->srv->error_log, LOG_LVL_WARN, "SPOP protocol errors",
+		log_limited(&cl->srv->protocol_log, LOG_LVL_WARN, PROTOCOL_ERRORS,
 			    "spop %s: %s (DISCONNECT status %d)", cl->peer,
 			    conn_close_reason(cl->conn), conn_close_status(cl->conn));
 	client_update(cl);
@@ -297,7 +303,7 @@ static void refuse(struct server *srv, int fd, const struct sockaddr_storage *ss
 	format_peer(ss, peer, sizeof(peer));
 	close(fd);
 	srv->stats->conn_refused++;
-	log_limited(&srv->refuse_log, LOG_LVL_WARN, "refused SPOP connections",
+	log_limited(&srv->refuse_log, LOG_LVL_WARN, REFUSED_CONNECTIONS,
 		    "spop: refusing %s: %s", peer, why);
 }
 
@@ -327,7 +333,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 				continue;
 			}
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				log_limited(&srv->error_log, LOG_LVL_WARN, "accept errors",
+				log_limited(&srv->accept_log, LOG_LVL_WARN, ACCEPT_ERRORS,
 					    "spop: accept failed: %s", strerror(errno));
 			return;
 		}
@@ -390,7 +396,8 @@ struct server *server_new(struct ev_loop *loop, const struct server_settings *s,
 	srv->listen_fd = -1;
 	srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	srv->refuse_log = (struct log_ratelimit)LOG_RATELIMIT_INIT(5000);
-	srv->error_log = (struct log_ratelimit)LOG_RATELIMIT_INIT(5000);
+	srv->protocol_log = (struct log_ratelimit)LOG_RATELIMIT_INIT(5000);
+	srv->accept_log = (struct log_ratelimit)LOG_RATELIMIT_INIT(5000);
 	return srv;
 }
 
@@ -502,6 +509,13 @@ void server_shutdown(struct server *srv, unsigned grace_ms, void (*done)(void *)
 		cl->closing_at_boundary = true;
 		client_update(cl);
 	}
+}
+
+void server_flush_logs(struct server *srv)
+{
+	log_ratelimit_flush(&srv->protocol_log, LOG_LVL_WARN, PROTOCOL_ERRORS);
+	log_ratelimit_flush(&srv->refuse_log, LOG_LVL_WARN, REFUSED_CONNECTIONS);
+	log_ratelimit_flush(&srv->accept_log, LOG_LVL_WARN, ACCEPT_ERRORS);
 }
 
 void server_free(struct server *srv)

@@ -38,6 +38,9 @@ bool server_accepting(const struct server *srv);
 void server_shutdown(struct server *srv, unsigned grace_ms, void (*done)(void *), void *arg);
 unsigned server_connections(const struct server *srv);
 /* Closes everything at once and frees the server. */
+/* Writes the "N more" summaries of rate-limited log lines whose window is
+ * over; call it periodically so a burst that stops still gets its count. */
+void server_flush_logs(struct server *srv);
 void server_free(struct server *srv);
 
 #endif

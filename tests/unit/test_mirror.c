@@ -4,13 +4,16 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "config.h"
+#include "log.h"
 #include "message.h"
 #include "mirror.h"
 #include "queue.h"
@@ -267,6 +270,60 @@ static void test_message_without_path_counted_invalid(void **state)
 	fixture_free(fx);
 }
 
+static uint64_t fake_now_ms;
+
+static uint64_t fake_clock(void)
+{
+	return fake_now_ms;
+}
+
+static size_t file_count(const char *path, const char *needle)
+{
+	char line[512];
+	size_t n = 0;
+	FILE *f = fopen(path, "r");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, needle))
+			n++;
+	fclose(f);
+	return n;
+}
+
+/* A burst of invalid messages that stops still gets its "N more" line when
+ * the agent's monitor flushes after the window, not only at the next one. */
+static void test_invalid_burst_summary_flushed_after_window(void **state)
+{
+	struct fixture *fx = fixture_new(100, 100, 1 << 20);
+	char path[] = "/tmp/test_mirror_log_XXXXXX", spec[64];
+	struct spop_message m;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(spec, sizeof(spec), "w:%s", path);
+	assert_int_equal(log_open(spec), 0);
+	fake_now_ms = 50000;
+	log_set_clock(fake_clock);
+	msg_init(&m, "mirror");
+	msg_str(&m, "method", "GET");
+	for (int i = 0; i < 5; i++)
+		mirror_on_message(&fx->d, &m);
+	assert_int_equal(fx->stats.messages_invalid, 5);
+	fake_now_ms += 999;
+	mirror_dispatch_flush_logs(&fx->d); /* window still open: nothing */
+	fake_now_ms += 1;
+	mirror_dispatch_flush_logs(&fx->d);
+	mirror_dispatch_flush_logs(&fx->d); /* once only */
+	log_set_clock(NULL);
+	log_close();
+	assert_int_equal(file_count(path, "not mirrored"), 1);
+	assert_int_equal(file_count(path, "invalid mirror messages: 4 more"), 1);
+	unlink(path);
+	fixture_free(fx);
+}
+
 static void test_malformed_header_block_counted_invalid(void **state)
 {
 	struct fixture *fx = fixture_new(100, 100, 1 << 20);
@@ -459,6 +516,7 @@ int main(void)
 		cmocka_unit_test(test_message_becomes_one_owned_request_for_all_targets),
 		cmocka_unit_test(test_other_message_names_ignored),
 		cmocka_unit_test(test_message_without_path_counted_invalid),
+		cmocka_unit_test(test_invalid_burst_summary_flushed_after_window),
 		cmocka_unit_test(test_malformed_header_block_counted_invalid),
 		cmocka_unit_test(test_truncated_body_dropped_and_counted),
 		cmocka_unit_test(test_truncated_body_replayed_when_target_allows),
