@@ -3,13 +3,16 @@
  * override), the second applies every option through settings.c. */
 #include "cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_dump.h"
 #include "ini.h"
 #include "settings.h"
+#include "strbuf.h"
 #include "target.h"
 #include "units.h"
 #include "xalloc.h"
@@ -227,14 +230,25 @@ static int add_mirror_header(struct agent_config *cfg, const struct cli_option *
 	return CLI_RUN;
 }
 
-static void print_summary(const struct agent_config *cfg)
+/* --check-config: the effective configuration as INI on stdout, nothing
+ * when it cannot be written exactly. */
+static int print_effective_config(const struct agent_config *cfg, char *err, size_t errlen)
 {
-	printf("configuration OK%s%s: listen %s:%u, %zu target%s\n",
-	       cfg->config_file ? " in " : "", cfg->config_file ? cfg->config_file : "",
-	       cfg->address, cfg->port, cfg->n_targets, cfg->n_targets == 1 ? "" : "s");
-	for (size_t i = 0; i < cfg->n_targets; i++)
-		printf("  target %s: %s (sample %g%%)\n", cfg->targets[i].name, cfg->targets[i].url,
-		       cfg->targets[i].sample_percent);
+	struct strbuf text = STRBUF_INIT;
+	char why[512];
+	int rc = CLI_EXIT;
+
+	if (config_dump_ini(cfg, &text, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "--check-config: cannot write the configuration: %s", why);
+		rc = CLI_ERROR;
+	} else if (fwrite(text.data, 1, text.len, stdout) != text.len || fflush(stdout) != 0) {
+		/* a saved copy cut short must not look like success */
+		snprintf(err, errlen, "--check-config: cannot write to standard output: %s",
+			 strerror(errno));
+		rc = CLI_ERROR;
+	}
+	strbuf_free(&text);
+	return rc;
 }
 
 static int apply(int argc, char **args, const struct option *lo, struct agent_config *cfg,
@@ -329,10 +343,8 @@ int cli_parse(int argc, char **argv, struct agent_config *cfg, char *err, size_t
 		rc = CLI_ERROR;
 		goto out;
 	}
-	if (cfg->check_only) {
-		print_summary(cfg);
-		rc = CLI_EXIT;
-	}
+	if (cfg->check_only)
+		rc = print_effective_config(cfg, err, errlen);
 out:
 	if (rc == CLI_ERROR)
 		units_one_line(err);
@@ -402,7 +414,9 @@ void cli_print_help(FILE *out)
 		"\n"
 		"Operation:\n"
 		"  -f, --config=FILE             read an INI file first; other options override it\n"
-		"      --check-config            check the configuration, print a summary, exit\n"
+		"      --check-config            check the configuration, print it as an INI file\n"
+		"                                (defaults, file and options merged; feed it back\n"
+		"                                with -f) and exit\n"
 		"      --metrics=ADDR:PORT       serve /metrics, /healthz and /readyz over HTTP on\n"
 		"                                ADDR:PORT, [IPV6]:PORT or :PORT (default: off)\n"
 		"      --log-level=LEVEL         error, warn, info or debug (default: info)\n"

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config_compare.h"
 #include "spop.h"
 #include "target.h"
 #include "xalloc.h"
@@ -156,6 +157,28 @@ void config_apply_mirror_headers(struct agent_config *cfg)
 			t->add_headers[j].value = xstrdup(cfg->mirror_headers[j].value);
 		}
 	}
+}
+
+const struct target_config *config_mirror_url_target(const struct agent_config *cfg)
+{
+	const struct target_config *t;
+	struct target_config plain;
+	char what[64];
+
+	/* first: the dump writes [mirror] before any section, so that is where
+	 * mirror-url's target lands when the dump is read back */
+	if (!cfg->n_targets)
+		return NULL;
+	t = &cfg->targets[0];
+	if (!t->from_mirror_url || !t->name || strcmp(t->name, "default") || !t->url)
+		return NULL;
+	/* borrows t's strings and cfg's headers: not freed */
+	target_config_init(&plain);
+	plain.name = t->name;
+	plain.url = t->url;
+	plain.add_headers = cfg->mirror_headers;
+	plain.n_add_headers = cfg->n_mirror_headers;
+	return target_config_diff(&plain, t, what, sizeof(what)) ? NULL : t;
 }
 
 int config_validate(const struct agent_config *cfg, char *err, size_t errlen)

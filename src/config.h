@@ -142,6 +142,13 @@ void config_drop_mirror_url_targets(struct agent_config *cfg);
  * as its add_headers (replacing what it had). */
 void config_apply_mirror_headers(struct agent_config *cfg);
 
+/* The target that `mirror-url` in [mirror] stands for when the
+ * configuration is written out: the first target, named "default", made
+ * from mirror-url, with nothing of its own but its URL and the mirror
+ * headers. NULL otherwise: then every target needs a [target NAME]
+ * section to be written exactly. */
+const struct target_config *config_mirror_url_target(const struct agent_config *cfg);
+
 /* Checks cross-field rules (at least one target, unique names, valid URLs).
  * On error writes one line into err and returns -1. */
 int config_validate(const struct agent_config *cfg, char *err, size_t errlen);

@@ -164,6 +164,7 @@ static int key_value(struct ini_state *st, struct slice line)
 	struct slice key;
 	const struct setting *s;
 	char *ckey, *value, why[400];
+	bool made_target;
 	size_t idx;
 	int rc;
 
@@ -203,10 +204,12 @@ static int key_value(struct ini_state *st, struct slice line)
 		free(value);
 		return rc;
 	}
-	free(value);
 	st->seen[idx] = st->line;
-	if (s->scope == SETTING_AGENT && !strcmp(s->name, "mirror-url")) {
-		/* the [mirror] URL becomes the target "default" */
+	/* the [mirror] URL becomes the target "default" (an empty one makes
+	 * none) */
+	made_target = s->scope == SETTING_AGENT && !strcmp(s->name, "mirror-url") && *value;
+	free(value);
+	if (made_target) {
 		size_t t = cfg->n_targets - 1;
 		long dup;
 

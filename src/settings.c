@@ -12,6 +12,7 @@
 
 #include "http_endpoint.h"
 #include "spop.h"
+#include "strbuf.h"
 #include "target.h"
 #include "units.h"
 #include "xalloc.h"
@@ -116,17 +117,20 @@ static int set_backlog(struct agent_config *c, const char *v, bool append, char 
 	return 0;
 }
 
+static const struct {
+	const char *name;
+	unsigned bit;
+} caps[] = {
+	{ "pipelining", SPOP_CAP_PIPELINING },
+	{ "async", SPOP_CAP_ASYNC },
+	{ "fragmentation", SPOP_CAP_FRAGMENTATION },
+};
+
+#define N_CAPS (sizeof(caps) / sizeof(caps[0]))
+
 static int set_capabilities(struct agent_config *c, const char *v, bool append, char *why,
 			    size_t n)
 {
-	static const struct {
-		const char *name;
-		unsigned bit;
-	} caps[] = {
-		{ "fragmentation", SPOP_CAP_FRAGMENTATION },
-		{ "pipelining", SPOP_CAP_PIPELINING },
-		{ "async", SPOP_CAP_ASYNC },
-	};
 	char **items = NULL;
 	size_t count = 0;
 	unsigned bits = 0;
@@ -136,10 +140,10 @@ static int set_capabilities(struct agent_config *c, const char *v, bool append, 
 	for (size_t i = 0; i < count; i++) {
 		size_t k;
 
-		for (k = 0; k < 3; k++)
+		for (k = 0; k < N_CAPS; k++)
 			if (!strcasecmp(items[i], caps[k].name))
 				break;
-		if (k == 3) {
+		if (k == N_CAPS) {
 			snprintf(why, n, "unknown capability '%s' (fragmentation, pipelining or async)",
 				 items[i]);
 			free_strv(items, count);
@@ -324,6 +328,12 @@ static int set_mirror_url(struct agent_config *c, const char *v, bool append, ch
 {
 	struct target_config *t;
 
+	if (!*v) {
+		/* no target "default": what the configuration dump writes when
+		 * the targets all have sections */
+		config_drop_mirror_url_targets(c);
+		return 0;
+	}
 	if (settings_check_url(v, why, n) < 0)
 		return -1;
 	config_drop_mirror_url_targets(c);
@@ -574,55 +584,388 @@ static int set_ca_file(struct target_config *t, const char *v, bool append, char
 	return 0;
 }
 
+/* ---- values back as text, for the configuration dump ----------------- */
+
+static int put_str(struct strbuf *out, const char *v)
+{
+	if (v)
+		strbuf_puts(out, v);
+	return 0;
+}
+
+static int put_uint(struct strbuf *out, unsigned long long v)
+{
+	strbuf_printf(out, "%llu", v);
+	return 0;
+}
+
+static int put_time(struct strbuf *out, unsigned ms)
+{
+	char buf[32];
+
+	units_format_time_ms(ms, buf, sizeof(buf));
+	strbuf_puts(out, buf);
+	return 0;
+}
+
+static int put_size(struct strbuf *out, size_t bytes)
+{
+	char buf[32];
+
+	units_format_size(bytes, buf, sizeof(buf));
+	strbuf_puts(out, buf);
+	return 0;
+}
+
+static int put_bool(struct strbuf *out, bool v)
+{
+	strbuf_puts(out, v ? "yes" : "no");
+	return 0;
+}
+
+static int put_decimal(struct strbuf *out, double v, char *why, size_t n)
+{
+	char buf[64];
+
+	if (units_format_decimal(v, buf, sizeof(buf)) < 0) {
+		snprintf(why, n, "%.17g has no exact decimal form this setting reads", v);
+		return -1;
+	}
+	strbuf_puts(out, buf);
+	return 0;
+}
+
+static int put_list(struct strbuf *out, char *const *items, size_t count, char *why, size_t n)
+{
+	if (units_format_list(items, count, out) < 0) {
+		snprintf(why, n, "a list item is empty, has a comma or blanks at its ends");
+		return -1;
+	}
+	return 0;
+}
+
+static int get_address(const struct agent_config *c, struct strbuf *out, char *why, size_t n)
+{
+	return put_str(out, c->address);
+}
+
+static int get_port(const struct agent_config *c, struct strbuf *out, char *why, size_t n)
+{
+	return put_uint(out, c->port);
+}
+
+static int get_backlog(const struct agent_config *c, struct strbuf *out, char *why, size_t n)
+{
+	return put_uint(out, (unsigned long long)c->backlog);
+}
+
+static int get_capabilities(const struct agent_config *c, struct strbuf *out, char *why,
+			    size_t n)
+{
+	unsigned left = c->caps;
+	const char *sep = "";
+
+	for (size_t k = 0; k < N_CAPS; k++) {
+		if (c->caps & caps[k].bit) {
+			strbuf_printf(out, "%s%s", sep, caps[k].name);
+			sep = ", ";
+			left &= ~caps[k].bit;
+		}
+	}
+	if (left) {
+		snprintf(why, n, "unknown capability bits 0x%x", left);
+		return -1;
+	}
+	return 0;
+}
+
+static int get_max_frame_size(const struct agent_config *c, struct strbuf *out, char *why,
+			      size_t n)
+{
+	return put_size(out, c->max_frame_size);
+}
+
+static int get_reassembly_max(const struct agent_config *c, struct strbuf *out, char *why,
+			      size_t n)
+{
+	return put_size(out, c->reassembly_max);
+}
+
+static int get_max_connections(const struct agent_config *c, struct strbuf *out, char *why,
+			       size_t n)
+{
+	return put_uint(out, c->max_connections);
+}
+
+static int get_idle_timeout(const struct agent_config *c, struct strbuf *out, char *why,
+			    size_t n)
+{
+	return put_time(out, c->idle_timeout_ms);
+}
+
+static int get_workers(const struct agent_config *c, struct strbuf *out, char *why, size_t n)
+{
+	return put_uint(out, c->num_workers);
+}
+
+static int get_queue_max_entries(const struct agent_config *c, struct strbuf *out, char *why,
+				 size_t n)
+{
+	return put_uint(out, c->queue_max_entries);
+}
+
+static int get_queue_max_bytes(const struct agent_config *c, struct strbuf *out, char *why,
+			       size_t n)
+{
+	return put_size(out, c->queue_max_bytes);
+}
+
+static int get_drain_timeout(const struct agent_config *c, struct strbuf *out, char *why,
+			     size_t n)
+{
+	return put_time(out, c->drain_timeout_ms);
+}
+
+static int get_metrics(const struct agent_config *c, struct strbuf *out, char *why, size_t n)
+{
+	return put_str(out, c->metrics_address);
+}
+
+static int get_log_level(const struct agent_config *c, struct strbuf *out, char *why, size_t n)
+{
+	if (c->log_level > LOG_LVL_DEBUG) {
+		snprintf(why, n, "unknown log level %d", (int)c->log_level);
+		return -1;
+	}
+	return put_str(out, log_level_name(c->log_level));
+}
+
+static int get_logfile(const struct agent_config *c, struct strbuf *out, char *why, size_t n)
+{
+	return put_str(out, c->logfile);
+}
+
+static int get_access_log(const struct agent_config *c, struct strbuf *out, char *why, size_t n)
+{
+	return put_bool(out, c->access_log);
+}
+
+static int get_monitor_interval(const struct agent_config *c, struct strbuf *out, char *why,
+				size_t n)
+{
+	return put_time(out, c->monitor_interval_ms);
+}
+
+static int get_messages(const struct agent_config *c, struct strbuf *out, char *why, size_t n)
+{
+	return put_list(out, c->message_names, c->n_message_names, why, n);
+}
+
+static int get_mirror_url(const struct agent_config *c, struct strbuf *out, char *why, size_t n)
+{
+	const struct target_config *t = config_mirror_url_target(c);
+
+	return put_str(out, t ? t->url : NULL);
+}
+
+static int get_mirror_headers(const struct agent_config *c, struct strbuf *out, char *why,
+			      size_t n)
+{
+	units_format_header_list(c->mirror_headers, c->n_mirror_headers, out);
+	return 0;
+}
+
+static int get_mirror_interface(const struct agent_config *c, struct strbuf *out, char *why,
+				size_t n)
+{
+	return put_str(out, c->mirror_interface);
+}
+
+static int get_mirror_local_port(const struct agent_config *c, struct strbuf *out, char *why,
+				 size_t n)
+{
+	return put_str(out, c->mirror_local_port);
+}
+
+static int get_processing_delay(const struct agent_config *c, struct strbuf *out, char *why,
+				size_t n)
+{
+	return put_time(out, c->processing_delay_ms);
+}
+
+static int get_pidfile(const struct agent_config *c, struct strbuf *out, char *why, size_t n)
+{
+	return put_str(out, c->pidfile);
+}
+
+static int get_libev_backend(const struct agent_config *c, struct strbuf *out, char *why,
+			     size_t n)
+{
+	return put_str(out, c->libev_backend);
+}
+
+static int get_runtime(const struct agent_config *c, struct strbuf *out, char *why, size_t n)
+{
+	return put_time(out, c->runtime_ms);
+}
+
+static int get_url(const struct target_config *t, struct strbuf *out, char *why, size_t n)
+{
+	return put_str(out, t->url);
+}
+
+static int get_sample(const struct target_config *t, struct strbuf *out, char *why, size_t n)
+{
+	return put_decimal(out, t->sample_percent, why, n);
+}
+
+static int get_sample_key(const struct target_config *t, struct strbuf *out, char *why,
+			  size_t n)
+{
+	switch (t->sample_key) {
+	case SAMPLE_KEY_RANDOM:
+		return put_str(out, "random");
+	case SAMPLE_KEY_CLIENT:
+		return put_str(out, "client");
+	case SAMPLE_KEY_HEADER:
+		strbuf_printf(out, "header:%s", t->sample_key_name ? t->sample_key_name : "");
+		return 0;
+	case SAMPLE_KEY_COOKIE:
+		strbuf_printf(out, "cookie:%s", t->sample_key_name ? t->sample_key_name : "");
+		return 0;
+	}
+	snprintf(why, n, "unknown sample key kind %d", (int)t->sample_key);
+	return -1;
+}
+
+static int get_timeout(const struct target_config *t, struct strbuf *out, char *why, size_t n)
+{
+	return put_time(out, t->timeout_ms);
+}
+
+static int get_connect_timeout(const struct target_config *t, struct strbuf *out, char *why,
+			       size_t n)
+{
+	return put_time(out, t->connect_timeout_ms);
+}
+
+static int get_add_headers(const struct target_config *t, struct strbuf *out, char *why,
+			   size_t n)
+{
+	units_format_header_list(t->add_headers, t->n_add_headers, out);
+	return 0;
+}
+
+static int get_remove_headers(const struct target_config *t, struct strbuf *out, char *why,
+			      size_t n)
+{
+	return put_list(out, t->remove_headers, t->n_remove_headers, why, n);
+}
+
+static int get_host(const struct target_config *t, struct strbuf *out, char *why, size_t n)
+{
+	return put_str(out, t->host_policy == HOST_FROM_CLIENT ? "client" : "target");
+}
+
+static int get_send_body(const struct target_config *t, struct strbuf *out, char *why, size_t n)
+{
+	return put_bool(out, t->send_body);
+}
+
+static int get_send_headers(const struct target_config *t, struct strbuf *out, char *why,
+			    size_t n)
+{
+	return put_bool(out, t->send_headers);
+}
+
+static int get_replay_truncated(const struct target_config *t, struct strbuf *out, char *why,
+				size_t n)
+{
+	return put_bool(out, t->replay_truncated);
+}
+
+static int get_max_inflight(const struct target_config *t, struct strbuf *out, char *why,
+			    size_t n)
+{
+	return put_uint(out, t->max_inflight);
+}
+
+static int get_rate_limit(const struct target_config *t, struct strbuf *out, char *why,
+			  size_t n)
+{
+	return put_decimal(out, t->rate_limit, why, n);
+}
+
+static int get_http2(const struct target_config *t, struct strbuf *out, char *why, size_t n)
+{
+	return put_bool(out, t->http2);
+}
+
+static int get_tls_verify(const struct target_config *t, struct strbuf *out, char *why,
+			  size_t n)
+{
+	return put_bool(out, t->tls_verify);
+}
+
+static int get_ca_file(const struct target_config *t, struct strbuf *out, char *why, size_t n)
+{
+	return put_str(out, t->ca_file);
+}
+
 /* ---- the table --------------------------------------------------------- */
 
-#define AGENT(name, alias, list, fn) { name, alias, SETTING_AGENT, list, fn, NULL }
-#define TARGET(name, list, fn) { name, NULL, SETTING_TARGET, list, NULL, fn }
+/* One row per key, with the function that stores its value and the one
+ * that writes it back as text. */
+#define AGENT(name, alias, list, set, get) \
+	{ name, alias, SETTING_AGENT, list, set, NULL, get, NULL }
+#define TARGET(name, list, set, get) { name, NULL, SETTING_TARGET, list, NULL, set, NULL, get }
 
+/* In the order of doc/spoa-mirror.ini.example, which the configuration
+ * dump follows. */
 static const struct setting table[] = {
-	AGENT("address", NULL, false, set_address),
-	AGENT("port", NULL, false, set_port),
-	AGENT("backlog", "connection-backlog", false, set_backlog),
-	AGENT("capabilities", "capability", true, set_capabilities),
-	AGENT("max-frame-size", NULL, false, set_max_frame_size),
-	AGENT("reassembly-max", NULL, false, set_reassembly_max),
-	AGENT("max-connections", NULL, false, set_max_connections),
-	AGENT("idle-timeout", NULL, false, set_idle_timeout),
-	AGENT("workers", "num-workers", false, set_workers),
-	AGENT("queue-max-entries", NULL, false, set_queue_max_entries),
-	AGENT("queue-max-bytes", NULL, false, set_queue_max_bytes),
-	AGENT("drain-timeout", NULL, false, set_drain_timeout),
-	AGENT("metrics", NULL, false, set_metrics),
-	AGENT("log-level", NULL, false, set_log_level),
-	AGENT("logfile", NULL, false, set_logfile),
-	AGENT("access-log", NULL, false, set_access_log),
-	AGENT("monitor-interval", NULL, false, set_monitor_interval),
-	AGENT("messages", "message", true, set_messages),
-	AGENT("mirror-url", NULL, false, set_mirror_url),
-	AGENT("mirror-headers", "mirror-header", true, set_mirror_headers),
-	AGENT("mirror-interface", NULL, false, set_mirror_interface),
-	AGENT("mirror-local-port", NULL, false, set_mirror_local_port),
-	AGENT("processing-delay", NULL, false, set_processing_delay),
-	AGENT("pidfile", NULL, false, set_pidfile),
-	AGENT("libev-backend", NULL, false, set_libev_backend),
-	AGENT("runtime", NULL, false, set_runtime),
+	AGENT("address", NULL, false, set_address, get_address),
+	AGENT("port", NULL, false, set_port, get_port),
+	AGENT("backlog", "connection-backlog", false, set_backlog, get_backlog),
+	AGENT("capabilities", "capability", true, set_capabilities, get_capabilities),
+	AGENT("max-frame-size", NULL, false, set_max_frame_size, get_max_frame_size),
+	AGENT("reassembly-max", NULL, false, set_reassembly_max, get_reassembly_max),
+	AGENT("max-connections", NULL, false, set_max_connections, get_max_connections),
+	AGENT("idle-timeout", NULL, false, set_idle_timeout, get_idle_timeout),
+	AGENT("messages", "message", true, set_messages, get_messages),
+	AGENT("processing-delay", NULL, false, set_processing_delay, get_processing_delay),
+	AGENT("libev-backend", NULL, false, set_libev_backend, get_libev_backend),
+	AGENT("workers", "num-workers", false, set_workers, get_workers),
+	AGENT("queue-max-entries", NULL, false, set_queue_max_entries, get_queue_max_entries),
+	AGENT("queue-max-bytes", NULL, false, set_queue_max_bytes, get_queue_max_bytes),
+	AGENT("drain-timeout", NULL, false, set_drain_timeout, get_drain_timeout),
+	AGENT("mirror-url", NULL, false, set_mirror_url, get_mirror_url),
+	AGENT("mirror-headers", "mirror-header", true, set_mirror_headers, get_mirror_headers),
+	AGENT("mirror-interface", NULL, false, set_mirror_interface, get_mirror_interface),
+	AGENT("mirror-local-port", NULL, false, set_mirror_local_port, get_mirror_local_port),
+	AGENT("metrics", NULL, false, set_metrics, get_metrics),
+	AGENT("log-level", NULL, false, set_log_level, get_log_level),
+	AGENT("logfile", NULL, false, set_logfile, get_logfile),
+	AGENT("access-log", NULL, false, set_access_log, get_access_log),
+	AGENT("monitor-interval", NULL, false, set_monitor_interval, get_monitor_interval),
+	AGENT("runtime", NULL, false, set_runtime, get_runtime),
+	AGENT("pidfile", NULL, false, set_pidfile, get_pidfile),
 
-	TARGET("url", false, set_url),
-	TARGET("sample", false, set_sample),
-	TARGET("sample-key", false, set_sample_key),
-	TARGET("timeout", false, set_timeout),
-	TARGET("connect-timeout", false, set_connect_timeout),
-	TARGET("add-headers", true, set_add_headers),
-	TARGET("remove-headers", true, set_remove_headers),
-	TARGET("host", false, set_host),
-	TARGET("send-body", false, set_send_body),
-	TARGET("send-headers", false, set_send_headers),
-	TARGET("replay-truncated", false, set_replay_truncated),
-	TARGET("max-inflight", false, set_max_inflight),
-	TARGET("rate-limit", false, set_rate_limit),
-	TARGET("http2", false, set_http2),
-	TARGET("tls-verify", false, set_tls_verify),
-	TARGET("ca-file", false, set_ca_file),
+	TARGET("url", false, set_url, get_url),
+	TARGET("sample", false, set_sample, get_sample),
+	TARGET("sample-key", false, set_sample_key, get_sample_key),
+	TARGET("timeout", false, set_timeout, get_timeout),
+	TARGET("connect-timeout", false, set_connect_timeout, get_connect_timeout),
+	TARGET("add-headers", true, set_add_headers, get_add_headers),
+	TARGET("remove-headers", true, set_remove_headers, get_remove_headers),
+	TARGET("host", false, set_host, get_host),
+	TARGET("send-body", false, set_send_body, get_send_body),
+	TARGET("send-headers", false, set_send_headers, get_send_headers),
+	TARGET("replay-truncated", false, set_replay_truncated, get_replay_truncated),
+	TARGET("max-inflight", false, set_max_inflight, get_max_inflight),
+	TARGET("rate-limit", false, set_rate_limit, get_rate_limit),
+	TARGET("http2", false, set_http2, get_http2),
+	TARGET("tls-verify", false, set_tls_verify, get_tls_verify),
+	TARGET("ca-file", false, set_ca_file, get_ca_file),
 };
 
 #define N_SETTINGS (sizeof(table) / sizeof(table[0]))
@@ -670,6 +1013,14 @@ int setting_apply(const struct setting *s, struct agent_config *cfg, struct targ
 	if (s->scope == SETTING_AGENT)
 		return s->set_agent(cfg, value, append, why, n);
 	return s->set_target(t, value, append, why, n);
+}
+
+int setting_format(const struct setting *s, const struct agent_config *cfg,
+		   const struct target_config *t, struct strbuf *out, char *why, size_t n)
+{
+	if (s->scope == SETTING_AGENT)
+		return s->get_agent(cfg, out, why, n);
+	return s->get_target(t, out, why, n);
 }
 
 int settings_libev_backend_flags(const char *name)

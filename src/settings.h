@@ -11,6 +11,8 @@
 
 #include "config.h"
 
+struct strbuf;
+
 enum setting_scope {
 	SETTING_AGENT,  /* [mirror] and command-line options */
 	SETTING_TARGET, /* [target NAME] */
@@ -29,6 +31,11 @@ struct setting {
 			 size_t n);
 	int (*set_target)(struct target_config *t, const char *value, bool append, char *why,
 			  size_t n);
+	/* and the reverse, by scope: appends the stored value as text that the
+	 * setter reads back to the same value (empty when unset). -1 with a
+	 * reason when the value has no such text. */
+	int (*get_agent)(const struct agent_config *cfg, struct strbuf *out, char *why, size_t n);
+	int (*get_target)(const struct target_config *t, struct strbuf *out, char *why, size_t n);
 };
 
 /* The setting named `key` (or its alias) in `scope`; '_' and '-' are the
@@ -42,6 +49,11 @@ const struct setting *settings_at(size_t i);
 /* Checks `value` and stores it. 0, or -1 with a reason in why. */
 int setting_apply(const struct setting *s, struct agent_config *cfg, struct target_config *t,
 		  const char *value, bool append, char *why, size_t n);
+
+/* Appends the value of `s` in cfg (agent scope) or t (target scope), as
+ * the text setting_apply() takes. 0, or -1 with a reason in why. */
+int setting_format(const struct setting *s, const struct agent_config *cfg,
+		   const struct target_config *t, struct strbuf *out, char *why, size_t n);
 
 /* A target URL as the configuration accepts it: target_url_parse() plus
  * no control characters (they would end up in the Host header) and a

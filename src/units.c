@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "slice.h"
+#include "strbuf.h"
 #include "xalloc.h"
 
 static bool is_digit(char c)
@@ -425,13 +426,15 @@ void units_one_line(char *s)
 
 void units_format_time_ms(unsigned ms, char *out, size_t n)
 {
-	if (ms && ms % 86400000u == 0)
+	if (ms == 0)
+		snprintf(out, n, "0"); /* zero in any unit, as the example file writes it */
+	else if (ms % 86400000u == 0)
 		snprintf(out, n, "%ud", ms / 86400000u);
-	else if (ms && ms % 3600000u == 0)
+	else if (ms % 3600000u == 0)
 		snprintf(out, n, "%uh", ms / 3600000u);
-	else if (ms && ms % 60000u == 0)
+	else if (ms % 60000u == 0)
 		snprintf(out, n, "%um", ms / 60000u);
-	else if (ms && ms % 1000u == 0)
+	else if (ms % 1000u == 0)
 		snprintf(out, n, "%us", ms / 1000u);
 	else
 		snprintf(out, n, "%ums", ms);
@@ -449,4 +452,108 @@ void units_format_size(size_t bytes, char *out, size_t n)
 		snprintf(out, n, "%zuk", bytes / k);
 	else
 		snprintf(out, n, "%zu", bytes);
+}
+
+/* Moves a "digits[.digits]" text one unit of its last digit up (dir 1)
+ * or down (dir -1). False when it cannot go lower than zero or would not
+ * fit in n. */
+static bool step_last_digit(char *s, size_t n, int dir)
+{
+	size_t len = strlen(s), i = len;
+
+	while (i-- > 0) {
+		if (s[i] == '.')
+			continue;
+		if (dir > 0 && s[i] < '9') {
+			s[i]++;
+			return true;
+		}
+		if (dir < 0 && s[i] > '0') {
+			s[i]--;
+			/* "10" - 1 is "9", not "09" */
+			if (i == 0 && s[0] == '0' && is_digit(s[1]))
+				memmove(s, s + 1, len);
+			return true;
+		}
+		s[i] = dir > 0 ? '0' : '9';
+	}
+	if (dir < 0 || len + 2 > n)
+		return false;
+	memmove(s + 1, s, len + 1);
+	s[0] = '1';
+	return true;
+}
+
+/* The parser adds digit times 10^-i one at a time, so its result can be a
+ * few units of the last place away from the correctly rounded value that
+ * printf writes: the texts around printf's are tried too. */
+#define FORMAT_DECIMAL_REACH 24
+
+int units_format_decimal(double v, char *out, size_t n)
+{
+	char why[128], try[64];
+
+	/* 1e18 keeps "%.15f" within read_decimal's 19 integer digits */
+	if (!(v >= 0 && v < 1e18))
+		return -1;
+	for (int frac = 0; frac <= 15; frac++) {
+		int len = snprintf(try, sizeof(try), "%.*f", frac, v);
+
+		if (len < 0 || (size_t)len >= sizeof(try))
+			return -1;
+		for (int dir = -1; dir <= 1; dir += 2) {
+			char cand[sizeof(try)];
+			double back;
+
+			memcpy(cand, try, (size_t)len + 1);
+			for (int step = 0; step <= FORMAT_DECIMAL_REACH; step++) {
+				if (step && !step_last_digit(cand, sizeof(cand), dir))
+					break;
+				if (units_parse_decimal(cand, 0, 1e18, false, &back, why,
+							sizeof(why)) == 0 &&
+				    back == v) {
+					if (strlen(cand) >= n)
+						return -1;
+					memcpy(out, cand, strlen(cand) + 1);
+					return 0;
+				}
+			}
+		}
+	}
+	return -1;
+}
+
+int units_format_list(char *const *items, size_t count, struct strbuf *out)
+{
+	for (size_t i = 0; i < count; i++) {
+		struct slice item = slice_from_cstr(items[i]);
+
+		if (!item.len || slice_trim(item).len != item.len ||
+		    memchr(item.ptr, ',', item.len))
+			return -1;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (i)
+			strbuf_puts(out, ", ");
+		strbuf_puts(out, items[i]);
+	}
+	return 0;
+}
+
+void units_format_header_list(const struct header_pair *pairs, size_t count,
+			      struct strbuf *out)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (i)
+			strbuf_puts(out, ", ");
+		strbuf_puts(out, pairs[i].name);
+		strbuf_puts(out, ":");
+		if (*pairs[i].value)
+			strbuf_puts(out, " ");
+		for (const char *p = pairs[i].value; *p; p++) {
+			if (*p == ',' || *p == '\\')
+				strbuf_puts(out, "\\");
+			strbuf_append(out, p, 1);
+		}
+	}
 }

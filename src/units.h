@@ -61,9 +61,28 @@ int units_parse_header_list(const char *s, struct header_pair **pairs, size_t *c
 void units_one_line(char *s);
 
 /* Formats ms the way units_parse_time_ms reads it back ("1500ms", "5s",
- * "2m"), for --help and the configuration dump. */
+ * "2m", "0"), for --help and the configuration dump. */
 void units_format_time_ms(unsigned ms, char *out, size_t n);
 /* Formats a size exactly ("16m", "512k", "1000"). */
 void units_format_size(size_t bytes, char *out, size_t n);
+
+/* The shortest "digits[.digits]" that units_parse_decimal reads back as
+ * exactly v (its digit-by-digit arithmetic is not correctly rounded, so
+ * printf's form is not always it). -1 when there is none: v negative, not
+ * finite, too large, or between what 15 decimals reach (0.5 + 2^-53);
+ * values the parser produced nearly always have one. */
+int units_format_decimal(double v, char *out, size_t n);
+
+struct strbuf;
+
+/* Appends items as "a, b, c", the form units_parse_list reads back. -1
+ * (nothing appended) when an item cannot be written that way: empty,
+ * with a comma, or with blanks at either end. */
+int units_format_list(char *const *items, size_t count, struct strbuf *out);
+
+/* Appends pairs as "A: 1, B: 2", the form units_parse_header_list reads
+ * back: every ',' and '\' in a value escaped, so no value splits. */
+void units_format_header_list(const struct header_pair *pairs, size_t count,
+			      struct strbuf *out);
 
 #endif

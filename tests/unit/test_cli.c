@@ -530,6 +530,8 @@ static void test_help_covers_every_option_with_defaults(void **state)
 		"(default: 16m)", "(default: 1000)", "(default: 5m)", "(default: 10000)",
 		"(default: 32m)", "(default: 5s)", "(default: info)", "(default: 1)",
 		"mirror-request, mirror",
+		/* what --check-config does */
+		"print it as an INI file",
 	};
 	struct agent_config cfg;
 	struct capture cap;
@@ -574,7 +576,7 @@ static void test_version_prints_package_version(void **state)
 	config_free(&cfg);
 }
 
-static void test_check_config_prints_summary_and_exits(void **state)
+static void test_check_config_prints_effective_config_as_ini(void **state)
 {
 	struct agent_config cfg;
 	struct capture cap;
@@ -583,16 +585,41 @@ static void test_check_config_prints_summary_and_exits(void **state)
 
 	config_init(&cfg);
 	capture_begin(&cap);
-	assert_int_equal(PARSE(&cfg, err, "--check-config", "-u", "http://a:1", "-p", "7"), CLI_EXIT);
+	assert_int_equal(PARSE(&cfg, err, "--check-config", "-f",
+			       TOP_SRCDIR "/doc/spoa-mirror.ini.example", "-u", "http://a:1",
+			       "-u", "http://b:2", "-p", "7", "--queue-max-bytes", "8m"),
+			 CLI_EXIT);
 	out = capture_end(&cap);
-	assert_string_equal(out, "configuration OK: listen 0.0.0.0:7, 1 target\n"
-				 "  target u1: http://a:1 (sample 100%)\n");
+	/* INI, [mirror] first, then every target; overrides included */
+	assert_int_equal(strncmp(out, "[mirror]\naddress = 0.0.0.0\nport = 7\n", 36), 0);
+	assert_non_null(strstr(out, "\nqueue-max-bytes = 8m\n"));
+	assert_non_null(strstr(out, "\nmirror-url =\n"));
+	assert_non_null(strstr(out, "\n\n[target v2-canary]\nurl = "
+				    "http://canary.example.internal:8081/shadow\n"));
+	assert_non_null(strstr(out, "\n\n[target u1]\nurl = http://a:1\n"));
+	assert_non_null(strstr(out, "\n\n[target u2]\nurl = http://b:2\n"));
+	assert_null(strstr(out, "configuration OK"));
 	free(out);
 	config_free(&cfg);
 
-	/* an invalid configuration is still an error */
+	/* the one target made from -u */
 	config_init(&cfg);
+	capture_begin(&cap);
+	assert_int_equal(PARSE(&cfg, err, "--check-config", "-u", "http://a:1"), CLI_EXIT);
+	out = capture_end(&cap);
+	assert_int_equal(strncmp(out, "[mirror]\n", 9), 0);
+	assert_non_null(strstr(out, "\n\n[target u1]\nurl = http://a:1\n"));
+	free(out);
+	config_free(&cfg);
+
+	/* an invalid configuration is still an error, and prints nothing */
+	config_init(&cfg);
+	capture_begin(&cap);
 	assert_int_equal(PARSE(&cfg, err, "--check-config"), CLI_ERROR);
+	out = capture_end(&cap);
+	assert_string_equal(out, "");
+	assert_string_equal(err, "no mirror target: give -u URL or a [target NAME] section");
+	free(out);
 	config_free(&cfg);
 }
 
@@ -638,7 +665,7 @@ int main(void)
 		cmocka_unit_test(test_file_errors_come_back_with_file_and_line),
 		cmocka_unit_test(test_help_covers_every_option_with_defaults),
 		cmocka_unit_test(test_version_prints_package_version),
-		cmocka_unit_test(test_check_config_prints_summary_and_exits),
+		cmocka_unit_test(test_check_config_prints_effective_config_as_ini),
 		cmocka_unit_test(test_argv_untouched_so_reparse_gives_same_config),
 	};
 

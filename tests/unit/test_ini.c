@@ -325,6 +325,39 @@ static void test_comments_crlf_bom_quotes_and_underscores(void **state)
 	config_free(&cfg);
 }
 
+static void test_empty_mirror_url_makes_no_target(void **state)
+{
+	struct agent_config cfg;
+	char err[512] = "";
+
+	/* what --check-config writes when every target has its own section */
+	config_init(&cfg);
+	if (load("[mirror]\nmirror-url =\n[target a]\nurl = http://a:1\n", &cfg, err,
+		 sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(cfg.n_targets, 1);
+	assert_string_equal(cfg.targets[0].name, "a");
+	assert_string_equal(cfg.targets[0].origin, "t.ini:3");
+	config_free(&cfg);
+
+	/* read over a configuration that had one, it removes it */
+	config_init(&cfg);
+	if (load("[mirror]\nmirror-url = http://old:1\n", &cfg, err, sizeof(err)) < 0 ||
+	    load("[mirror]\nmirror-url = \"\"\n[target a]\nurl = http://a:1\n", &cfg, err,
+		 sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(cfg.n_targets, 1);
+	assert_string_equal(cfg.targets[0].name, "a");
+	config_free(&cfg);
+
+	/* and alone it leaves no target */
+	config_init(&cfg);
+	assert_int_equal(load("[mirror]\nmirror-url =\n", &cfg, err, sizeof(err)), -1);
+	assert_string_equal(err, "t.ini:2: key 'mirror-url': no mirror target: set mirror-url in "
+				 "[mirror] or add a [target NAME] section");
+	config_free(&cfg);
+}
+
 static void test_mirror_headers_apply_whatever_the_key_order(void **state)
 {
 	static const char text[] = "[mirror]\n"
@@ -574,6 +607,7 @@ int main(void)
 		cmocka_unit_test(test_sample_key_forms),
 		cmocka_unit_test(test_comments_crlf_bom_quotes_and_underscores),
 		cmocka_unit_test(test_mirror_headers_apply_whatever_the_key_order),
+		cmocka_unit_test(test_empty_mirror_url_makes_no_target),
 		cmocka_unit_test(test_file_keeps_values_it_does_not_set),
 		cmocka_unit_test(test_every_error_is_one_line_with_file_line_and_key),
 		cmocka_unit_test(test_nul_byte_reported_on_its_line),

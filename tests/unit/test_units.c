@@ -1,15 +1,18 @@
 /* Unit tests for src/units.c: durations, sizes, numbers, booleans, port
  * ranges, comma lists and header lists as operators type them. */
 #include <limits.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "strbuf.h"
 #include "units.h"
 
 static void test_time_plain_number_is_milliseconds(void **state)
@@ -296,8 +299,125 @@ static void test_format_round_trips_through_parse(void **state)
 	}
 	units_format_time_ms(300000, buf, sizeof(buf));
 	assert_string_equal(buf, "5m");
+	units_format_time_ms(0, buf, sizeof(buf));
+	assert_string_equal(buf, "0");
+	units_format_time_ms(1500, buf, sizeof(buf));
+	assert_string_equal(buf, "1500ms");
 	units_format_size(4u << 20, buf, sizeof(buf));
 	assert_string_equal(buf, "4m");
+}
+
+/* units_parse_decimal in the range of sample and rate-limit */
+static double parse_decimal(const char *text)
+{
+	char why[200];
+	double v = -1;
+
+	if (units_parse_decimal(text, 0, 1e9, false, &v, why, sizeof(why)) < 0)
+		fail_msg("'%s': %s", text, why);
+	return v;
+}
+
+/* Whatever units_parse_decimal produced, units_format_decimal writes text
+ * it reads back bit for bit (its arithmetic is not correctly rounded, so
+ * printf's shortest form is not enough: "0.3" reads as 3 * 0.1). */
+static void test_format_decimal_reads_back_exactly(void **state)
+{
+	static const char *const typed[] = { "0", "100", "12.5", "0.3", "0.1", "33.333333333333333",
+					     "99.999999999999999", "0.000000000000001",
+					     "123456.789", "1000000000", "2.675",
+					     /* printf's text for these reads back as another double */
+					     "7102049.7097331675", "78180.5969550539235" };
+	static const double refused[] = { -1, 1e18, 0.5000000000000001 };
+	char buf[64], text[64];
+	double v, back;
+
+	for (size_t i = 0; i < sizeof(typed) / sizeof(typed[0]); i++) {
+		v = parse_decimal(typed[i]);
+		assert_int_equal(units_format_decimal(v, buf, sizeof(buf)), 0);
+		back = parse_decimal(buf);
+		assert_memory_equal(&back, &v, sizeof(v));
+	}
+	/* a sweep of three-decimal values, as sample and rate-limit take them */
+	for (unsigned i = 0; i <= 100000; i += 7) {
+		snprintf(text, sizeof(text), "%u.%03u", i / 1000, i % 1000);
+		v = parse_decimal(text);
+		assert_int_equal(units_format_decimal(v, buf, sizeof(buf)), 0);
+		back = parse_decimal(buf);
+		assert_memory_equal(&back, &v, sizeof(v));
+	}
+	/* the shortest such text */
+	assert_int_equal(units_format_decimal(parse_decimal("0.3"), buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "0.3");
+	assert_int_equal(units_format_decimal(12.5, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "12.5");
+	assert_int_equal(units_format_decimal(100, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "100");
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		assert_int_equal(units_format_decimal(refused[i], buf, sizeof(buf)), -1);
+	assert_int_equal(units_format_decimal(NAN, buf, sizeof(buf)), -1);
+	assert_int_equal(units_format_decimal(INFINITY, buf, sizeof(buf)), -1);
+}
+
+static void test_format_list_reads_back_or_refuses(void **state)
+{
+	char *items[] = { "mirror-request", "x.y", "z" };
+	char *bad[][1] = { { "a,b" }, { "" }, { " a" }, { "a\t" } };
+	struct strbuf out = STRBUF_INIT;
+	char **back = NULL, why[200];
+	size_t n = 0;
+
+	assert_int_equal(units_format_list(items, 3, &out), 0);
+	assert_string_equal(out.data, "mirror-request, x.y, z");
+	assert_int_equal(units_parse_list(out.data, &back, &n, why, sizeof(why)), 0);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(back[i], items[i]);
+		free(back[i]);
+	}
+	free(back);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		strbuf_reset(&out);
+		assert_int_equal(units_format_list(bad[i], 1, &out), -1);
+		assert_int_equal(out.len, 0);
+	}
+	strbuf_free(&out);
+}
+
+/* Commas and backslashes in values come back as they were, whatever
+ * follows them; an empty value stays empty. */
+static void test_format_header_list_reads_back(void **state)
+{
+	struct header_pair pairs[] = {
+		{ "Accept", "text/html, application/json" },
+		{ "X-Trap", "a, X-Next: b" },
+		{ "X-Empty", "" },
+		{ "X-Slash", "c:\\d\\" },
+		{ "X-Comma-End", "e," },
+		{ "X-Tab", "f\tg" },
+	};
+	size_t count = sizeof(pairs) / sizeof(pairs[0]), n = 0;
+	struct strbuf out = STRBUF_INIT;
+	struct header_pair *back = NULL;
+	char why[200];
+
+	units_format_header_list(pairs, count, &out);
+	assert_string_equal(out.data, "Accept: text/html\\, application/json, "
+				      "X-Trap: a\\, X-Next: b, X-Empty:, X-Slash: c:\\\\d\\\\, "
+				      "X-Comma-End: e\\,, X-Tab: f\tg");
+	assert_int_equal(units_parse_header_list(out.data, &back, &n, why, sizeof(why)), 0);
+	assert_int_equal(n, count);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(back[i].name, pairs[i].name);
+		assert_string_equal(back[i].value, pairs[i].value);
+		free(back[i].name);
+		free(back[i].value);
+	}
+	free(back);
+	strbuf_reset(&out);
+	units_format_header_list(pairs, 0, &out);
+	assert_int_equal(out.len, 0);
+	strbuf_free(&out);
 }
 
 int main(void)
@@ -318,6 +438,9 @@ int main(void)
 		cmocka_unit_test(test_header_list_errors_append_nothing),
 		cmocka_unit_test(test_single_header_keeps_commas),
 		cmocka_unit_test(test_format_round_trips_through_parse),
+		cmocka_unit_test(test_format_decimal_reads_back_exactly),
+		cmocka_unit_test(test_format_list_reads_back_or_refuses),
+		cmocka_unit_test(test_format_header_list_reads_back),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
