@@ -85,7 +85,6 @@ struct worker {
 	struct transfer *active;
 	atomic_size_t n_active;
 	struct replay_windows windows;
-	atomic_size_t n_waiting; /* in the windows, read by other threads */
 	struct socket_watch *sockets;
 	const struct target_set *sized_for; /* connection limits follow this set */
 	atomic_bool alive;
@@ -515,10 +514,8 @@ static void start_waiting(struct worker *w, struct target_window *win)
 {
 	struct mirror_request *r;
 
-	while ((r = replay_window_next(win))) {
-		atomic_fetch_sub_explicit(&w->n_waiting, 1, memory_order_relaxed);
+	while ((r = replay_window_next(win)))
 		transfer_start(w, r, win);
-	}
 }
 
 /* (r, t) goes to curl now if t's window has room, else waits its turn. */
@@ -534,11 +531,8 @@ static void transfer_submit(struct worker *w, struct mirror_request *r, struct t
 		transfer_start(w, r, win);
 		return;
 	}
-	if (replay_window_wait(win, r) < 0) {
+	if (replay_window_wait(win, r) < 0)
 		fail_to_start(w, r, t, "out of memory for a transfer");
-		return;
-	}
-	atomic_fetch_add_explicit(&w->n_waiting, 1, memory_order_relaxed);
 }
 
 static void access_log_line(const struct transfer *x, long status, const char *result,
@@ -720,7 +714,6 @@ static void drop_waiting(struct worker *w)
 		struct mirror_request *r;
 
 		while ((r = replay_window_pop(win))) {
-			atomic_fetch_sub_explicit(&w->n_waiting, 1, memory_order_relaxed);
 			w->n_dropped++;
 			target_cancel(win->t, DROP_SHUTDOWN);
 			request_target_done(r);
@@ -862,7 +855,6 @@ static int worker_init(struct replay_pool *p, struct worker *w, unsigned index, 
 	w->index = index;
 	w->max_idle = REPLAY_MAX_TARGET_TRANSFERS;
 	atomic_init(&w->n_active, 0);
-	atomic_init(&w->n_waiting, 0);
 	replay_windows_init(&w->windows);
 	atomic_init(&w->alive, false);
 	request_queue_init(&w->queue, wake_worker, w);
@@ -1042,7 +1034,7 @@ size_t replay_pool_queued(struct replay_pool *p)
 
 	for (unsigned i = 0; i < p->n_workers; i++)
 		n += request_queue_len(&p->workers[i].queue) +
-		     atomic_load_explicit(&p->workers[i].n_waiting, memory_order_relaxed);
+		     replay_windows_waiting(&p->workers[i].windows);
 	return n;
 }
 

@@ -11,6 +11,7 @@ struct window_wait {
 void replay_windows_init(struct replay_windows *ws)
 {
 	ws->list = NULL;
+	atomic_init(&ws->n_waiting, 0);
 }
 
 void replay_windows_destroy(struct replay_windows *ws)
@@ -49,6 +50,7 @@ struct target_window *replay_window_of(struct replay_windows *ws, struct target 
 		if (!reuse)
 			return NULL;
 		reuse->next = ws->list;
+		reuse->owner = ws;
 		ws->list = reuse;
 	}
 	reuse->t = t;
@@ -86,6 +88,7 @@ int replay_window_wait(struct target_window *win, struct mirror_request *r)
 		win->head = e;
 	win->tail = e;
 	win->n_waiting++;
+	atomic_fetch_add_explicit(&win->owner->n_waiting, 1, memory_order_relaxed);
 	return 0;
 }
 
@@ -100,6 +103,7 @@ struct mirror_request *replay_window_pop(struct target_window *win)
 	if (!win->head)
 		win->tail = NULL;
 	win->n_waiting--;
+	atomic_fetch_sub_explicit(&win->owner->n_waiting, 1, memory_order_relaxed);
 	r = e->r;
 	free(e);
 	return r;
@@ -115,9 +119,5 @@ struct mirror_request *replay_window_next(struct target_window *win)
 
 size_t replay_windows_waiting(const struct replay_windows *ws)
 {
-	size_t n = 0;
-
-	for (const struct target_window *win = ws->list; win; win = win->next)
-		n += win->n_waiting;
-	return n;
+	return atomic_load_explicit(&ws->n_waiting, memory_order_relaxed);
 }

@@ -10,6 +10,7 @@
 #ifndef SPOA_MIRROR_REPLAY_WINDOW_H
 #define SPOA_MIRROR_REPLAY_WINDOW_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -22,6 +23,7 @@ struct window_wait;
  * valid until replay_windows_destroy(): transfers keep it. */
 struct target_window {
 	struct target_window *next;
+	struct replay_windows *owner;
 	struct target *t;
 	unsigned limit;     /* transfers in curl at most */
 	unsigned in_curl;   /* transfers in curl now */
@@ -31,6 +33,7 @@ struct target_window {
 
 struct replay_windows {
 	struct target_window *list;
+	atomic_size_t n_waiting; /* in all windows; read by other threads */
 };
 
 void replay_windows_init(struct replay_windows *ws);
@@ -55,7 +58,7 @@ struct mirror_request *replay_window_next(struct target_window *win);
 /* The request first in line whatever the window holds (drain, abort). */
 struct mirror_request *replay_window_pop(struct target_window *win);
 
-/* Requests waiting in all windows. */
+/* Requests waiting in all windows; any thread may ask. */
 size_t replay_windows_waiting(const struct replay_windows *ws);
 
 #endif

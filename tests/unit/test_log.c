@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "log.h"
+#include "log_lines.h"
 
 /* ---- fixture: a fresh log file and a clock the test sets ---- */
 
@@ -68,51 +69,6 @@ static int log_teardown(void **state)
 	return 0;
 }
 
-static size_t count_lines_with(const struct logfile *lf, const char *needle)
-{
-	FILE *fp = fopen(lf->path, "r");
-	char line[4096];
-	size_t n = 0;
-
-	assert_non_null(fp);
-	while (fgets(line, sizeof(line), fp))
-		if (strstr(line, needle))
-			n++;
-	fclose(fp);
-	return n;
-}
-
-/* Sums the counts of "WHAT: N more in the last T ms" lines; their number in
- * *lines, the largest T in *max_age_ms (if not NULL). */
-static uint64_t sum_summaries(const struct logfile *lf, const char *what, size_t *lines,
-			      uint64_t *max_age_ms)
-{
-	FILE *fp = fopen(lf->path, "r");
-	char line[4096], prefix[128];
-	uint64_t sum = 0;
-
-	assert_non_null(fp);
-	snprintf(prefix, sizeof(prefix), "%s: ", what);
-	*lines = 0;
-	if (max_age_ms)
-		*max_age_ms = 0;
-	while (fgets(line, sizeof(line), fp)) {
-		const char *p = strstr(line, prefix);
-		unsigned long long n, age;
-
-		if (!p || !strstr(p, " more in the last "))
-			continue;
-		assert_int_equal(sscanf(p + strlen(prefix), "%llu more in the last %llu ms", &n, &age),
-				 2);
-		sum += n;
-		(*lines)++;
-		if (max_age_ms && age > *max_age_ms)
-			*max_age_ms = age;
-	}
-	fclose(fp);
-	return sum;
-}
-
 static void burst(struct log_ratelimit *rl, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
@@ -128,23 +84,23 @@ static void test_log_limited_burst_summary_flushed_after_interval_without_new_ev
 	size_t lines;
 
 	burst(&rl, 500);
-	assert_int_equal(count_lines_with(lf, "burst event"), 1);
-	assert_int_equal(count_lines_with(lf, "burst event 0"), 1);
+	assert_int_equal(log_lines_count(lf->path, "burst event"), 1);
+	assert_int_equal(log_lines_count(lf->path, "burst event 0"), 1);
 
 	set_ms(1099); /* the window still runs: nothing to report yet */
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 0);
-	assert_int_equal(sum_summaries(lf, "burst", &lines, NULL), 0);
+	assert_int_equal(log_summaries_sum(lf->path, "burst", &lines, NULL), 0);
 	assert_int_equal(lines, 0);
 
 	set_ms(1100);
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 499);
-	assert_int_equal(count_lines_with(lf, "burst: 499 more in the last 100 ms"), 1);
+	assert_int_equal(log_lines_count(lf->path, "burst: 499 more in the last 100 ms"), 1);
 
 	set_ms(1500); /* reported once: a second flush finds nothing */
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 0);
-	assert_int_equal(sum_summaries(lf, "burst", &lines, NULL), 499);
+	assert_int_equal(log_summaries_sum(lf->path, "burst", &lines, NULL), 499);
 	assert_int_equal(lines, 1);
-	assert_int_equal(count_lines_with(lf, "burst event"), 1);
+	assert_int_equal(log_lines_count(lf->path, "burst event"), 1);
 }
 
 static void test_log_limited_single_event_flush_writes_nothing(void **state)
@@ -156,9 +112,9 @@ static void test_log_limited_single_event_flush_writes_nothing(void **state)
 	burst(&rl, 1);
 	set_ms(2000);
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 0);
-	assert_int_equal(sum_summaries(lf, "burst", &lines, NULL), 0);
+	assert_int_equal(log_summaries_sum(lf->path, "burst", &lines, NULL), 0);
 	assert_int_equal(lines, 0);
-	assert_int_equal(count_lines_with(lf, "burst event"), 1);
+	assert_int_equal(log_lines_count(lf->path, "burst event"), 1);
 }
 
 static void test_log_limited_event_after_flush_opens_a_new_window(void **state)
@@ -173,15 +129,15 @@ static void test_log_limited_event_after_flush_opens_a_new_window(void **state)
 	/* the next event is logged with no second summary before it */
 	set_ms(1160);
 	burst(&rl, 4);
-	assert_int_equal(count_lines_with(lf, "burst event"), 2);
-	assert_int_equal(sum_summaries(lf, "burst", &lines, NULL), 9);
+	assert_int_equal(log_lines_count(lf->path, "burst event"), 2);
+	assert_int_equal(log_summaries_sum(lf->path, "burst", &lines, NULL), 9);
 	assert_int_equal(lines, 1);
 	/* its window counts from 1160 */
 	set_ms(1259);
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 0);
 	set_ms(1260);
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 3);
-	assert_int_equal(count_lines_with(lf, "burst: 3 more in the last 100 ms"), 1);
+	assert_int_equal(log_lines_count(lf->path, "burst: 3 more in the last 100 ms"), 1);
 }
 
 static void test_log_limited_next_event_reports_before_the_flush_does(void **state)
@@ -209,7 +165,7 @@ static void test_log_limited_next_event_reports_before_the_flush_does(void **sta
 	/* the new window has nothing suppressed; the old count is not repeated */
 	set_ms(1400);
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 0);
-	assert_int_equal(sum_summaries(lf, "burst", &lines, NULL), 6);
+	assert_int_equal(log_summaries_sum(lf->path, "burst", &lines, NULL), 6);
 	assert_int_equal(lines, 1);
 }
 
@@ -222,14 +178,14 @@ static void test_log_ratelimit_flush_now_reports_an_open_window(void **state)
 	burst(&rl, 5);
 	set_ms(1040);
 	assert_int_equal(log_ratelimit_flush_now(&rl, LOG_LVL_WARN, "burst"), 4);
-	assert_int_equal(count_lines_with(lf, "burst: 4 more in the last 40 ms"), 1);
+	assert_int_equal(log_lines_count(lf->path, "burst: 4 more in the last 40 ms"), 1);
 	assert_int_equal(log_ratelimit_flush_now(&rl, LOG_LVL_WARN, "burst"), 0);
 	/* the window stays: later events in it are suppressed and counted anew */
 	burst(&rl, 3);
-	assert_int_equal(count_lines_with(lf, "burst event"), 1);
+	assert_int_equal(log_lines_count(lf->path, "burst event"), 1);
 	set_ms(1100);
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 3);
-	assert_int_equal(sum_summaries(lf, "burst", &lines, NULL), 7);
+	assert_int_equal(log_summaries_sum(lf->path, "burst", &lines, NULL), 7);
 	assert_int_equal(lines, 2);
 }
 
@@ -242,7 +198,7 @@ static void test_log_limited_stale_clock_reading_counts_inside_window(void **sta
 	/* a thread that read the clock before the window opened */
 	set_ms(990);
 	burst(&rl, 2);
-	assert_int_equal(count_lines_with(lf, "burst event"), 1);
+	assert_int_equal(log_lines_count(lf->path, "burst event"), 1);
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 0);
 	set_ms(1100);
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 2);
@@ -259,10 +215,10 @@ static void test_log_limited_window_across_clock_wrap_of_the_state(void **state)
 	set_ms(wrap + 50);
 	burst(&rl, 8);
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 0);
-	assert_int_equal(count_lines_with(lf, "burst event"), 1);
+	assert_int_equal(log_lines_count(lf->path, "burst event"), 1);
 	set_ms(wrap + 70);
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 8);
-	assert_int_equal(count_lines_with(lf, "burst: 8 more in the last 100 ms"), 1);
+	assert_int_equal(log_lines_count(lf->path, "burst: 8 more in the last 100 ms"), 1);
 }
 
 static void test_log_limited_disabled_level_neither_logs_nor_counts(void **state)
@@ -275,7 +231,7 @@ static void test_log_limited_disabled_level_neither_logs_nor_counts(void **state
 	set_ms(1200);
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 0);
 	log_set_level(LOG_LVL_INFO);
-	assert_int_equal(count_lines_with(lf, "burst"), 0);
+	assert_int_equal(log_lines_count(lf->path, "burst"), 0);
 }
 
 /* Threads log into one rate limit while another advances the clock and
@@ -329,8 +285,8 @@ static void test_log_limited_counts_exact_across_threads_with_flusher(void **sta
 	flushed += log_ratelimit_flush_now(&r.rl, LOG_LVL_WARN, "race");
 
 	events = atomic_load(&r.events);
-	logged = count_lines_with(lf, "race event");
-	summed = sum_summaries(lf, "race", &summaries, NULL);
+	logged = log_lines_count(lf->path, "race event");
+	summed = log_summaries_sum(lf->path, "race", &summaries, NULL);
 	print_message("%llu events: %zu windows, %zu summaries (%zu by the flusher)\n",
 		      (unsigned long long)events, logged, summaries, flush_lines);
 	assert_int_equal(logged + summed, events);
@@ -351,11 +307,11 @@ static void test_log_limited_full_counter_reported_early_and_restarted(void **st
 	size_t lines;
 
 	burst(&rl, 1 + full + 5);
-	assert_int_equal(count_lines_with(lf, "burst event"), 1);
-	assert_int_equal(count_lines_with(lf, "burst: 33554431 more in the last 0 ms"), 1);
+	assert_int_equal(log_lines_count(lf->path, "burst event"), 1);
+	assert_int_equal(log_lines_count(lf->path, "burst: 33554431 more in the last 0 ms"), 1);
 	set_ms(1100);
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 5);
-	assert_int_equal(sum_summaries(lf, "burst", &lines, NULL), (uint64_t)full + 5);
+	assert_int_equal(log_summaries_sum(lf->path, "burst", &lines, NULL), (uint64_t)full + 5);
 	assert_int_equal(lines, 2);
 }
 

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "log_lines.h"
 #include "message.h"
 #include "mirror.h"
 #include "queue.h"
@@ -277,20 +278,6 @@ static uint64_t fake_clock(void)
 	return fake_now_ms;
 }
 
-static size_t file_count(const char *path, const char *needle)
-{
-	char line[512];
-	size_t n = 0;
-	FILE *f = fopen(path, "r");
-
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, needle))
-			n++;
-	fclose(f);
-	return n;
-}
-
 /* A burst of invalid messages that stops still gets its "N more" line when
  * the agent's monitor flushes after the window, not only at the next one. */
 static void test_invalid_burst_summary_flushed_after_window(void **state)
@@ -318,8 +305,8 @@ static void test_invalid_burst_summary_flushed_after_window(void **state)
 	mirror_dispatch_flush_logs(&fx->d); /* once only */
 	log_set_clock(NULL);
 	log_close();
-	assert_int_equal(file_count(path, "not mirrored"), 1);
-	assert_int_equal(file_count(path, "invalid mirror messages: 4 more"), 1);
+	assert_int_equal(log_lines_count(path, "not mirrored"), 1);
+	assert_int_equal(log_lines_count(path, "invalid mirror messages: 4 more"), 1);
 	unlink(path);
 	fixture_free(fx);
 }

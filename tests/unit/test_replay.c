@@ -26,6 +26,7 @@
 #include "config.h"
 #include "http_recorder.h"
 #include "log.h"
+#include "log_lines.h"
 #include "queue.h"
 #include "replay.h"
 #include "request.h"
@@ -946,50 +947,6 @@ static void test_replay_invalid_local_port_rejected(void **state)
 
 /* ---- logging ---- */
 
-static size_t count_lines_with(const char *path, const char *needle)
-{
-	FILE *fp = fopen(path, "r");
-	char line[4096];
-	size_t n = 0;
-
-	assert_non_null(fp);
-	while (fgets(line, sizeof(line), fp))
-		if (strstr(line, needle))
-			n++;
-	fclose(fp);
-	return n;
-}
-
-/* Sums the counts of "WHAT: N more in the last T ms" lines; their number in
- * *lines and the largest T in *max_age_ms. */
-static uint64_t sum_summaries(const char *path, const char *what, size_t *lines,
-			      uint64_t *max_age_ms)
-{
-	FILE *fp = fopen(path, "r");
-	char line[4096], prefix[128];
-	uint64_t sum = 0;
-
-	assert_non_null(fp);
-	snprintf(prefix, sizeof(prefix), "%s: ", what);
-	*lines = 0;
-	*max_age_ms = 0;
-	while (fgets(line, sizeof(line), fp)) {
-		const char *p = strstr(line, prefix);
-		unsigned long long n, age;
-
-		if (!p || !strstr(p, " more in the last "))
-			continue;
-		assert_int_equal(sscanf(p + strlen(prefix), "%llu more in the last %llu ms", &n, &age),
-				 2);
-		sum += n;
-		(*lines)++;
-		if (age > *max_age_ms)
-			*max_age_ms = age;
-	}
-	fclose(fp);
-	return sum;
-}
-
 static void test_replay_shadow_errors_logged_once_per_interval(void **state)
 {
 	struct fx *f = fx_new();
@@ -1013,14 +970,14 @@ static void test_replay_shadow_errors_logged_once_per_interval(void **state)
 	failed = stat_get(&fx_stats(f, 0)->failed);
 	assert_true(failed >= 2);
 	/* inside the interval: one line, and the summary waits */
-	assert_int_equal(count_lines_with(path, "shadow 'dead' ("), 1);
-	assert_int_equal(sum_summaries(path, "shadow 'dead' errors", &lines, &age), 0);
+	assert_int_equal(log_lines_count(path, "shadow 'dead' ("), 1);
+	assert_int_equal(log_summaries_sum(path, "shadow 'dead' errors", &lines, &age), 0);
 	assert_int_equal(lines, 0);
 	/* stopping reports what the open window suppressed, once */
 	fx_free(f);
 	log_close();
-	assert_int_equal(count_lines_with(path, "shadow 'dead' ("), 1);
-	assert_int_equal(sum_summaries(path, "shadow 'dead' errors", &lines, &age), failed - 1);
+	assert_int_equal(log_lines_count(path, "shadow 'dead' ("), 1);
+	assert_int_equal(log_summaries_sum(path, "shadow 'dead' errors", &lines, &age), failed - 1);
 	assert_int_equal(lines, 1);
 	unlink(path);
 }
@@ -1054,7 +1011,7 @@ static void test_replay_shadow_error_summary_logged_after_burst_without_new_erro
 	assert_true(failed >= 2);
 	/* nothing more is sent: the summary must come on its own */
 	while (mono_ms() - start < 10u * interval_ms) {
-		summed = sum_summaries(path, "shadow 'dead' errors", &lines, &age);
+		summed = log_summaries_sum(path, "shadow 'dead' errors", &lines, &age);
 		if (lines)
 			break;
 		sleep_ms(5);
@@ -1073,8 +1030,8 @@ static void test_replay_shadow_error_summary_logged_after_burst_without_new_erro
 	sleep_ms(2 * interval_ms);
 	fx_free(f);
 	log_close();
-	assert_int_equal(count_lines_with(path, "shadow 'dead' ("), 1);
-	assert_int_equal(sum_summaries(path, "shadow 'dead' errors", &lines, &age), failed - 1);
+	assert_int_equal(log_lines_count(path, "shadow 'dead' ("), 1);
+	assert_int_equal(log_summaries_sum(path, "shadow 'dead' errors", &lines, &age), failed - 1);
 	assert_int_equal(lines, 1);
 	unlink(path);
 }
@@ -1099,7 +1056,7 @@ static void test_replay_access_log_line_per_mirror(void **state)
 	assert_true(fx_wait_idle(f, 5000));
 	fx_free(f);
 	log_close();
-	assert_int_equal(count_lines_with(path, "mirror target=acc GET /logged?x=1 status=200"), 3);
+	assert_int_equal(log_lines_count(path, "mirror target=acc GET /logged?x=1 status=200"), 3);
 	unlink(path);
 }
 
