@@ -221,6 +221,7 @@ static int agent_start(struct agent *a, char *err, size_t errlen)
 		.max_connections = fit_connection_limit(&a->cfg),
 		.idle_timeout_ms = a->cfg.idle_timeout_ms,
 		.processing_delay_ms = a->cfg.processing_delay_ms,
+		.log_interval_ms = a->cfg.monitor_interval_ms,
 		.conn = {
 			.max_frame_size = a->cfg.max_frame_size,
 			.caps = a->cfg.caps,

@@ -423,7 +423,7 @@ void cli_print_help(FILE *out)
 		"  -l, --logfile=[MODE:]FILE     log to FILE instead of stderr; MODE a appends\n"
 		"                                (default), w truncates; A and W also accepted\n"
 		"      --access-log[=BOOL]       log one line per finished mirror (default: off)\n"
-		"  -i, --monitor-interval=TIME   repeated shadow errors are logged once per interval\n"
+		"  -i, --monitor-interval=TIME   repeated errors (shadow, SPOP) are logged once per interval\n"
 		"                                (default: %s)\n"
 		"  -D, --daemonize               run in the background\n"
 		"  -F, --pidfile=FILE            write the process id to FILE (and lock it)\n"

@@ -39,6 +39,7 @@ struct client {
 };
 
 /* what the rate-limited log lines' summaries call them */
+#define SERVER_DEFAULT_LOG_INTERVAL_MS 5000
 #define PROTOCOL_ERRORS "SPOP protocol errors"
 #define REFUSED_CONNECTIONS "refused SPOP connections"
 #define ACCEPT_ERRORS "accept errors"
@@ -386,6 +387,7 @@ struct server *server_new(struct ev_loop *loop, const struct server_settings *s,
 			  const struct conn_handler *h, struct spop_stats *stats)
 {
 	struct server *srv = calloc(1, sizeof(*srv));
+	unsigned log_ms = s->log_interval_ms ? s->log_interval_ms : SERVER_DEFAULT_LOG_INTERVAL_MS;
 
 	if (!srv)
 		return NULL;
@@ -395,9 +397,9 @@ struct server *server_new(struct ev_loop *loop, const struct server_settings *s,
 	srv->stats = stats;
 	srv->listen_fd = -1;
 	srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	srv->refuse_log = (struct log_ratelimit)LOG_RATELIMIT_INIT(5000);
-	srv->protocol_log = (struct log_ratelimit)LOG_RATELIMIT_INIT(5000);
-	srv->accept_log = (struct log_ratelimit)LOG_RATELIMIT_INIT(5000);
+	srv->refuse_log = (struct log_ratelimit)LOG_RATELIMIT_INIT(log_ms);
+	srv->protocol_log = (struct log_ratelimit)LOG_RATELIMIT_INIT(log_ms);
+	srv->accept_log = (struct log_ratelimit)LOG_RATELIMIT_INIT(log_ms);
 	return srv;
 }
 

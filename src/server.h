@@ -19,6 +19,9 @@ struct server_settings {
 	unsigned max_connections;
 	unsigned idle_timeout_ms;
 	unsigned processing_delay_ms; /* hold ACKs this long (testing HAProxy timeouts) */
+	/* Repeated protocol errors, refused connections and accept errors:
+	 * the first of each interval is logged, then a count; 0 = 5 s. */
+	unsigned log_interval_ms;
 	struct conn_settings conn;
 };
 

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,8 @@
 #include <unistd.h>
 
 #include "frames.h"
+#include "log.h"
+#include "log_lines.h"
 #include "server.h"
 #include "spop_client.h"
 
@@ -56,6 +59,7 @@ struct fixture {
 	struct ev_loop *loop;
 	ev_async stop;
 	ev_async shutdown;
+	ev_async flush_logs;
 	pthread_t thread;
 	struct server *srv;
 	struct spop_stats stats;
@@ -75,6 +79,13 @@ static void shutdown_cb(struct ev_loop *loop, ev_async *w, int revents)
 	server_shutdown(fx->srv, 2000, NULL, NULL);
 }
 
+static void flush_logs_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct fixture *fx = w->data;
+
+	server_flush_logs(fx->srv);
+}
+
 static void *loop_main(void *arg)
 {
 	struct fixture *fx = arg;
@@ -84,6 +95,7 @@ static void *loop_main(void *arg)
 }
 
 static unsigned next_processing_delay_ms;
+static unsigned next_log_interval_ms;
 
 static struct fixture *start(unsigned max_conns, unsigned idle_ms, uint32_t frame_size)
 {
@@ -95,6 +107,7 @@ static struct fixture *start(unsigned max_conns, unsigned idle_ms, uint32_t fram
 		.max_connections = max_conns,
 		.idle_timeout_ms = idle_ms,
 		.processing_delay_ms = next_processing_delay_ms,
+		.log_interval_ms = next_log_interval_ms,
 		.conn = { .max_frame_size = frame_size, .caps = SPOP_CAP_ALL,
 			  .reassembly_max = 1 << 20 },
 	};
@@ -112,6 +125,9 @@ static struct fixture *start(unsigned max_conns, unsigned idle_ms, uint32_t fram
 	ev_async_init(&fx->shutdown, shutdown_cb);
 	fx->shutdown.data = fx;
 	ev_async_start(fx->loop, &fx->shutdown);
+	ev_async_init(&fx->flush_logs, flush_logs_cb);
+	fx->flush_logs.data = fx;
+	ev_async_start(fx->loop, &fx->flush_logs);
 	pthread_create(&fx->thread, NULL, loop_main, fx);
 	return fx;
 }
@@ -353,6 +369,58 @@ static void test_garbage_ends_only_that_connection(void **state)
 	stop(fx);
 }
 
+/* Closes one connection with a protocol error (DISCONNECT status 3). */
+static void send_oversize_frame(uint16_t port)
+{
+	const uint8_t huge[4] = { 0x7f, 0xff, 0xff, 0xff };
+	struct spop_client bad;
+
+	assert_int_equal(spop_client_connect(&bad, port), 0);
+	assert_true(spop_client_send(&bad, huge, sizeof(huge)));
+	assert_true(spop_client_wait_closed(&bad, TIMEOUT_MS));
+	spop_client_close(&bad);
+}
+
+/* Protocol errors follow the configured log interval (the agent passes its
+ * --monitor-interval): one line, then one "N more" summary when the window
+ * is over, not 5 s later. */
+static void test_protocol_errors_logged_once_per_configured_interval(void **state)
+{
+	char path[] = "/tmp/test_spop_server_log_XXXXXX";
+	char spec[64];
+	int fd = mkstemp(path);
+	struct fixture *fx;
+	size_t lines = 0;
+	uint64_t summed = 0;
+
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(spec, sizeof(spec), "w:%s", path);
+	assert_int_equal(log_open(spec), 0);
+	next_log_interval_ms = 300;
+	fx = start(100, 10000, 16380);
+	next_log_interval_ms = 0;
+	for (int i = 0; i < 4; i++)
+		send_oversize_frame(fx->port);
+	/* inside the window: the first error only */
+	assert_int_equal(log_lines_count(path, "(DISCONNECT status 3)"), 1);
+	assert_int_equal(log_summaries_sum(path, "SPOP protocol errors", &lines, NULL), 0);
+	usleep(400 * 1000);
+	ev_async_send(fx->loop, &fx->flush_logs);
+	for (int waited = 0; waited < TIMEOUT_MS && !lines; waited += 20) {
+		usleep(20 * 1000);
+		summed = log_summaries_sum(path, "SPOP protocol errors", &lines, NULL);
+	}
+	assert_int_equal(lines, 1);
+	assert_int_equal(summed, 3);
+	/* a new window: the next error is a line of its own */
+	send_oversize_frame(fx->port);
+	assert_int_equal(log_lines_count(path, "(DISCONNECT status 3)"), 2);
+	stop(fx);
+	log_close();
+	unlink(path);
+}
+
 static void test_truncated_frame_then_close_leaves_server_serving(void **state)
 {
 	struct fixture *fx = start(100, 10000, 16380);
@@ -495,6 +563,7 @@ int main(void)
 		cmocka_unit_test(test_aborted_fragments_not_acked_nor_mirrored),
 		cmocka_unit_test(test_oversize_frame_disconnect_3_and_others_unaffected),
 		cmocka_unit_test(test_garbage_ends_only_that_connection),
+		cmocka_unit_test(test_protocol_errors_logged_once_per_configured_interval),
 		cmocka_unit_test(test_truncated_frame_then_close_leaves_server_serving),
 		cmocka_unit_test(test_notify_before_hello_disconnect_4),
 		cmocka_unit_test(test_haproxy_disconnect_answered_status_0_then_closed),
