@@ -297,15 +297,60 @@ static void client_close(struct client *cl)
 /* ------------------------------------------------------------------ */
 /* listener                                                            */
 
-static void refuse(struct server *srv, int fd, const struct sockaddr_storage *ss, const char *why)
+static void refuse(struct server *srv, int fd, const char *peer, const char *why)
 {
-	char peer[64];
-
-	format_peer(ss, peer, sizeof(peer));
 	close(fd);
 	srv->stats->conn_refused++;
 	log_limited(&srv->refuse_log, LOG_LVL_WARN, REFUSED_CONNECTIONS,
 		    "spop: refusing %s: %s", peer, why);
+}
+
+/* Serves fd (connected, any stream socket) from now on; takes fd. */
+static int client_add(struct server *srv, int fd, const char *peer)
+{
+	struct client *cl;
+
+	if (srv->n_clients >= srv->settings.max_connections) {
+		refuse(srv, fd, peer, "connection limit reached (max-connections)");
+		return -1;
+	}
+	if (set_nonblock(fd) < 0) {
+		refuse(srv, fd, peer, "cannot make the socket non-blocking");
+		return -1;
+	}
+	cl = calloc(1, sizeof(*cl));
+	if (cl)
+		cl->conn = conn_new(&srv->settings.conn, &srv->handler, srv->stats);
+	if (!cl || !cl->conn) {
+		free(cl);
+		refuse(srv, fd, peer, "out of memory");
+		return -1;
+	}
+	cl->srv = srv;
+	cl->fd = fd;
+	snprintf(cl->peer, sizeof(cl->peer), "%s", peer);
+	cl->last_active = ev_now(srv->loop);
+	ev_io_init(&cl->io, client_io_cb, fd, EV_READ);
+	cl->io.data = cl;
+	cl->reading = true;
+	ev_io_start(srv->loop, &cl->io);
+	ev_init(&cl->timer, client_timer_cb);
+	cl->timer.data = cl;
+	cl->timer.repeat = srv->settings.idle_timeout_ms / 1000.0;
+	ev_timer_again(srv->loop, &cl->timer);
+	ev_init(&cl->delay, client_delay_cb);
+	cl->delay.data = cl;
+	cl->next = srv->clients;
+	if (srv->clients)
+		srv->clients->prev = cl;
+	srv->clients = cl;
+	srv->n_clients++;
+	srv->stats->conn_open++;
+	srv->stats->conn_total++;
+	if (srv->shutting_down)
+		cl->closing_at_boundary = true;
+	log_debug("spop %s: connected", cl->peer);
+	return 0;
 }
 
 static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -315,7 +360,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	for (int i = 0; i < 64; i++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
-		struct client *cl;
+		char peer[64];
 		int one = 1;
 		int fd = accept(srv->listen_fd, (struct sockaddr *)&ss, &sl);
 
@@ -328,8 +373,10 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 				 * in the backlog. */
 				close(srv->spare_fd);
 				fd = accept(srv->listen_fd, (struct sockaddr *)&ss, &sl);
-				if (fd >= 0)
-					refuse(srv, fd, &ss, "out of file descriptors");
+				if (fd >= 0) {
+					format_peer(&ss, peer, sizeof(peer));
+					refuse(srv, fd, peer, "out of file descriptors");
+				}
 				srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 				continue;
 			}
@@ -338,49 +385,16 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 					    "spop: accept failed: %s", strerror(errno));
 			return;
 		}
-		if (srv->n_clients >= srv->settings.max_connections) {
-			refuse(srv, fd, &ss, "connection limit reached (max-connections)");
-			continue;
-		}
-		if (set_nonblock(fd) < 0) {
-			close(fd);
-			continue;
-		}
+		format_peer(&ss, peer, sizeof(peer));
 		/* ACKs are small and latency is the point */
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		cl = calloc(1, sizeof(*cl));
-		if (cl)
-			cl->conn = conn_new(&srv->settings.conn, &srv->handler, srv->stats);
-		if (!cl || !cl->conn) {
-			free(cl);
-			refuse(srv, fd, &ss, "out of memory");
-			continue;
-		}
-		cl->srv = srv;
-		cl->fd = fd;
-		format_peer(&ss, cl->peer, sizeof(cl->peer));
-		cl->last_active = ev_now(loop);
-		ev_io_init(&cl->io, client_io_cb, fd, EV_READ);
-		cl->io.data = cl;
-		cl->reading = true;
-		ev_io_start(loop, &cl->io);
-		ev_init(&cl->timer, client_timer_cb);
-		cl->timer.data = cl;
-		cl->timer.repeat = srv->settings.idle_timeout_ms / 1000.0;
-		ev_timer_again(loop, &cl->timer);
-		ev_init(&cl->delay, client_delay_cb);
-		cl->delay.data = cl;
-		cl->next = srv->clients;
-		if (srv->clients)
-			srv->clients->prev = cl;
-		srv->clients = cl;
-		srv->n_clients++;
-		srv->stats->conn_open++;
-		srv->stats->conn_total++;
-		if (srv->shutting_down)
-			cl->closing_at_boundary = true;
-		log_debug("spop %s: connected", cl->peer);
+		client_add(srv, fd, peer);
 	}
+}
+
+int server_adopt(struct server *srv, int fd, const char *peer)
+{
+	return client_add(srv, fd, peer);
 }
 
 struct server *server_new(struct ev_loop *loop, const struct server_settings *s,

@@ -34,6 +34,11 @@ int server_listen(struct server *srv, char *err, size_t errlen);
 /* The bound port (after server_listen, useful with port 0). */
 uint16_t server_port(const struct server *srv);
 bool server_accepting(const struct server *srv);
+/* Serves an already connected stream socket (one end of a socketpair, a
+ * descriptor handed over) like an accepted connection; takes fd, closed on
+ * refusal (limit, memory: -1, counted and logged like at accept). peer names
+ * it in logs. Call on the loop's thread. */
+int server_adopt(struct server *srv, int fd, const char *peer);
 
 /* Graceful stop: close the listener; each connection gets AGENT-DISCONNECT
  * (status 0) at its next frame boundary; connections still open after

@@ -1,6 +1,7 @@
-/* Integration tests for src/server.c + src/conn.c over real TCP on
- * 127.0.0.1: a raw-SPOP client talks to the listener running on its own
- * libev loop thread. */
+/* Integration tests for src/server.c + src/conn.c: a raw-SPOP client talks
+ * to the server running on its own libev loop thread, over real TCP on
+ * 127.0.0.1 and over socketpairs the server adopts (byte-by-byte input, a
+ * peer that stops reading, a peer gone mid-frame, without TCP's timing). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,8 @@
 #include <cmocka.h>
 #include <ev.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,6 +63,10 @@ struct fixture {
 	ev_async stop;
 	ev_async shutdown;
 	ev_async flush_logs;
+	ev_async adopt; /* serves adopt_fd, then sets adopt_rc and adopted */
+	int adopt_fd;
+	atomic_int adopt_rc;
+	atomic_bool adopted;
 	pthread_t thread;
 	struct server *srv;
 	struct spop_stats stats;
@@ -84,6 +91,14 @@ static void flush_logs_cb(struct ev_loop *loop, ev_async *w, int revents)
 	struct fixture *fx = w->data;
 
 	server_flush_logs(fx->srv);
+}
+
+static void adopt_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+	struct fixture *fx = w->data;
+
+	atomic_store(&fx->adopt_rc, server_adopt(fx->srv, fx->adopt_fd, "socketpair"));
+	atomic_store(&fx->adopted, true);
 }
 
 static void *loop_main(void *arg)
@@ -128,6 +143,9 @@ static struct fixture *start(unsigned max_conns, unsigned idle_ms, uint32_t fram
 	ev_async_init(&fx->flush_logs, flush_logs_cb);
 	fx->flush_logs.data = fx;
 	ev_async_start(fx->loop, &fx->flush_logs);
+	ev_async_init(&fx->adopt, adopt_cb);
+	fx->adopt.data = fx;
+	ev_async_start(fx->loop, &fx->adopt);
 	pthread_create(&fx->thread, NULL, loop_main, fx);
 	return fx;
 }
@@ -142,16 +160,45 @@ static void stop(struct fixture *fx)
 	free(fx);
 }
 
-static void client_hello(struct spop_client *c, uint16_t port)
+/* A socketpair: one end in c, the other handed to the server (on its
+ * thread); server_adopt()'s result. sndbuf > 0 shrinks the server's send
+ * buffer first. */
+static int pair_connect(struct fixture *fx, struct spop_client *c, int sndbuf)
+{
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	if (sndbuf > 0) {
+		assert_int_equal(setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
+		assert_int_equal(setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &sndbuf, sizeof(sndbuf)), 0);
+	}
+	c->fd = sv[0];
+	c->len = 0;
+	fx->adopt_fd = sv[1];
+	atomic_store(&fx->adopted, false);
+	ev_async_send(fx->loop, &fx->adopt);
+	for (int waited = 0; !atomic_load(&fx->adopted); waited++) {
+		assert_true(waited < TIMEOUT_MS);
+		usleep(1000);
+	}
+	return atomic_load(&fx->adopt_rc);
+}
+
+static void say_hello(struct spop_client *c)
 {
 	struct frame_buf b = { .len = 0 };
 	struct spop_frame f;
 
-	assert_int_equal(spop_client_connect(c, port), 0);
 	add_hello(&b, "2.0", 16380, "pipelining,async", false);
 	assert_true(spop_client_send(c, b.data, b.len));
 	assert_int_equal(spop_client_read_frame(c, &f, TIMEOUT_MS), 1);
 	assert_int_equal(f.type, SPOP_FRAME_AGENT_HELLO);
+}
+
+static void client_hello(struct spop_client *c, uint16_t port)
+{
+	assert_int_equal(spop_client_connect(c, port), 0);
+	say_hello(c);
 }
 
 static uint32_t read_disconnect(struct spop_client *c)
@@ -552,6 +599,122 @@ static void test_processing_delay_holds_acks(void **state)
 	stop(fx);
 }
 
+/* ---- over socketpairs ---- */
+
+/* Every read returns one byte: the frame is reassembled across 200-odd
+ * reads and handled once. */
+static void test_socketpair_notify_one_byte_at_a_time(void **state)
+{
+	struct fixture *fx = start(100, 10000, 16380);
+	struct frame_buf b = { .len = 0 };
+	const char body[] = "{\"one\": \"byte at a time\"}";
+	struct spop_client c;
+	struct spop_frame f;
+
+	assert_int_equal(pair_connect(fx, &c, 0), 0);
+	say_hello(&c);
+	add_notify(&b, 7, 3, "/slow?x=1", body, sizeof(body) - 1);
+	for (size_t i = 0; i < b.len; i++) {
+		assert_true(spop_client_send(&c, b.data + i, 1));
+		usleep(200);
+	}
+	assert_int_equal(spop_client_read_frame(&c, &f, TIMEOUT_MS), 1);
+	assert_int_equal(f.type, SPOP_FRAME_ACK);
+	assert_int_equal(f.stream_id, 7);
+	assert_int_equal(f.frame_id, 3);
+	assert_int_equal(seen_messages(&fx->seen), 1);
+	assert_int_equal(fx->seen.body_len, sizeof(body) - 1);
+	assert_memory_equal(fx->seen.body, body, sizeof(body) - 1);
+	spop_client_close(&c);
+	stop(fx);
+}
+
+struct pipelined {
+	struct spop_client *c;
+	unsigned n;
+	bool sent;
+};
+
+static void *send_pipelined(void *arg)
+{
+	struct pipelined *p = arg;
+
+	p->sent = true;
+	for (unsigned i = 1; i <= p->n && p->sent; i++) {
+		struct frame_buf b = { .len = 0 };
+
+		add_notify(&b, i, 1, "/pipelined", "", 0);
+		p->sent = spop_client_send(p->c, b.data, b.len);
+	}
+	return NULL;
+}
+
+/* A peer that does not read: the server's small send buffer fills with
+ * ACKs, it must wait for room (not drop ACKs, not close), and every ACK
+ * arrives, in order, once the peer reads. */
+static void test_socketpair_acks_wait_for_a_peer_that_stops_reading(void **state)
+{
+	struct fixture *fx = start(100, 10000, 16380);
+	struct pipelined p = { .n = 3000 };
+	struct spop_client c;
+	pthread_t sender;
+
+	assert_int_equal(pair_connect(fx, &c, 4096), 0);
+	say_hello(&c);
+	p.c = &c;
+	assert_int_equal(pthread_create(&sender, NULL, send_pipelined, &p), 0);
+	usleep(300 * 1000); /* nobody reads: the ACKs back up */
+	for (uint64_t i = 1; i <= p.n; i++) {
+		struct spop_frame f;
+
+		assert_int_equal(spop_client_read_frame(&c, &f, TIMEOUT_MS), 1);
+		assert_int_equal(f.type, SPOP_FRAME_ACK);
+		assert_int_equal(f.stream_id, i);
+	}
+	pthread_join(sender, NULL);
+	assert_true(p.sent);
+	assert_int_equal(seen_messages(&fx->seen), p.n);
+	spop_client_close(&c);
+	stop(fx);
+}
+
+/* Half a NOTIFY, then the peer goes: nothing is handled, and the server
+ * goes on serving the next one. */
+static void test_socketpair_peer_gone_mid_frame(void **state)
+{
+	struct fixture *fx = start(100, 10000, 16380);
+	struct frame_buf b = { .len = 0 };
+	struct spop_client gone, next;
+
+	assert_int_equal(pair_connect(fx, &gone, 0), 0);
+	say_hello(&gone);
+	add_notify(&b, 1, 1, "/half", "0123456789", 10);
+	assert_true(spop_client_send(&gone, b.data, b.len / 2));
+	spop_client_close(&gone);
+	assert_int_equal(pair_connect(fx, &next, 0), 0);
+	say_hello(&next);
+	send_notify_expect_ack(&next, 2, 1);
+	assert_int_equal(seen_messages(&fx->seen), 1);
+	spop_client_close(&next);
+	stop(fx);
+}
+
+/* Adopted connections count against max-connections like accepted ones. */
+static void test_socketpair_beyond_the_limit_refused(void **state)
+{
+	struct fixture *fx = start(1, 10000, 16380);
+	struct spop_client first, second;
+
+	assert_int_equal(pair_connect(fx, &first, 0), 0);
+	assert_int_equal(pair_connect(fx, &second, 0), -1);
+	assert_true(spop_client_wait_closed(&second, TIMEOUT_MS));
+	assert_int_equal(fx->stats.conn_refused, 1);
+	say_hello(&first);
+	spop_client_close(&second);
+	spop_client_close(&first);
+	stop(fx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -571,6 +734,10 @@ int main(void)
 		cmocka_unit_test(test_connection_limit_refuses_excess_and_recovers),
 		cmocka_unit_test(test_shutdown_sends_disconnect_0_to_open_connections),
 		cmocka_unit_test(test_processing_delay_holds_acks),
+		cmocka_unit_test(test_socketpair_notify_one_byte_at_a_time),
+		cmocka_unit_test(test_socketpair_acks_wait_for_a_peer_that_stops_reading),
+		cmocka_unit_test(test_socketpair_peer_gone_mid_frame),
+		cmocka_unit_test(test_socketpair_beyond_the_limit_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
