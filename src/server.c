@@ -38,8 +38,9 @@ struct client {
 	char peer[64];
 };
 
-/* what the rate-limited log lines' summaries call them */
+/* repeated errors: one line, then a count, per interval (0 in settings) */
 #define SERVER_DEFAULT_LOG_INTERVAL_MS 5000
+/* what the rate-limited log lines' summaries call them */
 #define PROTOCOL_ERRORS "SPOP protocol errors"
 #define REFUSED_CONNECTIONS "refused SPOP connections"
 #define ACCEPT_ERRORS "accept errors"
@@ -305,8 +306,7 @@ static void refuse(struct server *srv, int fd, const char *peer, const char *why
 		    "spop: refusing %s: %s", peer, why);
 }
 
-/* Serves fd (connected, any stream socket) from now on; takes fd. */
-static int client_add(struct server *srv, int fd, const char *peer)
+int server_adopt(struct server *srv, int fd, const char *peer)
 {
 	struct client *cl;
 
@@ -388,13 +388,8 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		format_peer(&ss, peer, sizeof(peer));
 		/* ACKs are small and latency is the point */
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		client_add(srv, fd, peer);
+		server_adopt(srv, fd, peer);
 	}
-}
-
-int server_adopt(struct server *srv, int fd, const char *peer)
-{
-	return client_add(srv, fd, peer);
 }
 
 struct server *server_new(struct ev_loop *loop, const struct server_settings *s,
