@@ -8,6 +8,7 @@ mirrored: the baseline) and /api/v1 (mirrored), so both see the same machine
 load at the same moments."""
 
 import os
+import re
 import time
 
 from harness.client import Client, run_load
@@ -134,8 +135,14 @@ def test_one_of_two_agents_killed_mirroring_continues_through_the_other(world):
     assert received(agents[other]) - before == 100
 
 
+# An SPOE event of HAProxy's that ended with status 256 (0x100 + 0: the SPOE
+# connection it was queued on was released after a normal close) and no
+# answer time (-1): the NOTIFY was never answered by any agent.
+_RELEASED_UNANSWERED = re.compile(r"\bst=256 -?\d+/-?\d+/-?\d+/-1/")
+
+
 def test_haproxy_reload_loses_no_client_and_keeps_mirroring(world):
-    _, shadow, _, proxy = world.stack()
+    _, shadow, agent, proxy = world.stack()
     result = run_load(proxy.port, [MIRRORED], RATE, 6.0, events=[(2.0, proxy.reload)])
     print("load: %s; slowest: %s" % (result.describe(), result.slowest_windows()))
     assert_no_client_errors(result)
@@ -145,7 +152,18 @@ def test_haproxy_reload_loses_no_client_and_keeps_mirroring(world):
     while old.alive() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not old.alive(), "the old HAProxy process did not finish after the reload"
-    assert proxy.spoe_errors() == []
+    assert proxy.spoe_errors(procs=[proxy.proc]) == []
+    # The old process closes its idle SPOE connections when its soft stop
+    # begins (HAProxy 2.6); a request still arriving on one of its kept-alive
+    # client connections can be queued on an SPOE connection HAProxy is
+    # releasing, and that event ends with status 256, unanswered (seen once
+    # in more than 30 runs here). That alone is tolerated, a handful at most, on
+    # the old process only; the agent must have ACKed every NOTIFY it got.
+    old_errors = proxy.spoe_errors(procs=[old])
+    assert all(_RELEASED_UNANSWERED.search(e) for e in old_errors), old_errors
+    assert len(old_errors) <= 3, old_errors
+    m = agent.metrics()
+    assert m.sum("spoa_mirror_notify_total") == m.sum("spoa_mirror_ack_total") > 0
     # Mirroring went on across the reload...
     mirrored = shadow.wait_count(MIRRORED, result.sent, timeout=3)
     assert mirrored >= 0.95 * result.sent, (mirrored, result.sent)

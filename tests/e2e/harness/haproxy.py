@@ -183,11 +183,12 @@ class HAProxy:
             return True
         procs.wait_until(ok, timeout, interval=0.1, what="agents %s %s" % (",".join(names), state))
 
-    def spoe_errors(self):
+    def spoe_errors(self, procs=None):
         """SPOE event log lines (`log global` in the SPOE file) with a status
-        other than 0: events that timed out or failed, every process so far."""
+        other than 0: events that timed out or failed, in procs (default:
+        every process so far)."""
         out = []
-        for p in self.logs():
+        for p in self.logs() if procs is None else procs:
             try:
                 with open(p.log_path, encoding="utf-8", errors="replace") as f:
                     out += [line.rstrip() for line in f if _SPOE_ERROR.search(line)]
