@@ -185,13 +185,8 @@ static unsigned fit_connection_limit(const struct agent_config *cfg)
 		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
 			rl.rlim_cur = was;
 	}
-	for (size_t i = 0; i < cfg->n_targets; i++) {
-		unsigned cap = cfg->targets[i].max_inflight;
-
-		if (!cap || cap > REPLAY_MAX_TARGET_TRANSFERS)
-			cap = REPLAY_MAX_TARGET_TRANSFERS;
-		shadow += cap;
-	}
+	for (size_t i = 0; i < cfg->n_targets; i++)
+		shadow += replay_target_window(cfg->targets[i].max_inflight);
 	shadow *= cfg->num_workers;
 	/* shadows get up to a quarter of a small limit; 32 for the rest
 	 * (listeners, metrics, log, eventfds, resolver) */

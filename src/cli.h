@@ -21,8 +21,9 @@ enum cli_result {
  * and frees with config_free() whatever the result. argv is not modified.
  * --help and --version print to stdout; --check-config prints the
  * effective configuration as INI (config_dump_ini) to stdout, or fails
- * with CLI_ERROR when it cannot be written exactly. Re-running it on the saved argv is how a reload keeps the
- * command-line overrides. Uses getopt_long: main thread only. */
+ * with CLI_ERROR when it cannot be written exactly. Re-running it on the
+ * saved argv is how a reload keeps the command-line overrides. Uses
+ * getopt_long: main thread only. */
 int cli_parse(int argc, char **argv, struct agent_config *cfg, char *err, size_t errlen);
 
 void cli_print_help(FILE *out);

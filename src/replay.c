@@ -335,14 +335,6 @@ static bool scratch_reserve(struct transfer *x, size_t n_nodes, size_t bytes)
 	return true;
 }
 
-/* Transfers of target t this worker lets into curl at once. */
-static unsigned window_limit(const struct target *t)
-{
-	unsigned cap = t->cfg.max_inflight;
-
-	return cap && cap < REPLAY_MAX_TARGET_TRANSFERS ? cap : REPLAY_MAX_TARGET_TRANSFERS;
-}
-
 /* Connection limits from the targets' windows: curl never has to park a
  * transfer for want of a connection (targets may share a host), and enough
  * connections stay cached that keep-alive survives a full window. */
@@ -351,7 +343,7 @@ static void size_connections(struct worker *w, const struct target_set *set)
 	long total = 0;
 
 	for (size_t i = 0; i < set->count; i++) {
-		total += window_limit(&set->targets[i]);
+		total += replay_target_window(set->targets[i].cfg.max_inflight);
 		if (w->pool->h2c_reuse_broken && set->targets[i].cfg.http2 &&
 		    !set->targets[i].url.https && !atomic_exchange(&w->pool->h2c_warned, true))
 			log_warn("target '%s': libcurl %s cannot reuse HTTP/2 prior-knowledge "
@@ -521,7 +513,7 @@ static void start_waiting(struct worker *w, struct target_window *win)
 /* (r, t) goes to curl now if t's window has room, else waits its turn. */
 static void transfer_submit(struct worker *w, struct mirror_request *r, struct target *t)
 {
-	struct target_window *win = replay_window_of(&w->windows, t, window_limit(t));
+	struct target_window *win = replay_window_of(&w->windows, t, replay_target_window(t->cfg.max_inflight));
 
 	if (!win) {
 		fail_to_start(w, r, t, "out of memory for a transfer");

@@ -15,6 +15,16 @@ struct mirror_request;
  * connections to it); more wait in the worker, in arrival order. */
 #define REPLAY_MAX_TARGET_TRANSFERS 256
 
+/* Transfers of one target a worker lets into curl at once (and so its
+ * connections to it): the target's in-flight cap, at most the constant
+ * above; 0 (no cap) takes the constant. */
+static inline unsigned replay_target_window(unsigned max_inflight)
+{
+	return max_inflight && max_inflight < REPLAY_MAX_TARGET_TRANSFERS
+		       ? max_inflight
+		       : REPLAY_MAX_TARGET_TRANSFERS;
+}
+
 struct replay_settings {
 	unsigned num_workers;           /* >= 1 */
 	const char *mirror_interface;   /* CURLOPT_INTERFACE, NULL = default */

@@ -28,7 +28,7 @@ void replay_windows_destroy(struct replay_windows *ws)
 
 static bool window_idle(const struct target_window *win)
 {
-	return win->in_curl == 0 && win->n_waiting == 0;
+	return win->in_curl == 0 && !win->head;
 }
 
 struct target_window *replay_window_of(struct replay_windows *ws, struct target *t,
@@ -36,16 +36,10 @@ struct target_window *replay_window_of(struct replay_windows *ws, struct target 
 {
 	struct target_window *win, *reuse = NULL;
 
-	for (win = ws->list; win; win = win->next) {
-		if (win->t == t) {
-			/* a reload may change the limit; it applies from now on */
-			win->limit = limit ? limit : 1;
-			return win;
-		}
+	for (win = ws->list; win && win->t != t; win = win->next)
 		if (!reuse && window_idle(win))
 			reuse = win;
-	}
-	if (!reuse) {
+	if (!win && !reuse) {
 		reuse = calloc(1, sizeof(*reuse));
 		if (!reuse)
 			return NULL;
@@ -53,16 +47,20 @@ struct target_window *replay_window_of(struct replay_windows *ws, struct target 
 		reuse->owner = ws;
 		ws->list = reuse;
 	}
-	reuse->t = t;
-	reuse->limit = limit ? limit : 1;
-	reuse->in_curl = 0;
-	return reuse;
+	if (!win) {
+		win = reuse;
+		win->t = t;
+		win->in_curl = 0;
+	}
+	/* a reload may change the limit; it applies from now on */
+	win->limit = limit ? limit : 1;
+	return win;
 }
 
 bool replay_window_enter(struct target_window *win)
 {
 	/* nobody jumps the line: waiting requests go first */
-	if (win->in_curl >= win->limit || win->n_waiting)
+	if (win->in_curl >= win->limit || win->head)
 		return false;
 	win->in_curl++;
 	return true;
@@ -87,7 +85,6 @@ int replay_window_wait(struct target_window *win, struct mirror_request *r)
 	else
 		win->head = e;
 	win->tail = e;
-	win->n_waiting++;
 	atomic_fetch_add_explicit(&win->owner->n_waiting, 1, memory_order_relaxed);
 	return 0;
 }
@@ -102,7 +99,6 @@ struct mirror_request *replay_window_pop(struct target_window *win)
 	win->head = e->next;
 	if (!win->head)
 		win->tail = NULL;
-	win->n_waiting--;
 	atomic_fetch_sub_explicit(&win->owner->n_waiting, 1, memory_order_relaxed);
 	r = e->r;
 	free(e);

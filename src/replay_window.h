@@ -27,8 +27,7 @@ struct target_window {
 	struct target *t;
 	unsigned limit;     /* transfers in curl at most */
 	unsigned in_curl;   /* transfers in curl now */
-	size_t n_waiting;
-	struct window_wait *head, *tail;
+	struct window_wait *head, *tail; /* waiting, in arrival order */
 };
 
 struct replay_windows {

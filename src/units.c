@@ -23,15 +23,16 @@ static bool is_digit(char c)
 static bool read_decimal(const char **p, double *v)
 {
 	const char *s = *p;
-	double val = 0, scale = 1;
+	char text[40]; /* 19 + '.' + 15 digits, checked below */
 	int int_digits = 0, frac_digits = 0;
+	size_t len;
 
 	if (!is_digit(*s))
 		return false;
 	while (is_digit(*s)) {
 		if (++int_digits > 19)
 			return false;
-		val = val * 10 + (*s++ - '0');
+		s++;
 	}
 	if (*s == '.') {
 		s++;
@@ -40,11 +41,15 @@ static bool read_decimal(const char **p, double *v)
 		while (is_digit(*s)) {
 			if (++frac_digits > 15)
 				return false;
-			scale /= 10;
-			val += (*s++ - '0') * scale;
+			s++;
 		}
 	}
-	*v = val;
+	/* strtod rounds correctly (the agent keeps the C locale), so the
+	 * shortest printf text of a value reads back as that value */
+	len = (size_t)(s - *p);
+	memcpy(text, *p, len);
+	text[len] = '\0';
+	*v = strtod(text, NULL);
 	*p = s;
 	return true;
 }
@@ -454,41 +459,6 @@ void units_format_size(size_t bytes, char *out, size_t n)
 		snprintf(out, n, "%zu", bytes);
 }
 
-/* Moves a "digits[.digits]" text one unit of its last digit up (dir 1)
- * or down (dir -1). False when it cannot go lower than zero or would not
- * fit in n. */
-static bool step_last_digit(char *s, size_t n, int dir)
-{
-	size_t len = strlen(s), i = len;
-
-	while (i-- > 0) {
-		if (s[i] == '.')
-			continue;
-		if (dir > 0 && s[i] < '9') {
-			s[i]++;
-			return true;
-		}
-		if (dir < 0 && s[i] > '0') {
-			s[i]--;
-			/* "10" - 1 is "9", not "09" */
-			if (i == 0 && s[0] == '0' && is_digit(s[1]))
-				memmove(s, s + 1, len);
-			return true;
-		}
-		s[i] = dir > 0 ? '0' : '9';
-	}
-	if (dir < 0 || len + 2 > n)
-		return false;
-	memmove(s + 1, s, len + 1);
-	s[0] = '1';
-	return true;
-}
-
-/* The parser adds digit times 10^-i one at a time, so its result can be a
- * few units of the last place away from the correctly rounded value that
- * printf writes: the texts around printf's are tried too. */
-#define FORMAT_DECIMAL_REACH 24
-
 int units_format_decimal(double v, char *out, size_t n)
 {
 	char why[128], try[64];
@@ -498,26 +468,16 @@ int units_format_decimal(double v, char *out, size_t n)
 		return -1;
 	for (int frac = 0; frac <= 15; frac++) {
 		int len = snprintf(try, sizeof(try), "%.*f", frac, v);
+		double back;
 
 		if (len < 0 || (size_t)len >= sizeof(try))
 			return -1;
-		for (int dir = -1; dir <= 1; dir += 2) {
-			char cand[sizeof(try)];
-			double back;
-
-			memcpy(cand, try, (size_t)len + 1);
-			for (int step = 0; step <= FORMAT_DECIMAL_REACH; step++) {
-				if (step && !step_last_digit(cand, sizeof(cand), dir))
-					break;
-				if (units_parse_decimal(cand, 0, 1e18, false, &back, why,
-							sizeof(why)) == 0 &&
-				    back == v) {
-					if (strlen(cand) >= n)
-						return -1;
-					memcpy(out, cand, strlen(cand) + 1);
-					return 0;
-				}
-			}
+		if (units_parse_decimal(try, 0, 1e18, false, &back, why, sizeof(why)) == 0 &&
+		    back == v) {
+			if ((size_t)len >= n)
+				return -1;
+			memcpy(out, try, (size_t)len + 1);
+			return 0;
 		}
 	}
 	return -1;

@@ -66,11 +66,10 @@ void units_format_time_ms(unsigned ms, char *out, size_t n);
 /* Formats a size exactly ("16m", "512k", "1000"). */
 void units_format_size(size_t bytes, char *out, size_t n);
 
-/* The shortest "digits[.digits]" that units_parse_decimal reads back as
- * exactly v (its digit-by-digit arithmetic is not correctly rounded, so
- * printf's form is not always it). -1 when there is none: v negative, not
- * finite, too large, or between what 15 decimals reach (0.5 + 2^-53);
- * values the parser produced nearly always have one. */
+/* The shortest "digits[.digits]" (at most 15 decimals) that
+ * units_parse_decimal reads back as exactly v. -1 when there is none: v
+ * negative, not finite, too large, or between what 15 decimals reach
+ * (0.5 + 2^-53); every value the parser produces has one. */
 int units_format_decimal(double v, char *out, size_t n);
 
 struct strbuf;

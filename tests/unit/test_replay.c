@@ -734,6 +734,15 @@ static void test_replay_invalid_method_counted_failed_other(void **state)
 
 /* ---- shutdown ---- */
 
+/* After a stop: nothing in flight, every request accounted for, the queue
+ * budget back to empty. */
+static void assert_all_released(struct fx *f, struct target_stats *s)
+{
+	assert_int_equal(inflight(s), 0);
+	assert_accounted(s);
+	assert_int_equal(atomic_load(&f->budget.entries), 0);
+}
+
 static void test_replay_stop_drains_inflight_mirrors(void **state)
 {
 	struct fx *f = fx_new();
@@ -755,10 +764,8 @@ static void test_replay_stop_drains_inflight_mirrors(void **state)
 	assert_int_equal(stat_get(&s->mirrored), 40);
 	assert_int_equal(stat_get(&s->failed), 0);
 	assert_int_equal(target_stats_dropped_total(s), 0);
-	assert_int_equal(inflight(s), 0);
 	assert_int_equal(recorder_count(rec), 40);
-	assert_accounted(s);
-	assert_int_equal(atomic_load(&f->budget.entries), 0);
+	assert_all_released(f, s);
 	fx_free(f);
 }
 
@@ -785,9 +792,7 @@ static void test_replay_stop_aborts_after_drain_timeout(void **state)
 	assert_int_equal(stat_get(&s->failed), 30);
 	assert_int_equal(stat_get(&s->outcome[OUTCOME_OTHER]), 30);
 	assert_int_equal(stat_get(&s->mirrored), 0);
-	assert_int_equal(inflight(s), 0);
-	assert_accounted(s);
-	assert_int_equal(atomic_load(&f->budget.entries), 0);
+	assert_all_released(f, s);
 	fx_free(f);
 }
 
@@ -812,9 +817,7 @@ static void test_replay_stop_drops_transfers_waiting_for_the_window(void **state
 	assert_int_equal(stat_get(&s->failed), REPLAY_MAX_TARGET_TRANSFERS);
 	assert_int_equal(stat_get(&s->dropped[DROP_SHUTDOWN]), 300 - REPLAY_MAX_TARGET_TRANSFERS);
 	assert_int_equal(stat_get(&s->mirrored), 0);
-	assert_int_equal(inflight(s), 0);
-	assert_accounted(s);
-	assert_int_equal(atomic_load(&f->budget.entries), 0);
+	assert_all_released(f, s);
 	fx_free(f);
 }
 
@@ -835,9 +838,7 @@ static void test_replay_stop_without_drain_counts_every_request(void **state)
 	/* whatever was still queued is dropped, whatever was in curl failed */
 	assert_int_equal(stat_get(&s->dropped[DROP_SHUTDOWN]) + stat_get(&s->failed), 300);
 	assert_int_equal(stat_get(&s->failed), stat_get(&s->outcome[OUTCOME_OTHER]));
-	assert_int_equal(inflight(s), 0);
-	assert_accounted(s);
-	assert_int_equal(atomic_load(&f->budget.entries), 0);
+	assert_all_released(f, s);
 	fx_free(f);
 }
 

@@ -59,16 +59,25 @@ static void test_window_waiting_requests_leave_in_arrival_order(void **state)
 	replay_windows_destroy(&ws);
 }
 
+/* ws with TGT(0)'s window (limit 1): its place taken, REQ(0) waiting. */
+static struct target_window *full_window_one_waiting(struct replay_windows *ws)
+{
+	struct target_window *win;
+
+	replay_windows_init(ws);
+	win = replay_window_of(ws, TGT(0), 1);
+	assert_true(replay_window_enter(win));
+	assert_int_equal(replay_window_wait(win, REQ(0)), 0);
+	return win;
+}
+
 static void test_window_newcomer_does_not_jump_the_line(void **state)
 {
 	struct replay_windows ws;
 	struct target_window *win;
 
 	(void)state;
-	replay_windows_init(&ws);
-	win = replay_window_of(&ws, TGT(0), 1);
-	assert_true(replay_window_enter(win));
-	assert_int_equal(replay_window_wait(win, REQ(0)), 0);
+	win = full_window_one_waiting(&ws);
 	replay_window_leave(win);
 	/* a place is free, but REQ(0) waits for it: the newcomer queues */
 	assert_false(replay_window_enter(win));
@@ -82,10 +91,7 @@ static void test_window_targets_are_independent(void **state)
 	struct target_window *a, *b;
 
 	(void)state;
-	replay_windows_init(&ws);
-	a = replay_window_of(&ws, TGT(0), 1);
-	assert_true(replay_window_enter(a));
-	assert_int_equal(replay_window_wait(a, REQ(0)), 0);
+	a = full_window_one_waiting(&ws);
 	b = replay_window_of(&ws, TGT(1), 1);
 	assert_ptr_not_equal(a, b);
 	/* a slow target's line does not hold another target back */
@@ -141,16 +147,13 @@ static void test_window_pop_ignores_the_limit_for_draining(void **state)
 	struct target_window *win;
 
 	(void)state;
-	replay_windows_init(&ws);
-	win = replay_window_of(&ws, TGT(0), 1);
-	assert_true(replay_window_enter(win));
-	assert_int_equal(replay_window_wait(win, REQ(0)), 0);
+	win = full_window_one_waiting(&ws);
 	assert_int_equal(replay_window_wait(win, REQ(1)), 0);
 	assert_ptr_equal(replay_window_pop(win), REQ(0));
 	assert_ptr_equal(replay_window_pop(win), REQ(1));
 	assert_null(replay_window_pop(win));
 	assert_int_equal(win->in_curl, 1);
-	assert_int_equal(win->n_waiting, 0);
+	assert_int_equal(replay_windows_waiting(&ws), 0);
 	replay_windows_destroy(&ws);
 }
 

@@ -319,8 +319,7 @@ static double parse_decimal(const char *text)
 }
 
 /* Whatever units_parse_decimal produced, units_format_decimal writes text
- * it reads back bit for bit (its arithmetic is not correctly rounded, so
- * printf's shortest form is not enough: "0.3" reads as 3 * 0.1). */
+ * it reads back bit for bit, and the shortest such text. */
 static void test_format_decimal_reads_back_exactly(void **state)
 {
 	static const char *const typed[] = { "0", "100", "12.5", "0.3", "0.1", "33.333333333333333",
