@@ -15,6 +15,7 @@
 #include "replay.h"
 #include "server.h"
 #include "settings.h"
+#include "units.h"
 
 static void submit_to_pool(void *arg, struct mirror_request *r)
 {
@@ -205,7 +206,6 @@ static int agent_start(struct agent *a, char *err, size_t errlen)
 	struct replay_settings rs = {
 		.num_workers = a->cfg.num_workers,
 		.mirror_interface = a->cfg.mirror_interface,
-		.mirror_local_port = a->cfg.mirror_local_port,
 		.access_log = a->cfg.access_log,
 		.monitor_interval_ms = a->cfg.monitor_interval_ms,
 	};
@@ -226,6 +226,11 @@ static int agent_start(struct agent *a, char *err, size_t errlen)
 	struct conn_handler handler = { mirror_on_message, &a->dispatch };
 	sigset_t block, old;
 
+	/* validated when set: this only turns "PORT" or "LOW-HIGH" into numbers */
+	if (a->cfg.mirror_local_port && *a->cfg.mirror_local_port &&
+	    units_parse_port_range(a->cfg.mirror_local_port, &rs.local_port_low,
+				   &rs.local_port_high, err, errlen) < 0)
+		return -1;
 	a->targets = target_set_new(&a->cfg, &a->registry, err, errlen);
 	if (!a->targets)
 		return -1;

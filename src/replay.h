@@ -9,26 +9,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "replay_window.h"
+
 struct mirror_request;
-
-/* Transfers one worker has in curl for one target at once (for HTTP/1.1,
- * connections to it); more wait in the worker, in arrival order. */
-#define REPLAY_MAX_TARGET_TRANSFERS 256
-
-/* Transfers of one target a worker lets into curl at once (and so its
- * connections to it): the target's in-flight cap, at most the constant
- * above; 0 (no cap) takes the constant. */
-static inline unsigned replay_target_window(unsigned max_inflight)
-{
-	return max_inflight && max_inflight < REPLAY_MAX_TARGET_TRANSFERS
-		       ? max_inflight
-		       : REPLAY_MAX_TARGET_TRANSFERS;
-}
 
 struct replay_settings {
 	unsigned num_workers;           /* >= 1 */
 	const char *mirror_interface;   /* CURLOPT_INTERFACE, NULL = default */
-	const char *mirror_local_port;  /* "PORT" or "LOW-HIGH", NULL = any */
+	unsigned local_port_low;        /* CURLOPT_LOCALPORT, 0 = any port */
+	unsigned local_port_high;       /* the range's last port, >= low */
 	bool access_log;                /* one info line per finished mirror */
 	unsigned monitor_interval_ms;   /* rate-limit window for shadow error logs */
 };

@@ -14,6 +14,20 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Transfers one worker has in curl for one target at once (for HTTP/1.1,
+ * connections to it); more wait in the worker, in arrival order. */
+#define REPLAY_MAX_TARGET_TRANSFERS 256
+
+/* Transfers of one target a worker lets into curl at once (and so its
+ * connections to it): the target's in-flight cap, at most the constant
+ * above; 0 (no cap) takes the constant. */
+static inline unsigned replay_target_window(unsigned max_inflight)
+{
+	return max_inflight && max_inflight < REPLAY_MAX_TARGET_TRANSFERS
+		       ? max_inflight
+		       : REPLAY_MAX_TARGET_TRANSFERS;
+}
+
 struct mirror_request;
 struct target;
 

@@ -1,0 +1,32 @@
+/* libcurl's multi interface on a libev loop, the way curl's
+ * docs/examples/evhiperfifo.c does it: curl says which sockets and which
+ * timeout to watch (socket and timer callbacks), the loop says what
+ * happened (curl_multi_socket_action), finished transfers are read with
+ * curl_multi_info_read and handed to `done`. */
+#ifndef SPOA_MIRROR_REPLAY_LOOP_H
+#define SPOA_MIRROR_REPLAY_LOOP_H
+
+#include <curl/curl.h>
+#include <ev.h>
+
+struct socket_watch;
+
+struct replay_loop {
+	struct ev_loop *loop;
+	CURLM *multi;
+	ev_timer timer;               /* curl's timeout */
+	struct socket_watch *sockets; /* one ev_io per socket curl watches */
+	void (*done)(void *arg, CURL *easy, CURLcode rc);
+	void *arg;
+};
+
+/* Creates the multi handle and wires it to loop. -1: out of memory. */
+int replay_loop_init(struct replay_loop *l, struct ev_loop *loop,
+		     void (*done)(void *arg, CURL *easy, CURLcode rc), void *arg);
+/* Stops curl's timer (the loop is about to end). */
+void replay_loop_stop(struct replay_loop *l);
+/* Cleans the multi handle up (its easy handles removed first) and forgets
+ * the sockets; the ev_loop must not be running. */
+void replay_loop_free(struct replay_loop *l);
+
+#endif

@@ -1,0 +1,157 @@
+/* Curl options (see replay_options.h): one easy handle per shadow
+ * transfer, set up from scratch each time it is reused. */
+#include "replay_options.h"
+
+#include <string.h>
+
+#include "log.h"
+#include "replay.h"
+#include "replay_transfer.h"
+#include "request.h"
+#include "shadow.h"
+#include "target.h"
+
+/* Answers are discarded, so a small receive buffer per easy handle saves
+ * memory; 4 KiB still takes a typical status line and headers in one read. */
+#define RECV_BUFFER 4096
+/* Bodies over 64 KiB are sent through an upload buffer each easy handle
+ * keeps; libcurl's minimum (16 KiB) instead of its 64 KiB default. */
+#define UPLOAD_BUFFER (16 * 1024)
+#define MAX_CACHED_CONNS 4096
+
+static size_t discard_body(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	return size * nmemb;
+}
+
+static void set_target_options(struct transfer *x, const struct target *t,
+			       const struct replay_options *o)
+{
+	const struct target_config *c = &t->cfg;
+	CURL *e = x->easy;
+
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	/* Shadows are reached directly: an http_proxy in the agent's
+	 * environment must not divert mirrored traffic (and libcurl would
+	 * otherwise read the proxy variables on every transfer). */
+	curl_easy_setopt(e, CURLOPT_PROXY, "");
+	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
+	curl_easy_setopt(e, CURLOPT_BUFFERSIZE, (long)RECV_BUFFER);
+	curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, (long)UPLOAD_BUFFER);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_body);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+	if (c->timeout_ms)
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
+	if (c->connect_timeout_ms)
+		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)c->connect_timeout_ms);
+	if (c->http2 && t->url.https) {
+		/* negotiated by ALPN; wait for a connection to multiplex on rather
+		 * than open a new one per transfer */
+		curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+		curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	} else if (c->http2) {
+		/* h2c: prior knowledge, no Upgrade dance */
+		curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE);
+		if (o->h2c_reuse_broken) {
+			curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+			curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+		} else {
+			curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+		}
+	} else {
+		curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	}
+	if (t->url.https) {
+		if (c->ca_file)
+			curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+		if (!c->tls_verify) {
+			curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+			curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+		}
+	}
+	if (o->interface)
+		curl_easy_setopt(e, CURLOPT_INTERFACE, o->interface);
+	if (o->local_port) {
+		curl_easy_setopt(e, CURLOPT_LOCALPORT, o->local_port);
+		curl_easy_setopt(e, CURLOPT_LOCALPORTRANGE, o->local_port_range);
+	}
+}
+
+const char *replay_options_prepare(struct transfer *x, const struct mirror_request *r,
+				   const struct target *t, const struct replay_options *o)
+{
+	size_t max_lines = shadow_lines_max(r, t);
+	size_t bytes = shadow_size_max(r, t);
+	struct shadow_request s;
+	struct curl_slist *nodes;
+	CURL *e = x->easy;
+	int rc;
+
+	if (!transfer_scratch_reserve(x, max_lines, bytes))
+		return "out of memory";
+	nodes = x->scratch;
+	rc = shadow_build(r, t, nodes + max_lines, bytes, &s);
+	switch (rc) {
+	case SHADOW_OK:
+		break;
+	case SHADOW_E_METHOD:
+		return "method is not an HTTP token";
+	case SHADOW_E_URI:
+		return "uri holds a space or control byte";
+	default:
+		return "shadow request larger than its bound (bug)";
+	}
+	/* the slist is ours, in the scratch: curl only reads CURLOPT_HTTPHEADER */
+	for (size_t i = 0; i < s.n_lines; i++) {
+		nodes[i].data = (char *)s.lines[i];
+		nodes[i].next = i + 1 < s.n_lines ? &nodes[i + 1] : NULL;
+	}
+	set_target_options(x, t, o);
+	curl_easy_setopt(e, CURLOPT_URL, s.url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, s.n_lines ? nodes : NULL);
+	switch (s.body_mode) {
+	case SHADOW_BODY_HEAD:
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+		break;
+	case SHADOW_BODY_SEND:
+		/* POSTFIELDS does not copy: the body lives in r until we are done */
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)s.body.len);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, s.body.ptr ? s.body.ptr : "");
+		if (strcmp(s.method, "POST"))
+			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, s.method);
+		break;
+	case SHADOW_BODY_NONE:
+		if (strcmp(s.method, "GET"))
+			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, s.method);
+		break;
+	}
+	return NULL;
+}
+
+/* From the targets' windows: curl never has to park a transfer for want of
+ * a connection (targets may share a host), and enough connections stay
+ * cached that keep-alive survives a full window. */
+long replay_options_connections(CURLM *multi, const struct target_set *set,
+				struct replay_options *o)
+{
+	long total = 0;
+
+	for (size_t i = 0; i < set->count; i++) {
+		const struct target *t = &set->targets[i];
+
+		total += replay_target_window(t->cfg.max_inflight);
+		if (o->h2c_reuse_broken && t->cfg.http2 && !t->url.https &&
+		    !atomic_exchange(&o->h2c_warned, true))
+			log_warn("target '%s': libcurl %s cannot reuse HTTP/2 prior-knowledge "
+				 "connections (fixed in 8.0.0): one connection per mirror",
+				 t->cfg.name, curl_version_info(CURLVERSION_NOW)->version);
+	}
+	if (total > MAX_CACHED_CONNS)
+		total = MAX_CACHED_CONNS;
+	if (total < 1)
+		total = 1;
+	curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, total);
+	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, total);
+	return total;
+}
