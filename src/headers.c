@@ -7,31 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "http_token.h"
 #include "spop.h"
-
-/* RFC 9110 token characters, for header names. */
-static bool is_tchar(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	switch (c) {
-	case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
-	case '+': case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-		return true;
-	default:
-		return false;
-	}
-}
-
-static bool name_ok(struct slice name)
-{
-	if (name.len == 0)
-		return false;
-	for (size_t i = 0; i < name.len; i++)
-		if (!is_tchar((unsigned char)name.ptr[i]))
-			return false;
-	return true;
-}
 
 /* Tabs and obs-text are fine; CR, LF and NUL would split or cut the line. */
 static bool value_ok(struct slice value)
@@ -85,7 +62,7 @@ int headers_decode_bin(struct slice block, struct header_list *out)
 			return rc;
 		if (name.len == 0 && value.len == 0)
 			return p == end ? SPOP_OK : SPOP_E_SYNTAX;
-		if (!name_ok(name) || !value_ok(value))
+		if (!http_token(name) || !value_ok(value))
 			return SPOP_E_SYNTAX;
 		rc = append(out, name, value);
 		if (rc != SPOP_OK)
@@ -119,7 +96,7 @@ int headers_decode_text(struct slice block, struct header_list *out)
 			return SPOP_E_SYNTAX;
 		name = slice_make(line.ptr, (size_t)(colon - line.ptr));
 		value = slice_trim(slice_make(colon + 1, line.len - name.len - 1));
-		if (!name_ok(name) || !value_ok(value))
+		if (!http_token(name) || !value_ok(value))
 			return SPOP_E_SYNTAX;
 		rc = append(out, name, value);
 		if (rc != SPOP_OK)

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "http_token.h"
 #include "request.h"
 #include "target.h"
 
@@ -19,21 +20,9 @@ static const char *const dropped_headers[] = {
 	"transfer-encoding", "upgrade", "content-length",   "expect",
 };
 
-static bool is_tchar(unsigned char c)
-{
-	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-		return true;
-	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 bool shadow_method_valid(struct slice method)
 {
-	if (!method.len)
-		return false;
-	for (size_t i = 0; i < method.len; i++)
-		if (!is_tchar((unsigned char)method.ptr[i]))
-			return false;
-	return true;
+	return http_token(method);
 }
 
 /* A header line must reach the wire as one line: token name, and no CR, LF

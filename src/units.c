@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http_token.h"
 #include "slice.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -252,20 +253,9 @@ bad:
 	return -1;
 }
 
-static bool is_tchar(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) ||
-	       (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
 bool units_is_token(const char *s, size_t len)
 {
-	if (len == 0)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!is_tchar(s[i]))
-			return false;
-	return true;
+	return http_token(slice_make(s, len));
 }
 
 static bool is_space(char c)
@@ -320,7 +310,7 @@ static bool header_name_follows(const char *p)
 
 	while (is_space(*p))
 		p++;
-	for (q = p; is_tchar(*q); q++)
+	for (q = p; http_tchar((unsigned char)*q); q++)
 		;
 	return q > p && *q == ':';
 }
@@ -347,7 +337,7 @@ static int read_header(const char **p, bool in_list, struct header_pair *out, ch
 	while (is_space(*s))
 		s++;
 	name = s;
-	while (is_tchar(*s))
+	while (http_tchar((unsigned char)*s))
 		s++;
 	name_len = (size_t)(s - name);
 	if (!name_len || *s != ':') {

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "http_token.h"
+
 void http_resp_begin(struct http_resp *p, bool head_request)
 {
 	memset(p, 0, sizeof(*p));
@@ -40,12 +42,6 @@ static bool equals_nocase(const char *a, size_t alen, const char *lit)
 		if (lower(a[i]) != lit[i])
 			return false;
 	return true;
-}
-
-static bool is_tchar(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
 /* Does the comma list v hold `token` (case-insensitive)? last_only: is it
@@ -96,9 +92,8 @@ static enum http_resp_rc parse_header(struct http_resp *p, const char *line, siz
 	if (!colon || colon == line)
 		return fail(p, "header line without a name");
 	nlen = (size_t)(colon - line);
-	for (size_t i = 0; i < nlen; i++)
-		if (!is_tchar(line[i]))
-			return fail(p, "header name with a byte outside a token");
+	if (!http_token(slice_make(line, nlen)))
+		return fail(p, "header name with a byte outside a token");
 	vs = nlen + 1;
 	ve = len;
 	while (vs < ve && (line[vs] == ' ' || line[vs] == '\t'))
