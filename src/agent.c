@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "http_endpoint.h"
+#include "listener.h"
 #include "log.h"
 #include "metrics.h"
 #include "replay.h"
@@ -154,7 +155,7 @@ static int metrics_start(struct agent *a, char *err, size_t errlen)
 
 	if (!a->cfg.metrics_address)
 		return 0;
-	if (http_endpoint_parse_addr(a->cfg.metrics_address, &ss, &sl, why, sizeof(why)) < 0) {
+	if (listener_parse_addr(a->cfg.metrics_address, &ss, &sl, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "--metrics %s: %s", a->cfg.metrics_address, why);
 		return -1;
 	}

@@ -1,9 +1,10 @@
-/* A small HTTP/1.1 server for operators: GET/HEAD on a few fixed paths
- * (/metrics, /healthz, /readyz), answered by callbacks, on the main libev
- * loop. Never blocks the loop: non-blocking sockets, request heads bounded
- * to HTTP_ENDPOINT_HEAD_MAX bytes, a deadline per request and per reply (so
- * slow or silent clients are dropped), a cap on open clients, keep-alive
- * and pipelining. It knows nothing of SPOP or metrics. */
+/* A small HTTP/1.1 server for operators: GET on a few fixed paths
+ * (/metrics, /healthz, /readyz), answered by callbacks on the main libev
+ * loop, one request per connection: answer and close. Never blocks the
+ * loop: non-blocking sockets, request heads bounded to
+ * HTTP_ENDPOINT_HEAD_MAX bytes, a deadline for the head and one for the
+ * answer (slow or silent clients are dropped), a cap on open clients.
+ * It knows nothing of SPOP or metrics. */
 #ifndef SPOA_MIRROR_HTTP_ENDPOINT_H
 #define SPOA_MIRROR_HTTP_ENDPOINT_H
 
@@ -19,14 +20,8 @@ struct ev_loop;
 #define HTTP_ENDPOINT_DEFAULT_TIMEOUT_MS 10000
 #define HTTP_ENDPOINT_DEFAULT_MAX_CLIENTS 32
 
-/* "ADDR:PORT": IPv4 "127.0.0.1:9100", IPv6 "[::1]:9100", ":9100" or
- * "*:9100" (every IPv4 address), "localhost:9100" (127.0.0.1). Numeric
- * only (no DNS at start). Port 1..65535. 0, or -1 with a reason. */
-int http_endpoint_parse_addr(const char *spec, struct sockaddr_storage *out, socklen_t *outlen,
-			     char *why, size_t n);
-
 /* What a route's handler fills in. The endpoint adds Content-Length,
- * Connection and Cache-Control, and drops the body for HEAD. */
+ * Connection: close and Cache-Control. */
 struct http_reply {
 	int status;               /* preset 200 */
 	const char *content_type; /* preset "text/plain; charset=utf-8"; must outlive the call */
@@ -42,9 +37,8 @@ struct http_route {
 };
 
 struct http_endpoint_settings {
-	/* A request head must arrive within this (counted from the connection
-	 * or the previous reply: also the keep-alive idle time), and each reply
-	 * must be read within this. 0 = HTTP_ENDPOINT_DEFAULT_TIMEOUT_MS. */
+	/* The request head must arrive within this from the connection, and
+	 * the answer be read within this. 0 = HTTP_ENDPOINT_DEFAULT_TIMEOUT_MS. */
 	unsigned timeout_ms;
 	/* Connections beyond this are closed at once. 0 = the default. */
 	unsigned max_clients;
@@ -52,7 +46,8 @@ struct http_endpoint_settings {
 
 struct http_endpoint;
 
-/* Listens on addr (the routes are copied) and serves on loop. NULL with a
+/* Listens on addr and serves on loop; the routes are copied, their paths
+ * must outlive ep (literals). NULL with a
  * one-line reason (naming the address) in err on failure. */
 struct http_endpoint *http_endpoint_start(struct ev_loop *loop, const struct sockaddr *addr,
 					  socklen_t addrlen, const struct http_route *routes,
@@ -61,8 +56,6 @@ struct http_endpoint *http_endpoint_start(struct ev_loop *loop, const struct soc
 
 /* The port actually bound (useful when addr asked for port 0). */
 uint16_t http_endpoint_port(const struct http_endpoint *ep);
-/* Clients connected now. */
-size_t http_endpoint_clients(const struct http_endpoint *ep);
 
 /* Closes the listener and every client and frees ep. Loop thread only. */
 void http_endpoint_stop(struct http_endpoint *ep);

@@ -1,7 +1,6 @@
 /* Listener and per-connection socket I/O on the main libev loop. */
 #include "server.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -13,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "listener.h"
 #include "log.h"
 
 /* Stop reading a peer that does not read its ACKs. */
@@ -80,22 +80,15 @@ static int set_nonblock(int fd)
 
 static void format_peer(const struct sockaddr_storage *ss, char *out, size_t len)
 {
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
+	char host[INET6_ADDRSTRLEN];
+	unsigned port = listener_host((const struct sockaddr *)ss, host, sizeof(host));
 
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		port = ntohs(in->sin_port);
-		snprintf(out, len, "%s:%u", host, port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		port = ntohs(in6->sin6_port);
+	if (ss->ss_family == AF_INET6)
 		snprintf(out, len, "[%s]:%u", host, port);
-	} else {
+	else if (ss->ss_family == AF_INET)
+		snprintf(out, len, "%s:%u", host, port);
+	else
 		snprintf(out, len, "unknown");
-	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -359,20 +352,17 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	for (int i = 0; i < 64; i++) {
 		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
 		char peer[64];
 		int one = 1;
-		int fd = accept(srv->listen_fd, (struct sockaddr *)&ss, &sl);
+		int fd = listener_accept(srv->listen_fd, &ss);
 
 		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
 			if ((errno == EMFILE || errno == ENFILE) && srv->spare_fd >= 0) {
 				/* Out of descriptors: free the spare to accept and close
 				 * the newcomer, so it is refused instead of left hanging
 				 * in the backlog. */
 				close(srv->spare_fd);
-				fd = accept(srv->listen_fd, (struct sockaddr *)&ss, &sl);
+				fd = listener_accept(srv->listen_fd, &ss);
 				if (fd >= 0) {
 					format_peer(&ss, peer, sizeof(peer));
 					refuse(srv, fd, peer, "out of file descriptors");
@@ -417,7 +407,7 @@ int server_listen(struct server *srv, char *err, size_t errlen)
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
 	struct addrinfo *res = NULL, *ai;
 	char port[8];
-	int rc, fd = -1, one = 1, last_errno = 0;
+	int rc, fd = -1, last_errno = 0;
 
 	snprintf(port, sizeof(port), "%u", srv->settings.port);
 	rc = getaddrinfo(srv->settings.address, port, &hints, &res);
@@ -426,19 +416,10 @@ int server_listen(struct server *srv, char *err, size_t errlen)
 			 srv->settings.address, gai_strerror(rc));
 		return -1;
 	}
-	for (ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd < 0) {
+	for (ai = res; ai && fd < 0; ai = ai->ai_next) {
+		fd = listener_open(ai->ai_addr, ai->ai_addrlen, srv->settings.backlog);
+		if (fd < 0)
 			last_errno = errno;
-			continue;
-		}
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(fd, srv->settings.backlog) == 0 && set_nonblock(fd) == 0)
-			break;
-		last_errno = errno;
-		close(fd);
-		fd = -1;
 	}
 	freeaddrinfo(res);
 	if (fd < 0) {
@@ -446,15 +427,7 @@ int server_listen(struct server *srv, char *err, size_t errlen)
 			 srv->settings.port, strerror(last_errno));
 		return -1;
 	}
-	{
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-
-		getsockname(fd, (struct sockaddr *)&ss, &sl);
-		srv->bound_port = ntohs(ss.ss_family == AF_INET6
-						? ((struct sockaddr_in6 *)&ss)->sin6_port
-						: ((struct sockaddr_in *)&ss)->sin_port);
-	}
+	srv->bound_port = listener_port(fd);
 	srv->listen_fd = fd;
 	ev_io_init(&srv->accept_io, accept_cb, fd, EV_READ);
 	srv->accept_io.data = srv;
@@ -471,11 +444,6 @@ uint16_t server_port(const struct server *srv)
 bool server_accepting(const struct server *srv)
 {
 	return srv->accepting;
-}
-
-unsigned server_connections(const struct server *srv)
-{
-	return srv->n_clients;
 }
 
 static void stop_listening(struct server *srv)

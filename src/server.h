@@ -44,11 +44,10 @@ int server_adopt(struct server *srv, int fd, const char *peer);
  * (status 0) at its next frame boundary; connections still open after
  * grace_ms are closed. `done` runs once no connection is left. */
 void server_shutdown(struct server *srv, unsigned grace_ms, void (*done)(void *), void *arg);
-unsigned server_connections(const struct server *srv);
-/* Closes everything at once and frees the server. */
 /* Writes the "N more" summaries of rate-limited log lines whose window is
  * over; call it periodically so a burst that stops still gets its count. */
 void server_flush_logs(struct server *srv);
+/* Closes everything at once and frees the server. */
 void server_free(struct server *srv);
 
 #endif

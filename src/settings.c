@@ -10,7 +10,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "http_endpoint.h"
+#include "listener.h"
 #include "spop.h"
 #include "strbuf.h"
 #include "target.h"
@@ -219,7 +219,7 @@ static int set_metrics(struct agent_config *c, const char *v, bool append, char 
 	struct sockaddr_storage ss;
 	socklen_t len;
 
-	if (*v && strcasecmp(v, "off") && http_endpoint_parse_addr(v, &ss, &len, why, n) < 0)
+	if (*v && strcasecmp(v, "off") && listener_parse_addr(v, &ss, &len, why, n) < 0)
 		return -1;
 	replace_str(&c->metrics_address, strcasecmp(v, "off") ? v : NULL);
 	return 0;
