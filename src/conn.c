@@ -86,16 +86,6 @@ enum spop_status conn_close_status(const struct spop_conn *c)
 	return c->close_status;
 }
 
-uint32_t conn_frame_size(const struct spop_conn *c)
-{
-	return c->frame_size;
-}
-
-bool conn_is_healthcheck(const struct spop_conn *c)
-{
-	return c->healthcheck;
-}
-
 bool conn_mid_frame(const struct spop_conn *c)
 {
 	return c->in_len > 0 || c->reassembling;

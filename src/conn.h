@@ -62,8 +62,5 @@ bool conn_mid_frame(const struct spop_conn *c);
 /* Why the connection is closing ("" while open), and the status sent. */
 const char *conn_close_reason(const struct spop_conn *c);
 enum spop_status conn_close_status(const struct spop_conn *c);
-/* Negotiated values, for logs and tests. */
-uint32_t conn_frame_size(const struct spop_conn *c);
-bool conn_is_healthcheck(const struct spop_conn *c);
 
 #endif

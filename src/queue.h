@@ -1,7 +1,6 @@
 /* The bounded hand-off from the SPOP thread to the replay workers.
- * A budget caps live requests (entries and bytes) from admission until the
- * last target is done with them, so memory is bounded whatever the shadows
- * do; each worker has its own FIFO, woken through a callback (the worker's
+ * Live requests are charged to a queue_budget (queue_budget.h); each
+ * worker has its own FIFO, woken through a callback (the worker's
  * ev_async), so this file knows nothing of libev. */
 #ifndef SPOA_MIRROR_QUEUE_H
 #define SPOA_MIRROR_QUEUE_H
@@ -11,20 +10,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "queue_budget.h"
+
 struct mirror_request;
-
-struct queue_budget {
-	atomic_size_t entries;
-	atomic_size_t bytes;
-	size_t max_entries;
-	size_t max_bytes;
-	atomic_size_t peak_bytes;
-};
-
-void queue_budget_init(struct queue_budget *b, size_t max_entries, size_t max_bytes);
-/* Reserve one entry of `bytes`; false (nothing reserved) when over a limit. */
-bool queue_budget_reserve(struct queue_budget *b, size_t bytes);
-void queue_budget_release(struct queue_budget *b, size_t bytes);
 
 struct request_queue {
 	pthread_mutex_t lock;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "queue.h"
+#include "queue_budget.h"
 #include "target.h"
 
 static size_t parts_bytes(const struct request_parts *p)

@@ -1,0 +1,24 @@
+/* The admission budget: caps live mirror requests (entries and bytes) from
+ * admission until the last target is done with them, so memory is bounded
+ * whatever the shadows do. Any thread may reserve and release. */
+#ifndef SPOA_MIRROR_QUEUE_BUDGET_H
+#define SPOA_MIRROR_QUEUE_BUDGET_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct queue_budget {
+	atomic_size_t entries;
+	atomic_size_t bytes;
+	size_t max_entries;
+	size_t max_bytes;
+	atomic_size_t peak_bytes;
+};
+
+void queue_budget_init(struct queue_budget *b, size_t max_entries, size_t max_bytes);
+/* Reserve one entry of `bytes`; false (nothing reserved) when over a limit. */
+bool queue_budget_reserve(struct queue_budget *b, size_t bytes);
+void queue_budget_release(struct queue_budget *b, size_t bytes);
+
+#endif
