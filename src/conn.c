@@ -21,7 +21,6 @@ struct spop_conn {
 	struct conn_handler handler;
 	struct spop_stats *stats;
 	uint32_t frame_size; /* limit for incoming frames */
-	bool healthcheck;
 
 	uint8_t *in;
 	size_t in_len;
@@ -256,7 +255,6 @@ static void handle_hello(struct spop_conn *c, const struct spop_frame *f)
 	c->frame_size = size;
 	if (h.healthcheck) {
 		/* `option spop-check`: HELLO answered, nothing else to say */
-		c->healthcheck = true;
 		c->stats->conn_healthchecks++;
 		c->phase = CONN_CLOSING;
 		snprintf(c->close_reason, sizeof(c->close_reason), "health check done");
