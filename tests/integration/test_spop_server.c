@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "frames.h"
+#include "fake_clock.h"
 #include "log.h"
 #include "log_lines.h"
 #include "server.h"
@@ -430,7 +431,8 @@ static void send_oversize_frame(uint16_t port)
 
 /* Protocol errors follow the configured log interval (the agent passes its
  * --monitor-interval): one line, then one "N more" summary when the window
- * is over, not 5 s later. */
+ * is over, not 5 s later. The logs' clock is the test's: time moves past
+ * the window when the test says so, however slow the run. */
 static void test_protocol_errors_logged_once_per_configured_interval(void **state)
 {
 	char path[] = "/tmp/test_spop_server_log_XXXXXX";
@@ -444,7 +446,8 @@ static void test_protocol_errors_logged_once_per_configured_interval(void **stat
 	close(fd);
 	snprintf(spec, sizeof(spec), "w:%s", path);
 	assert_int_equal(log_open(spec), 0);
-	next_log_interval_ms = 1500; /* wide: valgrind slows the four errors down */
+	fake_clock_start(1000000);
+	next_log_interval_ms = 1500;
 	fx = start(100, 10000, 16380);
 	next_log_interval_ms = 0;
 	for (int i = 0; i < 4; i++)
@@ -452,7 +455,7 @@ static void test_protocol_errors_logged_once_per_configured_interval(void **stat
 	/* inside the window: the first error only */
 	assert_int_equal(log_lines_count(path, "(DISCONNECT status 3)"), 1);
 	assert_int_equal(log_summaries_sum(path, "SPOP protocol errors", &lines, NULL), 0);
-	usleep(1600 * 1000);
+	fake_clock_advance(1500); /* the window is over */
 	ev_async_send(fx->loop, &fx->flush_logs);
 	for (int waited = 0; waited < TIMEOUT_MS && !lines; waited += 20) {
 		usleep(20 * 1000);
@@ -460,10 +463,12 @@ static void test_protocol_errors_logged_once_per_configured_interval(void **stat
 	}
 	assert_int_equal(lines, 1);
 	assert_int_equal(summed, 3);
+	assert_int_equal(log_lines_count(path, "SPOP protocol errors: 3 more in the last 1500 ms"), 1);
 	/* a new window: the next error is a line of its own */
 	send_oversize_frame(fx->port);
 	assert_int_equal(log_lines_count(path, "(DISCONNECT status 3)"), 2);
 	stop(fx);
+	fake_clock_stop();
 	log_close();
 	unlink(path);
 }

@@ -15,21 +15,10 @@
 #include <cmocka.h>
 
 #include "log.h"
+#include "fake_clock.h"
 #include "log_lines.h"
 
 /* ---- fixture: a fresh log file and a clock the test sets ---- */
-
-static atomic_uint_fast64_t fake_ms;
-
-static uint64_t fake_clock(void)
-{
-	return atomic_load(&fake_ms);
-}
-
-static void set_ms(uint64_t ms)
-{
-	atomic_store(&fake_ms, ms);
-}
 
 struct logfile {
 	char path[64];
@@ -52,8 +41,7 @@ static int log_setup(void **state)
 	if (log_open(spec) != 0)
 		return -1;
 	log_set_level(LOG_LVL_INFO);
-	set_ms(1000);
-	log_set_clock(fake_clock);
+	fake_clock_start(1000);
 	*state = lf;
 	return 0;
 }
@@ -62,7 +50,7 @@ static int log_teardown(void **state)
 {
 	struct logfile *lf = *state;
 
-	log_set_clock(NULL);
+	fake_clock_stop();
 	log_close();
 	unlink(lf->path);
 	free(lf);
@@ -87,16 +75,16 @@ static void test_log_limited_burst_summary_flushed_after_interval_without_new_ev
 	assert_int_equal(log_lines_count(lf->path, "burst event"), 1);
 	assert_int_equal(log_lines_count(lf->path, "burst event 0"), 1);
 
-	set_ms(1099); /* the window still runs: nothing to report yet */
+	fake_clock_set(1099); /* the window still runs: nothing to report yet */
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 0);
 	assert_int_equal(log_summaries_sum(lf->path, "burst", &lines, NULL), 0);
 	assert_int_equal(lines, 0);
 
-	set_ms(1100);
+	fake_clock_set(1100);
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 499);
 	assert_int_equal(log_lines_count(lf->path, "burst: 499 more in the last 100 ms"), 1);
 
-	set_ms(1500); /* reported once: a second flush finds nothing */
+	fake_clock_set(1500); /* reported once: a second flush finds nothing */
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 0);
 	assert_int_equal(log_summaries_sum(lf->path, "burst", &lines, NULL), 499);
 	assert_int_equal(lines, 1);
@@ -110,7 +98,7 @@ static void test_log_limited_single_event_flush_writes_nothing(void **state)
 	size_t lines;
 
 	burst(&rl, 1);
-	set_ms(2000);
+	fake_clock_set(2000);
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 0);
 	assert_int_equal(log_summaries_sum(lf->path, "burst", &lines, NULL), 0);
 	assert_int_equal(lines, 0);
@@ -124,18 +112,18 @@ static void test_log_limited_event_after_flush_opens_a_new_window(void **state)
 	size_t lines;
 
 	burst(&rl, 10);
-	set_ms(1150);
+	fake_clock_set(1150);
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 9);
 	/* the next event is logged with no second summary before it */
-	set_ms(1160);
+	fake_clock_set(1160);
 	burst(&rl, 4);
 	assert_int_equal(log_lines_count(lf->path, "burst event"), 2);
 	assert_int_equal(log_summaries_sum(lf->path, "burst", &lines, NULL), 9);
 	assert_int_equal(lines, 1);
 	/* its window counts from 1160 */
-	set_ms(1259);
+	fake_clock_set(1259);
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 0);
-	set_ms(1260);
+	fake_clock_set(1260);
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 3);
 	assert_int_equal(log_lines_count(lf->path, "burst: 3 more in the last 100 ms"), 1);
 }
@@ -149,7 +137,7 @@ static void test_log_limited_next_event_reports_before_the_flush_does(void **sta
 	size_t lines;
 
 	burst(&rl, 7);
-	set_ms(1230);
+	fake_clock_set(1230);
 	burst(&rl, 1);
 	/* summary first, then the event that opened the new window */
 	fp = fopen(lf->path, "r");
@@ -163,7 +151,7 @@ static void test_log_limited_next_event_reports_before_the_flush_does(void **sta
 	assert_null(fgets(line, sizeof(line), fp));
 	fclose(fp);
 	/* the new window has nothing suppressed; the old count is not repeated */
-	set_ms(1400);
+	fake_clock_set(1400);
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 0);
 	assert_int_equal(log_summaries_sum(lf->path, "burst", &lines, NULL), 6);
 	assert_int_equal(lines, 1);
@@ -176,14 +164,14 @@ static void test_log_ratelimit_flush_now_reports_an_open_window(void **state)
 	size_t lines;
 
 	burst(&rl, 5);
-	set_ms(1040);
+	fake_clock_set(1040);
 	assert_int_equal(log_ratelimit_flush_now(&rl, LOG_LVL_WARN, "burst"), 4);
 	assert_int_equal(log_lines_count(lf->path, "burst: 4 more in the last 40 ms"), 1);
 	assert_int_equal(log_ratelimit_flush_now(&rl, LOG_LVL_WARN, "burst"), 0);
 	/* the window stays: later events in it are suppressed and counted anew */
 	burst(&rl, 3);
 	assert_int_equal(log_lines_count(lf->path, "burst event"), 1);
-	set_ms(1100);
+	fake_clock_set(1100);
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 3);
 	assert_int_equal(log_summaries_sum(lf->path, "burst", &lines, NULL), 7);
 	assert_int_equal(lines, 2);
@@ -196,11 +184,11 @@ static void test_log_limited_stale_clock_reading_counts_inside_window(void **sta
 
 	burst(&rl, 1);
 	/* a thread that read the clock before the window opened */
-	set_ms(990);
+	fake_clock_set(990);
 	burst(&rl, 2);
 	assert_int_equal(log_lines_count(lf->path, "burst event"), 1);
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 0);
-	set_ms(1100);
+	fake_clock_set(1100);
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 2);
 }
 
@@ -210,13 +198,13 @@ static void test_log_limited_window_across_clock_wrap_of_the_state(void **state)
 	struct log_ratelimit rl = LOG_RATELIMIT_INIT(100);
 	const uint64_t wrap = UINT64_C(1) << 38; /* the state keeps start modulo this */
 
-	set_ms(wrap - 30);
+	fake_clock_set(wrap - 30);
 	burst(&rl, 1);
-	set_ms(wrap + 50);
+	fake_clock_set(wrap + 50);
 	burst(&rl, 8);
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 0);
 	assert_int_equal(log_lines_count(lf->path, "burst event"), 1);
-	set_ms(wrap + 70);
+	fake_clock_set(wrap + 70);
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 8);
 	assert_int_equal(log_lines_count(lf->path, "burst: 8 more in the last 100 ms"), 1);
 }
@@ -228,7 +216,7 @@ static void test_log_limited_disabled_level_neither_logs_nor_counts(void **state
 
 	log_set_level(LOG_LVL_ERROR);
 	burst(&rl, 20);
-	set_ms(1200);
+	fake_clock_set(1200);
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 0);
 	log_set_level(LOG_LVL_INFO);
 	assert_int_equal(log_lines_count(lf->path, "burst"), 0);
@@ -273,7 +261,7 @@ static void test_log_limited_counts_exact_across_threads_with_flusher(void **sta
 	for (int tick = 0; tick < RACE_TICKS; tick++) {
 		uint64_t n;
 
-		atomic_fetch_add(&fake_ms, 3);
+		fake_clock_advance(3);
 		n = log_ratelimit_flush(&r.rl, LOG_LVL_WARN, "race");
 		flushed += n;
 		flush_lines += n > 0;
@@ -309,7 +297,7 @@ static void test_log_limited_full_counter_reported_early_and_restarted(void **st
 	burst(&rl, 1 + full + 5);
 	assert_int_equal(log_lines_count(lf->path, "burst event"), 1);
 	assert_int_equal(log_lines_count(lf->path, "burst: 33554431 more in the last 0 ms"), 1);
-	set_ms(1100);
+	fake_clock_set(1100);
 	assert_int_equal(log_ratelimit_flush(&rl, LOG_LVL_WARN, "burst"), 5);
 	assert_int_equal(log_summaries_sum(lf->path, "burst", &lines, NULL), (uint64_t)full + 5);
 	assert_int_equal(lines, 2);

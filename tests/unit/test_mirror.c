@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "fake_clock.h"
 #include "log.h"
 #include "log_lines.h"
 #include "message.h"
@@ -271,13 +272,6 @@ static void test_message_without_path_counted_invalid(void **state)
 	fixture_free(fx);
 }
 
-static uint64_t fake_now_ms;
-
-static uint64_t fake_clock(void)
-{
-	return fake_now_ms;
-}
-
 /* A burst of invalid messages that stops still gets its "N more" line when
  * the agent's monitor flushes after the window, not only at the next one. */
 static void test_invalid_burst_summary_flushed_after_window(void **state)
@@ -291,19 +285,18 @@ static void test_invalid_burst_summary_flushed_after_window(void **state)
 	close(fd);
 	snprintf(spec, sizeof(spec), "w:%s", path);
 	assert_int_equal(log_open(spec), 0);
-	fake_now_ms = 50000;
-	log_set_clock(fake_clock);
+	fake_clock_start(50000);
 	msg_init(&m, "mirror");
 	msg_str(&m, "method", "GET");
 	for (int i = 0; i < 5; i++)
 		mirror_on_message(&fx->d, &m);
 	assert_int_equal(fx->stats.messages_invalid, 5);
-	fake_now_ms += 999;
+	fake_clock_advance(999);
 	mirror_dispatch_flush_logs(&fx->d); /* window still open: nothing */
-	fake_now_ms += 1;
+	fake_clock_advance(1);
 	mirror_dispatch_flush_logs(&fx->d);
 	mirror_dispatch_flush_logs(&fx->d); /* once only */
-	log_set_clock(NULL);
+	fake_clock_stop();
 	log_close();
 	assert_int_equal(log_lines_count(path, "not mirrored"), 1);
 	assert_int_equal(log_lines_count(path, "invalid mirror messages: 4 more"), 1);
