@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "replay.h"
+#include "replay_window.h"
 #include "replay_transfer.h"
 #include "request.h"
 #include "shadow.h"
