@@ -11,11 +11,9 @@
 #include "config.h"
 #include "strbuf.h"
 
-/* Appends cfg as INI text to out, after reading that text back and
- * comparing it with cfg field by field (config_diff). On error appends
- * nothing and returns -1 with one line in err: a value the INI format
- * cannot hold (a line break), a value with no exact text form, or text
- * that reads back as something else, naming the section and key. */
+/* Appends cfg as INI text to out. On error appends nothing and returns -1
+ * with one line in err naming the section and key: a value the INI format
+ * cannot hold (a line break) or a value with no exact text form. */
 int config_dump_ini(const struct agent_config *cfg, struct strbuf *out, char *err,
 		    size_t errlen);
 

@@ -12,7 +12,6 @@
 
 #include "settings.h"
 #include "slice.h"
-#include "target.h"
 #include "units.h"
 #include "xalloc.h"
 
@@ -193,7 +192,7 @@ static int key_value(struct ini_state *st, struct slice line)
 	}
 	free(ckey);
 	idx = (size_t)(s - settings_at(0));
-	if (st->seen[idx] && !s->list)
+	if (st->seen[idx] && !setting_is_list(s))
 		return fail(st, st->line, key.ptr, key.len,
 			    "set twice in this section (first at line %u)", st->seen[idx]);
 	value = value_copy(slice_make(eq + 1, line.len - (size_t)(eq + 1 - line.ptr)));
@@ -207,7 +206,7 @@ static int key_value(struct ini_state *st, struct slice line)
 	st->seen[idx] = st->line;
 	/* the [mirror] URL becomes the target "default" (an empty one makes
 	 * none) */
-	made_target = s->scope == SETTING_AGENT && !strcmp(s->name, "mirror-url") && *value;
+	made_target = s->type == TYPE_MIRROR_URL && *value;
 	free(value);
 	if (made_target) {
 		size_t t = cfg->n_targets - 1;
@@ -319,19 +318,4 @@ int ini_load(const char *path, struct agent_config *cfg, bool require_target, ch
 	rc = ini_load_buffer(path, buf, len, cfg, require_target, err, errlen);
 	free(buf);
 	return rc;
-}
-
-int config_load_file(const char *path, struct agent_config *cfg, char *err, size_t errlen)
-{
-	char why[512];
-
-	if (ini_load(path, cfg, true, err, errlen) < 0)
-		return -1;
-	free(cfg->config_file);
-	cfg->config_file = xstrdup(path);
-	if (config_validate(cfg, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "%s: %s", path, why);
-		return -1;
-	}
-	return 0;
 }

@@ -26,9 +26,4 @@ int ini_load_buffer(const char *name, const char *text, size_t len, struct agent
 int ini_load(const char *path, struct agent_config *cfg, bool require_target, char *err,
 	     size_t errlen);
 
-/* The whole configuration from one file, checked like at start: for a
- * reload (SIGHUP) into a fresh config_init()ed cfg. To keep command-line
- * overrides on reload, run cli_parse() again instead. */
-int config_load_file(const char *path, struct agent_config *cfg, char *err, size_t errlen);
-
 #endif
