@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config_dump.h"
 #include "ini.h"
 #include "settings.h"
 #include "strbuf.h"
@@ -191,7 +190,7 @@ static int print_effective_config(const struct agent_config *cfg, char *err, siz
 	char why[512];
 	int rc = CLI_EXIT;
 
-	if (config_dump_ini(cfg, &text, why, sizeof(why)) < 0) {
+	if (ini_write(cfg, &text, why, sizeof(why)) < 0) {
 		snprintf(err, errlen, "--check-config: cannot write the configuration: %s", why);
 		rc = CLI_ERROR;
 	} else if (fwrite(text.data, 1, text.len, stdout) != text.len || fflush(stdout) != 0) {

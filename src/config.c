@@ -10,6 +10,17 @@
 
 static const char *const default_message_names[] = { "mirror-request", "mirror" };
 
+static struct header_pair *header_pairs_copy(const struct header_pair *src, size_t n)
+{
+	struct header_pair *dst = n ? xcalloc(n, sizeof(*dst)) : NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		dst[i].name = xstrdup(src[i].name);
+		dst[i].value = xstrdup(src[i].value);
+	}
+	return dst;
+}
+
 void target_config_init(struct target_config *t)
 {
 	*t = (struct target_config){
@@ -50,11 +61,7 @@ void target_config_copy(struct target_config *dst, const struct target_config *s
 	dst->sample_key_name = xstrdup_or_null(src->sample_key_name);
 	dst->ca_file = xstrdup_or_null(src->ca_file);
 	dst->origin = xstrdup_or_null(src->origin);
-	dst->add_headers = src->n_add_headers ? xcalloc(src->n_add_headers, sizeof(*dst->add_headers)) : NULL;
-	for (size_t i = 0; i < src->n_add_headers; i++) {
-		dst->add_headers[i].name = xstrdup(src->add_headers[i].name);
-		dst->add_headers[i].value = xstrdup(src->add_headers[i].value);
-	}
+	dst->add_headers = header_pairs_copy(src->add_headers, src->n_add_headers);
 	dst->remove_headers = src->n_remove_headers ? xcalloc(src->n_remove_headers, sizeof(char *)) : NULL;
 	for (size_t i = 0; i < src->n_remove_headers; i++)
 		dst->remove_headers[i] = xstrdup(src->remove_headers[i]);
@@ -147,12 +154,7 @@ void config_apply_mirror_headers(struct agent_config *cfg)
 		if (!t->from_mirror_url)
 			continue;
 		header_pairs_free(t->add_headers, t->n_add_headers);
+		t->add_headers = header_pairs_copy(cfg->mirror_headers, cfg->n_mirror_headers);
 		t->n_add_headers = cfg->n_mirror_headers;
-		t->add_headers = t->n_add_headers ? xcalloc(t->n_add_headers, sizeof(*t->add_headers))
-						  : NULL;
-		for (size_t j = 0; j < t->n_add_headers; j++) {
-			t->add_headers[j].name = xstrdup(cfg->mirror_headers[j].name);
-			t->add_headers[j].value = xstrdup(cfg->mirror_headers[j].value);
-		}
 	}
 }

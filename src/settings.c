@@ -22,6 +22,15 @@
 #define AT(base, off, type) ((type *)(void *)((char *)(base) + (off)))
 #define CAT(base, off, type) ((const type *)(const void *)((const char *)(base) + (off)))
 
+/* Each type's parser stores v in its field of base (an agent_config or a
+ * target_config); its printer appends the field as text the parser reads
+ * back. */
+#define PARSE(name) \
+	static int name(const struct setting *s, void *base, const char *v, bool append, char *why, \
+			size_t n)
+#define PRINT(name) \
+	static int name(const struct setting *s, const void *base, struct strbuf *out, char *why, \
+			size_t n)
 typedef int parse_fn(const struct setting *s, void *base, const char *v, bool append, char *why,
 		     size_t n);
 typedef int print_fn(const struct setting *s, const void *base, struct strbuf *out, char *why,
@@ -34,39 +43,9 @@ static void free_strv(char **v, size_t n)
 	free(v);
 }
 
-/* Appends count items of `size` bytes to a list, or replaces the list at
- * a key's first value (`append` false, old items freed by drop). Takes the
- * items; frees the array that held them. */
-static void merge(void **list, size_t *len, void *items, size_t count, size_t size, bool append,
-		  void (*drop)(void *, size_t))
-{
-	if (!append) {
-		drop(*list, *len);
-		*list = NULL;
-		*len = 0;
-	}
-	if (count) {
-		*list = xrealloc(*list, (*len + count) * size);
-		memcpy((char *)*list + *len * size, items, count * size);
-		*len += count;
-	}
-	free(items);
-}
-
-static void drop_strv(void *v, size_t n)
-{
-	free_strv(v, n);
-}
-
-static void drop_headers(void *v, size_t n)
-{
-	header_pairs_free(v, n);
-}
-
 /* ---- one parser and one printer per type ------------------------------ */
 
-static int parse_flag(const struct setting *s, void *base, const char *v, bool append, char *why,
-		      size_t n)
+PARSE(parse_flag)
 {
 	*AT(base, s->off, bool) = true;
 	return 0;
@@ -91,8 +70,7 @@ static unsigned long long load_uint(const void *p, size_t size)
 	return *(const uint64_t *)p;
 }
 
-static int parse_uint(const struct setting *s, void *base, const char *v, bool append, char *why,
-		      size_t n)
+PARSE(parse_uint)
 {
 	unsigned long long x;
 
@@ -102,15 +80,13 @@ static int parse_uint(const struct setting *s, void *base, const char *v, bool a
 	return 0;
 }
 
-static int print_uint(const struct setting *s, const void *base, struct strbuf *out, char *why,
-		      size_t n)
+PRINT(print_uint)
 {
 	strbuf_printf(out, "%llu", load_uint(CAT(base, s->off, char), s->size));
 	return 0;
 }
 
-static int parse_size(const struct setting *s, void *base, const char *v, bool append, char *why,
-		      size_t n)
+PARSE(parse_size)
 {
 	size_t x;
 
@@ -120,8 +96,7 @@ static int parse_size(const struct setting *s, void *base, const char *v, bool a
 	return 0;
 }
 
-static int print_size(const struct setting *s, const void *base, struct strbuf *out, char *why,
-		      size_t n)
+PRINT(print_size)
 {
 	char buf[32];
 
@@ -130,8 +105,7 @@ static int print_size(const struct setting *s, const void *base, struct strbuf *
 	return 0;
 }
 
-static int parse_time(const struct setting *s, void *base, const char *v, bool append, char *why,
-		      size_t n)
+PARSE(parse_time)
 {
 	unsigned ms;
 
@@ -145,8 +119,7 @@ static int parse_time(const struct setting *s, void *base, const char *v, bool a
 	return 0;
 }
 
-static int print_time(const struct setting *s, const void *base, struct strbuf *out, char *why,
-		      size_t n)
+PRINT(print_time)
 {
 	char buf[32];
 
@@ -155,28 +128,24 @@ static int print_time(const struct setting *s, const void *base, struct strbuf *
 	return 0;
 }
 
-static int parse_bool(const struct setting *s, void *base, const char *v, bool append, char *why,
-		      size_t n)
+PARSE(parse_bool)
 {
 	return units_parse_bool(v, AT(base, s->off, bool), why, n);
 }
 
-static int print_bool(const struct setting *s, const void *base, struct strbuf *out, char *why,
-		      size_t n)
+PRINT(print_bool)
 {
 	strbuf_puts(out, *CAT(base, s->off, bool) ? "yes" : "no");
 	return 0;
 }
 
-static int parse_decimal(const struct setting *s, void *base, const char *v, bool append,
-			 char *why, size_t n)
+PARSE(parse_decimal)
 {
 	return units_parse_decimal(v, s->lo, s->hi, s->type == TYPE_PERCENT, AT(base, s->off, double),
 				   why, n);
 }
 
-static int print_decimal(const struct setting *s, const void *base, struct strbuf *out, char *why,
-			 size_t n)
+PRINT(print_decimal)
 {
 	double v = *CAT(base, s->off, double);
 	char buf[64];
@@ -189,8 +158,7 @@ static int print_decimal(const struct setting *s, const void *base, struct strbu
 	return 0;
 }
 
-static int parse_string(const struct setting *s, void *base, const char *v, bool append,
-			char *why, size_t n)
+PARSE(parse_string)
 {
 	char **slot = AT(base, s->off, char *);
 	int keep = s->check ? s->check(v, why, n) : 0;
@@ -202,8 +170,7 @@ static int parse_string(const struct setting *s, void *base, const char *v, bool
 	return 0;
 }
 
-static int print_string(const struct setting *s, const void *base, struct strbuf *out, char *why,
-			size_t n)
+PRINT(print_string)
 {
 	const char *v = *CAT(base, s->off, char *);
 
@@ -212,31 +179,30 @@ static int print_string(const struct setting *s, const void *base, struct strbuf
 	return 0;
 }
 
-static int parse_list(const struct setting *s, void *base, const char *v, bool append, char *why,
-		      size_t n)
+PARSE(parse_list)
 {
-	char **items = NULL;
-	size_t count = 0;
+	char ***list = AT(base, s->off, char **);
+	size_t *count = AT(base, s->count_off, size_t), first;
 
-	if (units_parse_list(v, &items, &count, why, n) < 0)
+	if (!append) { /* the first value replaces the default list */
+		free_strv(*list, *count);
+		*list = NULL;
+		*count = 0;
+	}
+	first = *count;
+	if (units_parse_list(v, list, count, why, n) < 0)
 		return -1;
-	if (!count && !append && s->lo >= 1) {
+	if (!*count && s->lo >= 1) {
 		snprintf(why, n, "needs at least one SPOE message name");
 		return -1;
 	}
-	for (size_t i = 0; i < count; i++) {
-		if (s->check(items[i], why, n) < 0) {
-			free_strv(items, count);
+	for (size_t i = first; i < *count; i++)
+		if (s->check((*list)[i], why, n) < 0)
 			return -1;
-		}
-	}
-	merge(AT(base, s->off, void *), AT(base, s->count_off, size_t), items, count, sizeof(char *),
-	      append, drop_strv);
 	return 0;
 }
 
-static int print_list(const struct setting *s, const void *base, struct strbuf *out, char *why,
-		      size_t n)
+PRINT(print_list)
 {
 	char *const *items = *(char **const *)(const void *)((const char *)base + s->off);
 
@@ -247,23 +213,24 @@ static int print_list(const struct setting *s, const void *base, struct strbuf *
 	return 0;
 }
 
-static int parse_headers(const struct setting *s, void *base, const char *v, bool append,
-			 char *why, size_t n)
+PARSE(parse_headers)
 {
-	struct header_pair *pairs = NULL;
-	size_t count = 0;
+	struct header_pair **list = AT(base, s->off, struct header_pair *);
+	size_t *count = AT(base, s->count_off, size_t);
 
-	if (units_parse_header_list(v, &pairs, &count, why, n) < 0)
+	if (!append) {
+		header_pairs_free(*list, *count);
+		*list = NULL;
+		*count = 0;
+	}
+	if (units_parse_header_list(v, list, count, why, n) < 0)
 		return -1;
-	merge(AT(base, s->off, void *), AT(base, s->count_off, size_t), pairs, count, sizeof(*pairs),
-	      append, drop_headers);
 	if (s->scope == SETTING_AGENT) /* mirror-headers */
 		config_apply_mirror_headers(base);
 	return 0;
 }
 
-static int print_headers(const struct setting *s, const void *base, struct strbuf *out, char *why,
-			 size_t n)
+PRINT(print_headers)
 {
 	units_format_header_list(*CAT(base, s->off, struct header_pair *),
 				 *CAT(base, s->count_off, size_t), out);
@@ -281,8 +248,7 @@ static const struct {
 
 #define N_CAPS (sizeof(caps) / sizeof(caps[0]))
 
-static int parse_caps(const struct setting *s, void *base, const char *v, bool append, char *why,
-		      size_t n)
+PARSE(parse_caps)
 {
 	unsigned *slot = AT(base, s->off, unsigned), bits = 0;
 	char **items = NULL;
@@ -307,8 +273,7 @@ static int parse_caps(const struct setting *s, void *base, const char *v, bool a
 	return 0;
 }
 
-static int print_caps(const struct setting *s, const void *base, struct strbuf *out, char *why,
-		      size_t n)
+PRINT(print_caps)
 {
 	unsigned bits = *CAT(base, s->off, unsigned), left = bits;
 	const char *sep = "";
@@ -327,8 +292,7 @@ static int print_caps(const struct setting *s, const void *base, struct strbuf *
 	return 0;
 }
 
-static int parse_log_level(const struct setting *s, void *base, const char *v, bool append,
-			   char *why, size_t n)
+PARSE(parse_log_level)
 {
 	int lvl = log_level_parse(v);
 
@@ -340,8 +304,7 @@ static int parse_log_level(const struct setting *s, void *base, const char *v, b
 	return 0;
 }
 
-static int print_log_level(const struct setting *s, const void *base, struct strbuf *out,
-			   char *why, size_t n)
+PRINT(print_log_level)
 {
 	enum log_level lvl = *CAT(base, s->off, enum log_level);
 
@@ -353,8 +316,7 @@ static int print_log_level(const struct setting *s, const void *base, struct str
 	return 0;
 }
 
-static int parse_sample_key(const struct setting *s, void *base, const char *v, bool append,
-			    char *why, size_t n)
+PARSE(parse_sample_key)
 {
 	struct target_config *t = base;
 	enum sample_key kind;
@@ -382,8 +344,7 @@ static int parse_sample_key(const struct setting *s, void *base, const char *v, 
 	return 0;
 }
 
-static int print_sample_key(const struct setting *s, const void *base, struct strbuf *out,
-			    char *why, size_t n)
+PRINT(print_sample_key)
 {
 	const struct target_config *t = base;
 	const char *name = t->sample_key_name ? t->sample_key_name : "";
@@ -406,8 +367,7 @@ static int print_sample_key(const struct setting *s, const void *base, struct st
 	return -1;
 }
 
-static int parse_host(const struct setting *s, void *base, const char *v, bool append, char *why,
-		      size_t n)
+PARSE(parse_host)
 {
 	enum host_policy *slot = AT(base, s->off, enum host_policy);
 
@@ -422,8 +382,7 @@ static int parse_host(const struct setting *s, void *base, const char *v, bool a
 	return 0;
 }
 
-static int print_host(const struct setting *s, const void *base, struct strbuf *out, char *why,
-		      size_t n)
+PRINT(print_host)
 {
 	bool client = *CAT(base, s->off, enum host_policy) == HOST_FROM_CLIENT;
 
@@ -431,8 +390,7 @@ static int print_host(const struct setting *s, const void *base, struct strbuf *
 	return 0;
 }
 
-static int parse_mirror_url(const struct setting *s, void *base, const char *v, bool append,
-			    char *why, size_t n)
+PARSE(parse_mirror_url)
 {
 	struct agent_config *c = base;
 	struct target_config *t;
@@ -450,8 +408,7 @@ static int parse_mirror_url(const struct setting *s, void *base, const char *v, 
 	return 0;
 }
 
-static int print_mirror_url(const struct setting *s, const void *base, struct strbuf *out,
-			    char *why, size_t n)
+PRINT(print_mirror_url)
 {
 	const struct target_config *t = settings_mirror_url_target(base);
 

@@ -1,4 +1,4 @@
-/* Unit tests for src/config_dump.c, the proof of --check-config: a
+/* Unit tests for the INI writer (ini_write), the proof of --check-config: a
  * configuration written as INI reads back setting for setting (the
  * shipped example, the seed's file, command-line overrides, every target
  * key, and a sweep of every row of the settings table through values at
@@ -16,7 +16,6 @@
 #include "capture.h"
 #include "cli.h"
 #include "config.h"
-#include "config_dump.h"
 #include "ini.h"
 #include "settings.h"
 #include "spop.h"
@@ -90,8 +89,8 @@ static char *dump(const struct agent_config *cfg)
 	struct strbuf out = STRBUF_INIT;
 	char err[512] = "";
 
-	if (config_dump_ini(cfg, &out, err, sizeof(err)) < 0)
-		fail_msg("config_dump_ini: %s", err);
+	if (ini_write(cfg, &out, err, sizeof(err)) < 0)
+		fail_msg("ini_write: %s", err);
 	assert_non_null(out.data);
 	return out.data;
 }
@@ -416,7 +415,7 @@ static void test_value_with_line_break_refused(void **state)
 		config_add_target(&cfg, "t", "http://t:1");
 		cfg.pidfile = strdup(values[i]);
 		strbuf_puts(&out, "before");
-		assert_int_equal(config_dump_ini(&cfg, &out, err, sizeof(err)), -1);
+		assert_int_equal(ini_write(&cfg, &out, err, sizeof(err)), -1);
 		assert_string_equal(out.data, "before");
 		assert_non_null(strstr(err, "[mirror] key 'pidfile': value '"));
 		assert_non_null(strstr(err, "has a line break, which an INI file cannot hold"));
@@ -458,7 +457,7 @@ static void test_value_without_exact_text_refused(void **state)
 	t = config_add_target(&cfg, "t", "http://t:1");
 	/* 17 significant digits: more than the parser's 15 decimals can reach */
 	t->sample_percent = 0.5000000000000001;
-	assert_int_equal(config_dump_ini(&cfg, &out, err, sizeof(err)), -1);
+	assert_int_equal(ini_write(&cfg, &out, err, sizeof(err)), -1);
 	assert_int_equal(out.len, 0);
 	assert_string_equal(err, "[target t] key 'sample': 0.50000000000000011 has no exact "
 				 "decimal form this setting reads");
