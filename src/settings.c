@@ -613,7 +613,7 @@ static const struct setting table[] = {
 	A("mirror-local-port", NULL, 'P', TYPE_STRING, mirror_local_port, 0, 0, check_local_port,
 	  "PORT[-PORT]", "local port or range for connections to targets (default: any)"),
 	HEADING("Operation:"),
-	CLI("config", 'f', config_file, "FILE", "read an INI file first; other options override it"),
+	CLI("config", 'f', config_file, "FILE", "read an INI file first; the options override it"),
 	CLI("check-config", 0, check_only, NULL,
 	    "check the configuration, print it as an INI file (defaults, file and options merged; "
 	    "feed it back with -f) and exit"),
