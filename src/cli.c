@@ -217,13 +217,13 @@ static int apply(int argc, char **args, const struct options *o, struct agent_co
 		size_t idx = (size_t)(s - settings_at(0));
 		char why[400];
 
-		if (c == 'f' || c == 'h' || c == 'V') /* done by the first pass */
+		if (s->type == TYPE_CLI) /* -f, -h, -V: done by the first pass */
 			continue;
 		if (c == 'u') {
 			rc = add_url_target(cfg, s, optarg, ++n_urls, err, errlen);
 			continue;
 		}
-		if (s->type == TYPE_HEADERS) {
+		if (s->type == TYPE_HEADERS) { /* --mirror-header: not a list */
 			rc = add_mirror_header(cfg, s, optarg, n_headers++ == 0, err, errlen);
 			continue;
 		}

@@ -237,37 +237,52 @@ PRINT(print_headers)
 	return 0;
 }
 
-static const struct {
+/* Names for values: SPOP capabilities, host policies, libev backends. */
+struct named {
 	const char *name;
-	unsigned bit;
-} caps[] = {
+	int value;
+};
+
+static const struct named caps[] = {
 	{ "pipelining", SPOP_CAP_PIPELINING },
 	{ "async", SPOP_CAP_ASYNC },
 	{ "fragmentation", SPOP_CAP_FRAGMENTATION },
+	{ NULL, 0 },
 };
 
-#define N_CAPS (sizeof(caps) / sizeof(caps[0]))
+static const struct named hosts[] = {
+	{ "target", HOST_FROM_TARGET },
+	{ "client", HOST_FROM_CLIENT },
+	{ NULL, 0 },
+};
+
+/* The value named `name` (any case), or -1. */
+static int named_value(const struct named *t, const char *name)
+{
+	for (; t->name; t++)
+		if (!strcasecmp(t->name, name))
+			return t->value;
+	return -1;
+}
 
 PARSE(parse_caps)
 {
 	unsigned *slot = AT(base, s->off, unsigned), bits = 0;
 	char **items = NULL;
-	size_t count = 0, k = 0;
+	size_t count = 0;
+	int bit = 0;
 
 	if (units_parse_list(v, &items, &count, why, n) < 0)
 		return -1;
-	for (size_t i = 0; i < count; i++) {
-		for (k = 0; k < N_CAPS && strcasecmp(items[i], caps[k].name); k++)
-			;
-		if (k == N_CAPS) {
+	for (size_t i = 0; i < count && bit >= 0; i++) {
+		bit = named_value(caps, items[i]);
+		if (bit < 0)
 			snprintf(why, n, "unknown capability '%s' (fragmentation, pipelining or async)",
 				 items[i]);
-			break;
-		}
-		bits |= caps[k].bit;
+		bits |= (unsigned)bit;
 	}
 	free_strv(items, count);
-	if (k == N_CAPS)
+	if (bit < 0)
 		return -1;
 	*slot = append ? *slot | bits : bits;
 	return 0;
@@ -278,11 +293,11 @@ PRINT(print_caps)
 	unsigned bits = *CAT(base, s->off, unsigned), left = bits;
 	const char *sep = "";
 
-	for (size_t k = 0; k < N_CAPS; k++) {
-		if (bits & caps[k].bit) {
-			strbuf_printf(out, "%s%s", sep, caps[k].name);
+	for (const struct named *c = caps; c->name; c++) {
+		if (bits & (unsigned)c->value) {
+			strbuf_printf(out, "%s%s", sep, c->name);
 			sep = ", ";
-			left &= ~caps[k].bit;
+			left &= ~(unsigned)c->value;
 		}
 	}
 	if (left) {
@@ -369,24 +384,19 @@ PRINT(print_sample_key)
 
 PARSE(parse_host)
 {
-	enum host_policy *slot = AT(base, s->off, enum host_policy);
+	int policy = named_value(hosts, v);
 
-	if (!strcasecmp(v, "target")) {
-		*slot = HOST_FROM_TARGET;
-	} else if (!strcasecmp(v, "client")) {
-		*slot = HOST_FROM_CLIENT;
-	} else {
+	if (policy < 0) {
 		snprintf(why, n, "must be target or client");
 		return -1;
 	}
+	*AT(base, s->off, enum host_policy) = (enum host_policy)policy;
 	return 0;
 }
 
 PRINT(print_host)
 {
-	bool client = *CAT(base, s->off, enum host_policy) == HOST_FROM_CLIENT;
-
-	strbuf_puts(out, client ? "client" : "target");
+	strbuf_puts(out, hosts[*CAT(base, s->off, enum host_policy) == HOST_FROM_CLIENT].name);
 	return 0;
 }
 
@@ -422,6 +432,7 @@ static const struct {
 	print_fn *print;
 } types[] = {
 	[TYPE_HEADING] = { NULL, NULL },
+	[TYPE_CLI] = { NULL, NULL },
 	[TYPE_FLAG] = { parse_flag, NULL },
 	[TYPE_UINT] = { parse_uint, print_uint },
 	[TYPE_SIZE] = { parse_size, print_size },
@@ -520,11 +531,6 @@ static int check_logfile(const char *v, char *why, size_t n)
 	return 0;
 }
 
-static int check_url(const char *v, char *why, size_t n)
-{
-	return settings_check_url(v, why, n);
-}
-
 static int check_header_name(const char *v, char *why, size_t n)
 {
 	if (!units_is_token(v, strlen(v))) {
@@ -562,9 +568,12 @@ static int check_ca_file(const char *v, char *why, size_t n)
 #define TL(key, type, f, nf, check)                                                      \
 	{ key, NULL, SETTING_TARGET, 0, type, FIELD(target_config, f),                   \
 	  offsetof(struct target_config, nf), 0, 0, check, NULL, NULL }
-#define CLI(key, c, f, arg, help) \
-	{ key, NULL, SETTING_CLI, c, TYPE_FLAG, FIELD(agent_config, f), 0, 0, 0, NULL, arg, help }
-#define HEADING(title) { NULL, NULL, SETTING_CLI, 0, TYPE_HEADING, 0, 0, 0, 0, 0, NULL, NULL, title }
+#define CLI(key, c, f, help) \
+	{ key, NULL, SETTING_CLI, c, TYPE_FLAG, FIELD(agent_config, f), 0, 0, 0, NULL, NULL, help }
+#define CLI_OWN(key, c, arg, help) \
+	{ key, NULL, SETTING_CLI, c, TYPE_CLI, 0, 0, 0, 0, 0, NULL, arg, help }
+#define HEADING(title) \
+	{ NULL, NULL, SETTING_CLI, 0, TYPE_HEADING, 0, 0, 0, 0, 0, NULL, NULL, title }
 
 /* The INI rows in the order of doc/spoa-mirror.ini.example, which the
  * configuration dump follows; --help follows the table. */
@@ -613,8 +622,8 @@ static const struct setting table[] = {
 	A("mirror-local-port", NULL, 'P', TYPE_STRING, mirror_local_port, 0, 0, check_local_port,
 	  "PORT[-PORT]", "local port or range for connections to targets (default: any)"),
 	HEADING("Operation:"),
-	CLI("config", 'f', config_file, "FILE", "read an INI file first; the options override it"),
-	CLI("check-config", 0, check_only, NULL,
+	CLI_OWN("config", 'f', "FILE", "read an INI file first; the options override it"),
+	CLI("check-config", 0, check_only,
 	    "check the configuration, print it as an INI file (defaults, file and options merged; "
 	    "feed it back with -f) and exit"),
 	A("metrics", NULL, 0, TYPE_STRING, metrics_address, 0, 0, check_metrics, "ADDR:PORT",
@@ -629,15 +638,15 @@ static const struct setting table[] = {
 	  "log one line per finished mirror"),
 	A("monitor-interval", NULL, 'i', TYPE_TIME, monitor_interval_ms, 1, 0, NULL, "TIME",
 	  "repeated errors (shadow, SPOP) are logged once per interval"),
-	CLI("daemonize", 'D', daemonize, NULL, "run in the background"),
+	CLI("daemonize", 'D', daemonize, "run in the background"),
 	A("runtime", NULL, 'r', TYPE_TIME, runtime_ms, 0, 0, NULL, "TIME",
 	  "stop after TIME, 0 = unlimited"),
 	A("pidfile", NULL, 'F', TYPE_STRING, pidfile, 0, 0, NULL, "FILE",
 	  "write the process id to FILE (and lock it)"),
-	CLI("help", 'h', check_only, NULL, "show this text and exit"),
-	CLI("version", 'V', check_only, NULL, "show the version and exit"),
+	CLI_OWN("help", 'h', NULL, "show this text and exit"),
+	CLI_OWN("version", 'V', NULL, "show the version and exit"),
 
-	T("url", TYPE_STRING, url, 0, 0, check_url),
+	T("url", TYPE_STRING, url, 0, 0, settings_check_url),
 	T("sample", TYPE_PERCENT, sample_percent, 0, 100, NULL),
 	T("sample-key", TYPE_SAMPLE_KEY, sample_key, 0, 0, NULL),
 	T("timeout", TYPE_TIME, timeout_ms, 1, 0, NULL),
@@ -797,10 +806,7 @@ const struct target_config *settings_mirror_url_target(const struct agent_config
 
 int settings_libev_backend_flags(const char *name)
 {
-	static const struct {
-		const char *name;
-		int flag;
-	} backends[] = {
+	static const struct named backends[] = {
 		{ "select", EVBACKEND_SELECT },
 		{ "poll", EVBACKEND_POLL },
 		{ "epoll", EVBACKEND_EPOLL },
@@ -813,12 +819,8 @@ int settings_libev_backend_flags(const char *name)
 		{ "kqueue", EVBACKEND_KQUEUE },
 		{ "devpoll", EVBACKEND_DEVPOLL },
 		{ "port", EVBACKEND_PORT },
+		{ NULL, 0 },
 	};
 
-	if (!name)
-		return 0;
-	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
-		if (!strcasecmp(name, backends[i].name))
-			return backends[i].flag;
-	return -1;
+	return name ? named_value(backends, name) : 0;
 }

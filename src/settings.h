@@ -24,7 +24,8 @@ enum setting_scope {
 /* Each type has one parser and one printer in settings.c. */
 enum setting_type {
 	TYPE_HEADING,    /* --help only: `help` is a group title */
-	TYPE_FLAG,       /* an option without a value: sets a bool (cli.c handles -f -h -V) */
+	TYPE_CLI,        /* an option cli.c handles itself: -f, -h, -V */
+	TYPE_FLAG,       /* an option without a value: sets a bool */
 	TYPE_UINT,       /* integer in [lo, hi], stored in 2, 4 or 8 bytes */
 	TYPE_SIZE,       /* bytes, with k, m or g, in [lo, hi], stored in 4 or 8 bytes */
 	TYPE_TIME,       /* unsigned ms; lo 1: must be longer than 0 */
