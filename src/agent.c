@@ -64,7 +64,7 @@ static void sig_hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 
 	config_init(&fresh);
 	if (cli_parse(a->argc, a->argv, &fresh, err, sizeof(err)) != 0 ||
-	    config_validate(&fresh, err, sizeof(err)) != 0) {
+	    settings_validate(&fresh, err, sizeof(err)) != 0) {
 		log_error("reload failed, keeping the running configuration: %s", err);
 		config_free(&fresh);
 		return;

@@ -20,7 +20,7 @@ enum cli_result {
 /* Parses argv into cfg, which the caller initialised with config_init()
  * and frees with config_free() whatever the result. argv is not modified.
  * --help and --version print to stdout; --check-config prints the
- * effective configuration as INI (config_dump_ini) to stdout, or fails
+ * effective configuration as INI (ini_write) to stdout, or fails
  * with CLI_ERROR when it cannot be written exactly. Re-running it on the
  * saved argv is how a reload keeps the command-line overrides. Uses
  * getopt_long: main thread only. */

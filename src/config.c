@@ -1,16 +1,25 @@
-/* Defaults, ownership and cross-field validation of the configuration. */
+/* Defaults and ownership of the configuration. */
 #include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "config_compare.h"
 #include "spop.h"
-#include "target.h"
 #include "xalloc.h"
 
 static const char *const default_message_names[] = { "mirror-request", "mirror" };
+
+static struct header_pair *header_pairs_copy(const struct header_pair *src, size_t n)
+{
+	struct header_pair *dst = n ? xcalloc(n, sizeof(*dst)) : NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		dst[i].name = xstrdup(src[i].name);
+		dst[i].value = xstrdup(src[i].value);
+	}
+	return dst;
+}
 
 void target_config_init(struct target_config *t)
 {
@@ -52,11 +61,7 @@ void target_config_copy(struct target_config *dst, const struct target_config *s
 	dst->sample_key_name = xstrdup_or_null(src->sample_key_name);
 	dst->ca_file = xstrdup_or_null(src->ca_file);
 	dst->origin = xstrdup_or_null(src->origin);
-	dst->add_headers = src->n_add_headers ? xcalloc(src->n_add_headers, sizeof(*dst->add_headers)) : NULL;
-	for (size_t i = 0; i < src->n_add_headers; i++) {
-		dst->add_headers[i].name = xstrdup(src->add_headers[i].name);
-		dst->add_headers[i].value = xstrdup(src->add_headers[i].value);
-	}
+	dst->add_headers = header_pairs_copy(src->add_headers, src->n_add_headers);
 	dst->remove_headers = src->n_remove_headers ? xcalloc(src->n_remove_headers, sizeof(char *)) : NULL;
 	for (size_t i = 0; i < src->n_remove_headers; i++)
 		dst->remove_headers[i] = xstrdup(src->remove_headers[i]);
@@ -149,66 +154,7 @@ void config_apply_mirror_headers(struct agent_config *cfg)
 		if (!t->from_mirror_url)
 			continue;
 		header_pairs_free(t->add_headers, t->n_add_headers);
+		t->add_headers = header_pairs_copy(cfg->mirror_headers, cfg->n_mirror_headers);
 		t->n_add_headers = cfg->n_mirror_headers;
-		t->add_headers = t->n_add_headers ? xcalloc(t->n_add_headers, sizeof(*t->add_headers))
-						  : NULL;
-		for (size_t j = 0; j < t->n_add_headers; j++) {
-			t->add_headers[j].name = xstrdup(cfg->mirror_headers[j].name);
-			t->add_headers[j].value = xstrdup(cfg->mirror_headers[j].value);
-		}
 	}
-}
-
-const struct target_config *config_mirror_url_target(const struct agent_config *cfg)
-{
-	const struct target_config *t;
-	struct target_config plain;
-	char what[64];
-
-	/* first: the dump writes [mirror] before any section, so that is where
-	 * mirror-url's target lands when the dump is read back */
-	if (!cfg->n_targets)
-		return NULL;
-	t = &cfg->targets[0];
-	if (!t->from_mirror_url || !t->name || strcmp(t->name, "default") || !t->url)
-		return NULL;
-	/* borrows t's strings and cfg's headers: not freed */
-	target_config_init(&plain);
-	plain.name = t->name;
-	plain.url = t->url;
-	plain.add_headers = cfg->mirror_headers;
-	plain.n_add_headers = cfg->n_mirror_headers;
-	return target_config_diff(&plain, t, what, sizeof(what)) ? NULL : t;
-}
-
-int config_validate(const struct agent_config *cfg, char *err, size_t errlen)
-{
-	if (cfg->n_targets == 0) {
-		snprintf(err, errlen, "no mirror target: give -u URL or a [target NAME] section");
-		return -1;
-	}
-	if (cfg->max_frame_size < SPOP_MIN_FRAME_SIZE) {
-		snprintf(err, errlen, "max-frame-size %u is below the protocol minimum %u",
-			 cfg->max_frame_size, SPOP_MIN_FRAME_SIZE);
-		return -1;
-	}
-	for (size_t i = 0; i < cfg->n_targets; i++) {
-		const struct target_config *t = &cfg->targets[i];
-
-		struct target_url parsed;
-		char why[256];
-
-		if (target_url_parse(t->url, &parsed, why, sizeof(why)) < 0) {
-			snprintf(err, errlen, "target '%s': %s", t->name, why);
-			return -1;
-		}
-		target_url_free(&parsed);
-		for (size_t j = 0; j < i; j++) {
-			if (!strcmp(cfg->targets[j].name, t->name)) {
-				snprintf(err, errlen, "duplicate target name '%s'", t->name);
-				return -1;
-			}
-		}
-	}
-	return 0;
 }

@@ -1,7 +1,7 @@
 /* The agent's configuration: every limit and knob with its default, for the
  * agent itself ([mirror] section, command line) and for each shadow target
- * ([target NAME] sections, -u). Filled by cli.c and ini.c, checked by
- * config_validate(), read-only once the agent runs (a reload builds a new
+ * ([target NAME] sections, -u). Filled by cli.c and ini.c through the
+ * table of settings.c, read-only once the agent runs (a reload builds a new
  * one). */
 #ifndef SPOA_MIRROR_CONFIG_H
 #define SPOA_MIRROR_CONFIG_H
@@ -31,6 +31,8 @@
 #define CFG_DEFAULT_MONITOR_INTERVAL_MS 5000
 #define CFG_DEFAULT_TARGET_TIMEOUT_MS 5000
 #define CFG_DEFAULT_TARGET_CONNECT_TIMEOUT_MS 1000
+/* A request goes to at most this many targets (one bit each in a mask). */
+#define TARGET_MAX 32
 /* Requests admitted to one target and not finished (queued or sending):
  * absorbs bursts; libcurl opens at most 256 connections per worker to it. */
 #define CFG_DEFAULT_TARGET_MAX_INFLIGHT 4096
@@ -141,16 +143,5 @@ void config_drop_mirror_url_targets(struct agent_config *cfg);
 /* Gives every target made from mirror-url or -u a copy of mirror_headers
  * as its add_headers (replacing what it had). */
 void config_apply_mirror_headers(struct agent_config *cfg);
-
-/* The target that `mirror-url` in [mirror] stands for when the
- * configuration is written out: the first target, named "default", made
- * from mirror-url, with nothing of its own but its URL and the mirror
- * headers. NULL otherwise: then every target needs a [target NAME]
- * section to be written exactly. */
-const struct target_config *config_mirror_url_target(const struct agent_config *cfg);
-
-/* Checks cross-field rules (at least one target, unique names, valid URLs).
- * On error writes one line into err and returns -1. */
-int config_validate(const struct agent_config *cfg, char *err, size_t errlen);
 
 #endif

@@ -1,7 +1,10 @@
-/* INI reader: sections, "key = value" lines, whole-line comments. Every
- * value goes through settings.c, so the file and the command line share
- * one set of checks; this file adds what only a file has: sections, line
- * numbers, duplicate keys and targets defined by name. */
+/* The INI file, read and written. Reading: sections, "key = value" lines,
+ * whole-line comments. Every value goes through settings.c, so the file
+ * and the command line share one set of checks; this file adds what only a
+ * file has: sections, line numbers, duplicate keys and targets defined by
+ * name. Writing: every key of the settings table with its value in the text
+ * its setting reads; the test suite proves for every row that the text
+ * reads back as the same value. */
 #include "ini.h"
 
 #include <errno.h>
@@ -12,7 +15,7 @@
 
 #include "settings.h"
 #include "slice.h"
-#include "target.h"
+#include "strbuf.h"
 #include "units.h"
 #include "xalloc.h"
 
@@ -193,7 +196,7 @@ static int key_value(struct ini_state *st, struct slice line)
 	}
 	free(ckey);
 	idx = (size_t)(s - settings_at(0));
-	if (st->seen[idx] && !s->list)
+	if (st->seen[idx] && !setting_is_list(s))
 		return fail(st, st->line, key.ptr, key.len,
 			    "set twice in this section (first at line %u)", st->seen[idx]);
 	value = value_copy(slice_make(eq + 1, line.len - (size_t)(eq + 1 - line.ptr)));
@@ -207,7 +210,7 @@ static int key_value(struct ini_state *st, struct slice line)
 	st->seen[idx] = st->line;
 	/* the [mirror] URL becomes the target "default" (an empty one makes
 	 * none) */
-	made_target = s->scope == SETTING_AGENT && !strcmp(s->name, "mirror-url") && *value;
+	made_target = s->type == TYPE_MIRROR_URL && *value;
 	free(value);
 	if (made_target) {
 		size_t t = cfg->n_targets - 1;
@@ -321,17 +324,89 @@ int ini_load(const char *path, struct agent_config *cfg, bool require_target, ch
 	return rc;
 }
 
-int config_load_file(const char *path, struct agent_config *cfg, char *err, size_t errlen)
-{
-	char why[512];
+/* ---- writing ---------------------------------------------------------- */
 
-	if (ini_load(path, cfg, true, err, errlen) < 0)
-		return -1;
-	free(cfg->config_file);
-	cfg->config_file = xstrdup(path);
-	if (config_validate(cfg, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "%s: %s", path, why);
-		return -1;
+/* The reader trims blanks around a value, then drops one pair of
+ * surrounding double quotes (value_copy). A value that either would change
+ * is written inside quotes, which the reader drops again: "  x" stays "  x", "\"x\"" stays
+ * "\"x\"". */
+static bool needs_quotes(const char *v, size_t len)
+{
+	if (!len)
+		return false;
+	return v[0] == ' ' || v[0] == '\t' || v[len - 1] == ' ' || v[len - 1] == '\t' ||
+	       (len >= 2 && v[0] == '"' && v[len - 1] == '"');
+}
+
+/* The keys of one scope, "key = value" each; t is NULL for [mirror]. */
+static int write_keys(struct strbuf *out, const struct agent_config *cfg,
+		      const struct target_config *t, const char *section, char *err,
+		      size_t errlen)
+{
+	enum setting_scope scope = t ? SETTING_TARGET : SETTING_AGENT;
+	struct strbuf value = STRBUF_INIT;
+	int rc = 0;
+
+	for (size_t i = 0; i < settings_count() && rc == 0; i++) {
+		const struct setting *s = settings_at(i);
+		const char *v;
+		char why[300];
+
+		if (s->scope != scope)
+			continue;
+		strbuf_reset(&value);
+		if (setting_format(s, cfg, t, &value, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s key '%s': %s", section, s->name, why);
+			rc = -1;
+			break;
+		}
+		v = value.len ? value.data : "";
+		/* an INI value ends at the line's end: a line break cannot be in one */
+		if (strpbrk(v, "\r\n")) {
+			snprintf(err, errlen,
+				 "%s key '%s': value '%.100s' has a line break, which an INI "
+				 "file cannot hold",
+				 section, s->name, v);
+			rc = -1;
+			break;
+		}
+		if (needs_quotes(v, value.len))
+			strbuf_printf(out, "%s = \"%s\"\n", s->name, v);
+		else if (value.len)
+			strbuf_printf(out, "%s = %s\n", s->name, v);
+		else
+			strbuf_printf(out, "%s =\n", s->name);
 	}
-	return 0;
+	strbuf_free(&value);
+	return rc;
+}
+
+int ini_write(const struct agent_config *cfg, struct strbuf *out, char *err, size_t errlen)
+{
+	const struct target_config *url_target = settings_mirror_url_target(cfg);
+	struct strbuf text = STRBUF_INIT;
+	int rc;
+
+	strbuf_puts(&text, "[mirror]\n");
+	rc = write_keys(&text, cfg, NULL, "[mirror]", err, errlen);
+	for (size_t i = 0; i < cfg->n_targets && rc == 0; i++) {
+		const struct target_config *t = &cfg->targets[i];
+		char section[128];
+
+		if (t == url_target) /* written as mirror-url in [mirror] */
+			continue;
+		if (!t->name || strpbrk(t->name, "\r\n")) {
+			snprintf(err, errlen, "target %zu: name '%.80s' cannot be a section header",
+				 i + 1, t->name ? t->name : "");
+			rc = -1;
+			break;
+		}
+		snprintf(section, sizeof(section), "[target %.80s]", t->name);
+		strbuf_printf(&text, "\n[target %s]\n", t->name);
+		rc = write_keys(&text, cfg, t, section, err, errlen);
+	}
+	if (rc == 0)
+		strbuf_append(out, text.data, text.len);
+	strbuf_free(&text);
+	return rc;
 }

@@ -1,7 +1,9 @@
-/* Every named setting: its key, its checks and where it is stored. Ranges
- * live here, once; defaults live in config.c. */
+/* The table of settings (see settings.h): typed parsers and printers,
+ * the checks of single values, then the table itself. Ranges live in the
+ * table, once; defaults live in config.c. */
 #include "settings.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ev.h>
 #include <stdio.h>
@@ -13,23 +15,26 @@
 #include "listener.h"
 #include "spop.h"
 #include "strbuf.h"
-#include "target.h"
 #include "units.h"
+#include "url.h"
 #include "xalloc.h"
 
-/* Upper bounds that keep a typo from asking for absurd memory or threads. */
-#define MAX_SIZE_SETTING ((size_t)1 << 30) /* 1 GiB: frame, reassembly, queue bytes */
-#define MAX_WORKERS 256
-#define MAX_CONNECTIONS 1000000
-#define MAX_QUEUE_ENTRIES 100000000ull
-#define MAX_INFLIGHT 1000000
-#define MAX_RATE_LIMIT 1e9
+#define AT(base, off, type) ((type *)(void *)((char *)(base) + (off)))
+#define CAT(base, off, type) ((const type *)(const void *)((const char *)(base) + (off)))
 
-static void replace_str(char **slot, const char *value)
-{
-	free(*slot);
-	*slot = value && *value ? xstrdup(value) : NULL;
-}
+/* Each type's parser stores v in its field of base (an agent_config or a
+ * target_config); its printer appends the field as text the parser reads
+ * back. */
+#define PARSE(name) \
+	static int name(const struct setting *s, void *base, const char *v, bool append, char *why, \
+			size_t n)
+#define PRINT(name) \
+	static int name(const struct setting *s, const void *base, struct strbuf *out, char *why, \
+			size_t n)
+typedef int parse_fn(const struct setting *s, void *base, const char *v, bool append, char *why,
+		     size_t n);
+typedef int print_fn(const struct setting *s, const void *base, struct strbuf *out, char *why,
+		     size_t n);
 
 static void free_strv(char **v, size_t n)
 {
@@ -38,195 +43,271 @@ static void free_strv(char **v, size_t n)
 	free(v);
 }
 
-/* ---- agent settings ---------------------------------------------------- */
+/* ---- one parser and one printer per type ------------------------------ */
 
-/* An integer in [lo, hi] into an unsigned slot. */
-static int parse_unsigned(const char *v, unsigned long long lo, unsigned long long hi,
-			  unsigned *slot, char *why, size_t n)
+PARSE(parse_flag)
+{
+	*AT(base, s->off, bool) = true;
+	return 0;
+}
+
+static void store_uint(void *p, size_t size, unsigned long long x)
+{
+	if (size == sizeof(uint16_t))
+		*(uint16_t *)p = (uint16_t)x;
+	else if (size == sizeof(uint32_t))
+		*(uint32_t *)p = (uint32_t)x;
+	else
+		*(uint64_t *)p = (uint64_t)x;
+}
+
+static unsigned long long load_uint(const void *p, size_t size)
+{
+	if (size == sizeof(uint16_t))
+		return *(const uint16_t *)p;
+	if (size == sizeof(uint32_t))
+		return *(const uint32_t *)p;
+	return *(const uint64_t *)p;
+}
+
+PARSE(parse_uint)
 {
 	unsigned long long x;
 
-	if (units_parse_uint(v, lo, hi, &x, why, n) < 0)
+	if (units_parse_uint(v, (unsigned long long)s->lo, (unsigned long long)s->hi, &x, why, n) < 0)
 		return -1;
-	*slot = (unsigned)x;
+	store_uint(AT(base, s->off, char), s->size, x);
 	return 0;
 }
 
-/* Appends `count` parsed header pairs to a list, or replaces the list when
- * this is the first value seen for the key (`append` false). Takes the
- * pairs' strings; frees the array that held them. */
-static void merge_header_pairs(struct header_pair **list, size_t *len, struct header_pair *pairs,
-			       size_t count, bool append)
+PRINT(print_uint)
 {
-	if (!append) {
-		header_pairs_free(*list, *len);
-		*list = NULL;
-		*len = 0;
-	}
-	if (count) {
-		*list = xrealloc(*list, (*len + count) * sizeof(**list));
-		memcpy(*list + *len, pairs, count * sizeof(*pairs));
-		*len += count;
-	}
-	free(pairs);
-}
-
-/* The same for a list of strings. */
-static void merge_strv(char ***list, size_t *len, char **items, size_t count, bool append)
-{
-	if (!append) {
-		free_strv(*list, *len);
-		*list = NULL;
-		*len = 0;
-	}
-	if (count) {
-		*list = xrealloc(*list, (*len + count) * sizeof(char *));
-		memcpy(*list + *len, items, count * sizeof(char *));
-		*len += count;
-	}
-	free(items);
-}
-
-static int set_address(struct agent_config *c, const char *v, bool append, char *why, size_t n)
-{
-	if (!*v || strpbrk(v, " \t")) {
-		snprintf(why, n, "must be an address to listen on, like 0.0.0.0 or ::");
-		return -1;
-	}
-	replace_str(&c->address, v);
+	strbuf_printf(out, "%llu", load_uint(CAT(base, s->off, char), s->size));
 	return 0;
 }
 
-static int set_port(struct agent_config *c, const char *v, bool append, char *why, size_t n)
-{
-	unsigned long long x;
-
-	if (units_parse_uint(v, 1, 65535, &x, why, n) < 0)
-		return -1;
-	c->port = (uint16_t)x;
-	return 0;
-}
-
-static int set_backlog(struct agent_config *c, const char *v, bool append, char *why, size_t n)
-{
-	unsigned long long x;
-
-	if (units_parse_uint(v, 1, 65535, &x, why, n) < 0)
-		return -1;
-	c->backlog = (int)x;
-	return 0;
-}
-
-static const struct {
-	const char *name;
-	unsigned bit;
-} caps[] = {
-	{ "pipelining", SPOP_CAP_PIPELINING },
-	{ "async", SPOP_CAP_ASYNC },
-	{ "fragmentation", SPOP_CAP_FRAGMENTATION },
-};
-
-#define N_CAPS (sizeof(caps) / sizeof(caps[0]))
-
-static int set_capabilities(struct agent_config *c, const char *v, bool append, char *why,
-			    size_t n)
-{
-	char **items = NULL;
-	size_t count = 0;
-	unsigned bits = 0;
-
-	if (units_parse_list(v, &items, &count, why, n) < 0)
-		return -1;
-	for (size_t i = 0; i < count; i++) {
-		size_t k;
-
-		for (k = 0; k < N_CAPS; k++)
-			if (!strcasecmp(items[i], caps[k].name))
-				break;
-		if (k == N_CAPS) {
-			snprintf(why, n, "unknown capability '%s' (fragmentation, pipelining or async)",
-				 items[i]);
-			free_strv(items, count);
-			return -1;
-		}
-		bits |= caps[k].bit;
-	}
-	free_strv(items, count);
-	c->caps = append ? c->caps | bits : bits;
-	return 0;
-}
-
-static int set_max_frame_size(struct agent_config *c, const char *v, bool append, char *why,
-			      size_t n)
+PARSE(parse_size)
 {
 	size_t x;
 
-	if (units_parse_size(v, SPOP_MIN_FRAME_SIZE, MAX_SIZE_SETTING, &x, why, n) < 0)
+	if (units_parse_size(v, (size_t)s->lo, (size_t)s->hi, &x, why, n) < 0)
 		return -1;
-	c->max_frame_size = (uint32_t)x;
+	store_uint(AT(base, s->off, char), s->size, x);
 	return 0;
 }
 
-static int set_reassembly_max(struct agent_config *c, const char *v, bool append, char *why,
-			      size_t n)
+PRINT(print_size)
 {
-	return units_parse_size(v, SPOP_MIN_FRAME_SIZE, MAX_SIZE_SETTING, &c->reassembly_max, why,
-				n);
-}
+	char buf[32];
 
-static int set_max_connections(struct agent_config *c, const char *v, bool append, char *why,
-			       size_t n)
-{
-	return parse_unsigned(v, 1, MAX_CONNECTIONS, &c->max_connections, why, n);
-}
-
-static int set_idle_timeout(struct agent_config *c, const char *v, bool append, char *why,
-			    size_t n)
-{
-	return units_parse_time_ms(v, &c->idle_timeout_ms, why, n);
-}
-
-static int set_workers(struct agent_config *c, const char *v, bool append, char *why, size_t n)
-{
-	return parse_unsigned(v, 1, MAX_WORKERS, &c->num_workers, why, n);
-}
-
-static int set_queue_max_entries(struct agent_config *c, const char *v, bool append, char *why,
-				 size_t n)
-{
-	unsigned long long x;
-
-	if (units_parse_uint(v, 1, MAX_QUEUE_ENTRIES, &x, why, n) < 0)
-		return -1;
-	c->queue_max_entries = (size_t)x;
+	units_format_size((size_t)load_uint(CAT(base, s->off, char), s->size), buf, sizeof(buf));
+	strbuf_puts(out, buf);
 	return 0;
 }
 
-static int set_queue_max_bytes(struct agent_config *c, const char *v, bool append, char *why,
-			       size_t n)
+PARSE(parse_time)
 {
-	return units_parse_size(v, 1024, MAX_SIZE_SETTING, &c->queue_max_bytes, why, n);
-}
+	unsigned ms;
 
-static int set_drain_timeout(struct agent_config *c, const char *v, bool append, char *why,
-			     size_t n)
-{
-	return units_parse_time_ms(v, &c->drain_timeout_ms, why, n);
-}
-
-static int set_metrics(struct agent_config *c, const char *v, bool append, char *why, size_t n)
-{
-	struct sockaddr_storage ss;
-	socklen_t len;
-
-	if (*v && strcasecmp(v, "off") && listener_parse_addr(v, &ss, &len, why, n) < 0)
+	if (units_parse_time_ms(v, &ms, why, n) < 0)
 		return -1;
-	replace_str(&c->metrics_address, strcasecmp(v, "off") ? v : NULL);
+	if (ms < s->lo) {
+		snprintf(why, n, "must be longer than 0");
+		return -1;
+	}
+	*AT(base, s->off, unsigned) = ms;
 	return 0;
 }
 
-static int set_log_level(struct agent_config *c, const char *v, bool append, char *why,
-			 size_t n)
+PRINT(print_time)
+{
+	char buf[32];
+
+	units_format_time_ms(*CAT(base, s->off, unsigned), buf, sizeof(buf));
+	strbuf_puts(out, buf);
+	return 0;
+}
+
+PARSE(parse_bool)
+{
+	return units_parse_bool(v, AT(base, s->off, bool), why, n);
+}
+
+PRINT(print_bool)
+{
+	strbuf_puts(out, *CAT(base, s->off, bool) ? "yes" : "no");
+	return 0;
+}
+
+PARSE(parse_decimal)
+{
+	return units_parse_decimal(v, s->lo, s->hi, s->type == TYPE_PERCENT, AT(base, s->off, double),
+				   why, n);
+}
+
+PRINT(print_decimal)
+{
+	double v = *CAT(base, s->off, double);
+	char buf[64];
+
+	if (units_format_decimal(v, buf, sizeof(buf)) < 0) {
+		snprintf(why, n, "%.17g has no exact decimal form this setting reads", v);
+		return -1;
+	}
+	strbuf_puts(out, buf);
+	return 0;
+}
+
+PARSE(parse_string)
+{
+	char **slot = AT(base, s->off, char *);
+	int keep = s->check ? s->check(v, why, n) : 0;
+
+	if (keep < 0)
+		return -1;
+	free(*slot);
+	*slot = keep == 0 && *v ? xstrdup(v) : NULL;
+	return 0;
+}
+
+PRINT(print_string)
+{
+	const char *v = *CAT(base, s->off, char *);
+
+	if (v)
+		strbuf_puts(out, v);
+	return 0;
+}
+
+PARSE(parse_list)
+{
+	char ***list = AT(base, s->off, char **);
+	size_t *count = AT(base, s->count_off, size_t), first;
+
+	if (!append) { /* the first value replaces the default list */
+		free_strv(*list, *count);
+		*list = NULL;
+		*count = 0;
+	}
+	first = *count;
+	if (units_parse_list(v, list, count, why, n) < 0)
+		return -1;
+	if (!*count && s->lo >= 1) {
+		snprintf(why, n, "needs at least one SPOE message name");
+		return -1;
+	}
+	for (size_t i = first; i < *count; i++)
+		if (s->check((*list)[i], why, n) < 0)
+			return -1;
+	return 0;
+}
+
+PRINT(print_list)
+{
+	char *const *items = *(char **const *)(const void *)((const char *)base + s->off);
+
+	if (units_format_list(items, *CAT(base, s->count_off, size_t), out) < 0) {
+		snprintf(why, n, "a list item is empty, has a comma or blanks at its ends");
+		return -1;
+	}
+	return 0;
+}
+
+PARSE(parse_headers)
+{
+	struct header_pair **list = AT(base, s->off, struct header_pair *);
+	size_t *count = AT(base, s->count_off, size_t);
+
+	if (!append) {
+		header_pairs_free(*list, *count);
+		*list = NULL;
+		*count = 0;
+	}
+	if (units_parse_header_list(v, list, count, why, n) < 0)
+		return -1;
+	if (s->scope == SETTING_AGENT) /* mirror-headers */
+		config_apply_mirror_headers(base);
+	return 0;
+}
+
+PRINT(print_headers)
+{
+	units_format_header_list(*CAT(base, s->off, struct header_pair *),
+				 *CAT(base, s->count_off, size_t), out);
+	return 0;
+}
+
+/* Names for values: SPOP capabilities, host policies, libev backends. */
+struct named {
+	const char *name;
+	int value;
+};
+
+static const struct named caps[] = {
+	{ "pipelining", SPOP_CAP_PIPELINING },
+	{ "async", SPOP_CAP_ASYNC },
+	{ "fragmentation", SPOP_CAP_FRAGMENTATION },
+	{ NULL, 0 },
+};
+
+static const struct named hosts[] = {
+	{ "target", HOST_FROM_TARGET },
+	{ "client", HOST_FROM_CLIENT },
+	{ NULL, 0 },
+};
+
+/* The value named `name` (any case), or -1. */
+static int named_value(const struct named *t, const char *name)
+{
+	for (; t->name; t++)
+		if (!strcasecmp(t->name, name))
+			return t->value;
+	return -1;
+}
+
+PARSE(parse_caps)
+{
+	unsigned *slot = AT(base, s->off, unsigned), bits = 0;
+	char **items = NULL;
+	size_t count = 0;
+	int bit = 0;
+
+	if (units_parse_list(v, &items, &count, why, n) < 0)
+		return -1;
+	for (size_t i = 0; i < count && bit >= 0; i++) {
+		bit = named_value(caps, items[i]);
+		if (bit < 0)
+			snprintf(why, n, "unknown capability '%s' (fragmentation, pipelining or async)",
+				 items[i]);
+		bits |= (unsigned)bit;
+	}
+	free_strv(items, count);
+	if (bit < 0)
+		return -1;
+	*slot = append ? *slot | bits : bits;
+	return 0;
+}
+
+PRINT(print_caps)
+{
+	unsigned bits = *CAT(base, s->off, unsigned), left = bits;
+	const char *sep = "";
+
+	for (const struct named *c = caps; c->name; c++) {
+		if (bits & (unsigned)c->value) {
+			strbuf_printf(out, "%s%s", sep, c->name);
+			sep = ", ";
+			left &= ~(unsigned)c->value;
+		}
+	}
+	if (left) {
+		snprintf(why, n, "unknown capability bits 0x%x", left);
+		return -1;
+	}
+	return 0;
+}
+
+PARSE(parse_log_level)
 {
 	int lvl = log_level_parse(v);
 
@@ -234,208 +315,25 @@ static int set_log_level(struct agent_config *c, const char *v, bool append, cha
 		snprintf(why, n, "must be error, warn, info or debug");
 		return -1;
 	}
-	c->log_level = (enum log_level)lvl;
+	*AT(base, s->off, enum log_level) = (enum log_level)lvl;
 	return 0;
 }
 
-static int set_logfile(struct agent_config *c, const char *v, bool append, char *why, size_t n)
+PRINT(print_log_level)
 {
-	const char *path = v;
+	enum log_level lvl = *CAT(base, s->off, enum log_level);
 
-	if (v[0] && v[1] == ':') {
-		if (!strchr("awAW", v[0])) {
-			snprintf(why, n, "unknown log file mode '%c' (a, w, A or W before the ':')",
-				 v[0]);
-			return -1;
-		}
-		path = v + 2;
-		if (!*path) {
-			snprintf(why, n, "no file name after the mode");
-			return -1;
-		}
-	}
-	replace_str(&c->logfile, v);
-	return 0;
-}
-
-static int set_access_log(struct agent_config *c, const char *v, bool append, char *why,
-			  size_t n)
-{
-	return units_parse_bool(v, &c->access_log, why, n);
-}
-
-static int set_monitor_interval(struct agent_config *c, const char *v, bool append, char *why,
-				size_t n)
-{
-	unsigned ms;
-
-	if (units_parse_time_ms(v, &ms, why, n) < 0)
-		return -1;
-	if (ms == 0) {
-		snprintf(why, n, "must be longer than 0");
+	if (lvl > LOG_LVL_DEBUG) {
+		snprintf(why, n, "unknown log level %d", (int)lvl);
 		return -1;
 	}
-	c->monitor_interval_ms = ms;
+	strbuf_puts(out, log_level_name(lvl));
 	return 0;
 }
 
-static int set_messages(struct agent_config *c, const char *v, bool append, char *why, size_t n)
+PARSE(parse_sample_key)
 {
-	char **items = NULL;
-	size_t count = 0;
-
-	if (units_parse_list(v, &items, &count, why, n) < 0)
-		return -1;
-	if (!count && !append) {
-		snprintf(why, n, "needs at least one SPOE message name");
-		return -1;
-	}
-	for (size_t i = 0; i < count; i++) {
-		if (strpbrk(items[i], " \t")) {
-			snprintf(why, n, "message name '%s' has a space", items[i]);
-			free_strv(items, count);
-			return -1;
-		}
-	}
-	merge_strv(&c->message_names, &c->n_message_names, items, count, append);
-	return 0;
-}
-
-int settings_check_url(const char *url, char *why, size_t n)
-{
-	struct target_url u;
-	const char *host;
-
-	for (const char *p = url; *p; p++) {
-		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-			snprintf(why, n, "URL has a control character");
-			return -1;
-		}
-	}
-	if (target_url_parse(url, &u, why, n) < 0)
-		return -1;
-	host = strstr(url, "://") + 3;
-	target_url_free(&u);
-	if (*host == ':') {
-		snprintf(why, n, "URL '%s' has no host", url);
-		return -1;
-	}
-	return 0;
-}
-
-static int set_mirror_url(struct agent_config *c, const char *v, bool append, char *why,
-			  size_t n)
-{
-	struct target_config *t;
-
-	if (!*v) {
-		/* no target "default": what the configuration dump writes when
-		 * the targets all have sections */
-		config_drop_mirror_url_targets(c);
-		return 0;
-	}
-	if (settings_check_url(v, why, n) < 0)
-		return -1;
-	config_drop_mirror_url_targets(c);
-	t = config_add_target(c, "default", v);
-	t->from_mirror_url = true;
-	config_apply_mirror_headers(c);
-	return 0;
-}
-
-static int set_mirror_headers(struct agent_config *c, const char *v, bool append, char *why,
-			      size_t n)
-{
-	struct header_pair *pairs = NULL;
-	size_t count = 0;
-
-	if (units_parse_header_list(v, &pairs, &count, why, n) < 0)
-		return -1;
-	merge_header_pairs(&c->mirror_headers, &c->n_mirror_headers, pairs, count, append);
-	config_apply_mirror_headers(c);
-	return 0;
-}
-
-static int set_mirror_interface(struct agent_config *c, const char *v, bool append, char *why,
-				size_t n)
-{
-	if (strpbrk(v, " \t")) {
-		snprintf(why, n, "must be an interface name, an address, or if!NAME / host!NAME");
-		return -1;
-	}
-	replace_str(&c->mirror_interface, v);
-	return 0;
-}
-
-static int set_mirror_local_port(struct agent_config *c, const char *v, bool append, char *why,
-				 size_t n)
-{
-	unsigned lo, hi;
-
-	if (*v && units_parse_port_range(v, &lo, &hi, why, n) < 0)
-		return -1;
-	replace_str(&c->mirror_local_port, v);
-	return 0;
-}
-
-static int set_processing_delay(struct agent_config *c, const char *v, bool append, char *why,
-				size_t n)
-{
-	return units_parse_time_ms(v, &c->processing_delay_ms, why, n);
-}
-
-static int set_pidfile(struct agent_config *c, const char *v, bool append, char *why, size_t n)
-{
-	replace_str(&c->pidfile, v);
-	return 0;
-}
-
-static int set_libev_backend(struct agent_config *c, const char *v, bool append, char *why,
-			     size_t n)
-{
-	int flags;
-
-	if (!*v || !strcasecmp(v, "auto")) {
-		replace_str(&c->libev_backend, NULL);
-		return 0;
-	}
-	flags = settings_libev_backend_flags(v);
-	if (flags < 0) {
-		snprintf(why, n, "unknown libev backend (select, poll, epoll, linux_aio, io_uring, "
-				 "kqueue, devpoll or port)");
-		return -1;
-	}
-	if (!((unsigned)flags & ev_supported_backends())) {
-		snprintf(why, n, "libev backend '%s' is not available on this system", v);
-		return -1;
-	}
-	replace_str(&c->libev_backend, v);
-	return 0;
-}
-
-static int set_runtime(struct agent_config *c, const char *v, bool append, char *why, size_t n)
-{
-	return units_parse_time_ms(v, &c->runtime_ms, why, n);
-}
-
-/* ---- target settings --------------------------------------------------- */
-
-static int set_url(struct target_config *t, const char *v, bool append, char *why, size_t n)
-{
-	if (settings_check_url(v, why, n) < 0)
-		return -1;
-	replace_str(&t->url, v);
-	return 0;
-}
-
-static int set_sample(struct target_config *t, const char *v, bool append, char *why, size_t n)
-{
-	return units_parse_decimal(v, 0, 100, true, &t->sample_percent, why, n);
-}
-
-static int set_sample_key(struct target_config *t, const char *v, bool append, char *why,
-			  size_t n)
-{
+	struct target_config *t = base;
 	enum sample_key kind;
 	const char *name = NULL;
 
@@ -443,11 +341,8 @@ static int set_sample_key(struct target_config *t, const char *v, bool append, c
 		kind = SAMPLE_KEY_RANDOM;
 	} else if (!strcasecmp(v, "client")) {
 		kind = SAMPLE_KEY_CLIENT;
-	} else if (!strncasecmp(v, "header:", 7)) {
-		kind = SAMPLE_KEY_HEADER;
-		name = v + 7;
-	} else if (!strncasecmp(v, "cookie:", 7)) {
-		kind = SAMPLE_KEY_COOKIE;
+	} else if (!strncasecmp(v, "header:", 7) || !strncasecmp(v, "cookie:", 7)) {
+		kind = tolower((unsigned char)v[0]) == 'h' ? SAMPLE_KEY_HEADER : SAMPLE_KEY_COOKIE;
 		name = v + 7;
 	} else {
 		snprintf(why, n, "must be random, client, header:NAME or cookie:NAME");
@@ -459,513 +354,314 @@ static int set_sample_key(struct target_config *t, const char *v, bool append, c
 		return -1;
 	}
 	t->sample_key = kind;
-	replace_str(&t->sample_key_name, name);
+	free(t->sample_key_name);
+	t->sample_key_name = name ? xstrdup(name) : NULL;
 	return 0;
 }
 
-static int set_positive_time(unsigned *slot, const char *v, char *why, size_t n)
+PRINT(print_sample_key)
 {
-	unsigned ms;
+	const struct target_config *t = base;
+	const char *name = t->sample_key_name ? t->sample_key_name : "";
 
-	if (units_parse_time_ms(v, &ms, why, n) < 0)
-		return -1;
-	if (ms == 0) {
-		snprintf(why, n, "must be longer than 0");
-		return -1;
-	}
-	*slot = ms;
-	return 0;
-}
-
-static int set_timeout(struct target_config *t, const char *v, bool append, char *why, size_t n)
-{
-	return set_positive_time(&t->timeout_ms, v, why, n);
-}
-
-static int set_connect_timeout(struct target_config *t, const char *v, bool append, char *why,
-			       size_t n)
-{
-	return set_positive_time(&t->connect_timeout_ms, v, why, n);
-}
-
-static int set_add_headers(struct target_config *t, const char *v, bool append, char *why,
-			   size_t n)
-{
-	struct header_pair *pairs = NULL;
-	size_t count = 0;
-
-	if (units_parse_header_list(v, &pairs, &count, why, n) < 0)
-		return -1;
-	merge_header_pairs(&t->add_headers, &t->n_add_headers, pairs, count, append);
-	return 0;
-}
-
-static int set_remove_headers(struct target_config *t, const char *v, bool append, char *why,
-			      size_t n)
-{
-	char **items = NULL;
-	size_t count = 0;
-
-	if (units_parse_list(v, &items, &count, why, n) < 0)
-		return -1;
-	for (size_t i = 0; i < count; i++) {
-		if (!units_is_token(items[i], strlen(items[i]))) {
-			snprintf(why, n, "'%s' is not a valid header name", items[i]);
-			free_strv(items, count);
-			return -1;
-		}
-	}
-	merge_strv(&t->remove_headers, &t->n_remove_headers, items, count, append);
-	return 0;
-}
-
-static int set_host(struct target_config *t, const char *v, bool append, char *why, size_t n)
-{
-	if (!strcasecmp(v, "target")) {
-		t->host_policy = HOST_FROM_TARGET;
-	} else if (!strcasecmp(v, "client")) {
-		t->host_policy = HOST_FROM_CLIENT;
-	} else {
-		snprintf(why, n, "must be target or client");
-		return -1;
-	}
-	return 0;
-}
-
-static int set_send_body(struct target_config *t, const char *v, bool append, char *why,
-			 size_t n)
-{
-	return units_parse_bool(v, &t->send_body, why, n);
-}
-
-static int set_send_headers(struct target_config *t, const char *v, bool append, char *why,
-			    size_t n)
-{
-	return units_parse_bool(v, &t->send_headers, why, n);
-}
-
-static int set_replay_truncated(struct target_config *t, const char *v, bool append, char *why,
-				size_t n)
-{
-	return units_parse_bool(v, &t->replay_truncated, why, n);
-}
-
-static int set_max_inflight(struct target_config *t, const char *v, bool append, char *why,
-			    size_t n)
-{
-	return parse_unsigned(v, 0, MAX_INFLIGHT, &t->max_inflight, why, n);
-}
-
-static int set_rate_limit(struct target_config *t, const char *v, bool append, char *why,
-			  size_t n)
-{
-	return units_parse_decimal(v, 0, MAX_RATE_LIMIT, false, &t->rate_limit, why, n);
-}
-
-static int set_http2(struct target_config *t, const char *v, bool append, char *why, size_t n)
-{
-	return units_parse_bool(v, &t->http2, why, n);
-}
-
-static int set_tls_verify(struct target_config *t, const char *v, bool append, char *why,
-			  size_t n)
-{
-	return units_parse_bool(v, &t->tls_verify, why, n);
-}
-
-static int set_ca_file(struct target_config *t, const char *v, bool append, char *why, size_t n)
-{
-	/* checked now: a typo should stop the start, not fail every mirror */
-	if (*v && access(v, R_OK) < 0) {
-		snprintf(why, n, "cannot read '%s': %s", v, strerror(errno));
-		return -1;
-	}
-	replace_str(&t->ca_file, v);
-	return 0;
-}
-
-/* ---- values back as text, for the configuration dump ----------------- */
-
-static int put_str(struct strbuf *out, const char *v)
-{
-	if (v)
-		strbuf_puts(out, v);
-	return 0;
-}
-
-static int put_uint(struct strbuf *out, unsigned long long v)
-{
-	strbuf_printf(out, "%llu", v);
-	return 0;
-}
-
-static int put_time(struct strbuf *out, unsigned ms)
-{
-	char buf[32];
-
-	units_format_time_ms(ms, buf, sizeof(buf));
-	strbuf_puts(out, buf);
-	return 0;
-}
-
-static int put_size(struct strbuf *out, size_t bytes)
-{
-	char buf[32];
-
-	units_format_size(bytes, buf, sizeof(buf));
-	strbuf_puts(out, buf);
-	return 0;
-}
-
-static int put_bool(struct strbuf *out, bool v)
-{
-	strbuf_puts(out, v ? "yes" : "no");
-	return 0;
-}
-
-static int put_decimal(struct strbuf *out, double v, char *why, size_t n)
-{
-	char buf[64];
-
-	if (units_format_decimal(v, buf, sizeof(buf)) < 0) {
-		snprintf(why, n, "%.17g has no exact decimal form this setting reads", v);
-		return -1;
-	}
-	strbuf_puts(out, buf);
-	return 0;
-}
-
-static int put_list(struct strbuf *out, char *const *items, size_t count, char *why, size_t n)
-{
-	if (units_format_list(items, count, out) < 0) {
-		snprintf(why, n, "a list item is empty, has a comma or blanks at its ends");
-		return -1;
-	}
-	return 0;
-}
-
-static int get_address(const struct agent_config *c, struct strbuf *out, char *why, size_t n)
-{
-	return put_str(out, c->address);
-}
-
-static int get_port(const struct agent_config *c, struct strbuf *out, char *why, size_t n)
-{
-	return put_uint(out, c->port);
-}
-
-static int get_backlog(const struct agent_config *c, struct strbuf *out, char *why, size_t n)
-{
-	return put_uint(out, (unsigned long long)c->backlog);
-}
-
-static int get_capabilities(const struct agent_config *c, struct strbuf *out, char *why,
-			    size_t n)
-{
-	unsigned left = c->caps;
-	const char *sep = "";
-
-	for (size_t k = 0; k < N_CAPS; k++) {
-		if (c->caps & caps[k].bit) {
-			strbuf_printf(out, "%s%s", sep, caps[k].name);
-			sep = ", ";
-			left &= ~caps[k].bit;
-		}
-	}
-	if (left) {
-		snprintf(why, n, "unknown capability bits 0x%x", left);
-		return -1;
-	}
-	return 0;
-}
-
-static int get_max_frame_size(const struct agent_config *c, struct strbuf *out, char *why,
-			      size_t n)
-{
-	return put_size(out, c->max_frame_size);
-}
-
-static int get_reassembly_max(const struct agent_config *c, struct strbuf *out, char *why,
-			      size_t n)
-{
-	return put_size(out, c->reassembly_max);
-}
-
-static int get_max_connections(const struct agent_config *c, struct strbuf *out, char *why,
-			       size_t n)
-{
-	return put_uint(out, c->max_connections);
-}
-
-static int get_idle_timeout(const struct agent_config *c, struct strbuf *out, char *why,
-			    size_t n)
-{
-	return put_time(out, c->idle_timeout_ms);
-}
-
-static int get_workers(const struct agent_config *c, struct strbuf *out, char *why, size_t n)
-{
-	return put_uint(out, c->num_workers);
-}
-
-static int get_queue_max_entries(const struct agent_config *c, struct strbuf *out, char *why,
-				 size_t n)
-{
-	return put_uint(out, c->queue_max_entries);
-}
-
-static int get_queue_max_bytes(const struct agent_config *c, struct strbuf *out, char *why,
-			       size_t n)
-{
-	return put_size(out, c->queue_max_bytes);
-}
-
-static int get_drain_timeout(const struct agent_config *c, struct strbuf *out, char *why,
-			     size_t n)
-{
-	return put_time(out, c->drain_timeout_ms);
-}
-
-static int get_metrics(const struct agent_config *c, struct strbuf *out, char *why, size_t n)
-{
-	return put_str(out, c->metrics_address);
-}
-
-static int get_log_level(const struct agent_config *c, struct strbuf *out, char *why, size_t n)
-{
-	if (c->log_level > LOG_LVL_DEBUG) {
-		snprintf(why, n, "unknown log level %d", (int)c->log_level);
-		return -1;
-	}
-	return put_str(out, log_level_name(c->log_level));
-}
-
-static int get_logfile(const struct agent_config *c, struct strbuf *out, char *why, size_t n)
-{
-	return put_str(out, c->logfile);
-}
-
-static int get_access_log(const struct agent_config *c, struct strbuf *out, char *why, size_t n)
-{
-	return put_bool(out, c->access_log);
-}
-
-static int get_monitor_interval(const struct agent_config *c, struct strbuf *out, char *why,
-				size_t n)
-{
-	return put_time(out, c->monitor_interval_ms);
-}
-
-static int get_messages(const struct agent_config *c, struct strbuf *out, char *why, size_t n)
-{
-	return put_list(out, c->message_names, c->n_message_names, why, n);
-}
-
-static int get_mirror_url(const struct agent_config *c, struct strbuf *out, char *why, size_t n)
-{
-	const struct target_config *t = config_mirror_url_target(c);
-
-	return put_str(out, t ? t->url : NULL);
-}
-
-static int get_mirror_headers(const struct agent_config *c, struct strbuf *out, char *why,
-			      size_t n)
-{
-	units_format_header_list(c->mirror_headers, c->n_mirror_headers, out);
-	return 0;
-}
-
-static int get_mirror_interface(const struct agent_config *c, struct strbuf *out, char *why,
-				size_t n)
-{
-	return put_str(out, c->mirror_interface);
-}
-
-static int get_mirror_local_port(const struct agent_config *c, struct strbuf *out, char *why,
-				 size_t n)
-{
-	return put_str(out, c->mirror_local_port);
-}
-
-static int get_processing_delay(const struct agent_config *c, struct strbuf *out, char *why,
-				size_t n)
-{
-	return put_time(out, c->processing_delay_ms);
-}
-
-static int get_pidfile(const struct agent_config *c, struct strbuf *out, char *why, size_t n)
-{
-	return put_str(out, c->pidfile);
-}
-
-static int get_libev_backend(const struct agent_config *c, struct strbuf *out, char *why,
-			     size_t n)
-{
-	return put_str(out, c->libev_backend);
-}
-
-static int get_runtime(const struct agent_config *c, struct strbuf *out, char *why, size_t n)
-{
-	return put_time(out, c->runtime_ms);
-}
-
-static int get_url(const struct target_config *t, struct strbuf *out, char *why, size_t n)
-{
-	return put_str(out, t->url);
-}
-
-static int get_sample(const struct target_config *t, struct strbuf *out, char *why, size_t n)
-{
-	return put_decimal(out, t->sample_percent, why, n);
-}
-
-static int get_sample_key(const struct target_config *t, struct strbuf *out, char *why,
-			  size_t n)
-{
 	switch (t->sample_key) {
 	case SAMPLE_KEY_RANDOM:
-		return put_str(out, "random");
+		strbuf_puts(out, "random");
+		return 0;
 	case SAMPLE_KEY_CLIENT:
-		return put_str(out, "client");
+		strbuf_puts(out, "client");
+		return 0;
 	case SAMPLE_KEY_HEADER:
-		strbuf_printf(out, "header:%s", t->sample_key_name ? t->sample_key_name : "");
+		strbuf_printf(out, "header:%s", name);
 		return 0;
 	case SAMPLE_KEY_COOKIE:
-		strbuf_printf(out, "cookie:%s", t->sample_key_name ? t->sample_key_name : "");
+		strbuf_printf(out, "cookie:%s", name);
 		return 0;
 	}
 	snprintf(why, n, "unknown sample key kind %d", (int)t->sample_key);
 	return -1;
 }
 
-static int get_timeout(const struct target_config *t, struct strbuf *out, char *why, size_t n)
+PARSE(parse_host)
 {
-	return put_time(out, t->timeout_ms);
-}
+	int policy = named_value(hosts, v);
 
-static int get_connect_timeout(const struct target_config *t, struct strbuf *out, char *why,
-			       size_t n)
-{
-	return put_time(out, t->connect_timeout_ms);
-}
-
-static int get_add_headers(const struct target_config *t, struct strbuf *out, char *why,
-			   size_t n)
-{
-	units_format_header_list(t->add_headers, t->n_add_headers, out);
+	if (policy < 0) {
+		snprintf(why, n, "must be target or client");
+		return -1;
+	}
+	*AT(base, s->off, enum host_policy) = (enum host_policy)policy;
 	return 0;
 }
 
-static int get_remove_headers(const struct target_config *t, struct strbuf *out, char *why,
-			      size_t n)
+PRINT(print_host)
 {
-	return put_list(out, t->remove_headers, t->n_remove_headers, why, n);
+	strbuf_puts(out, hosts[*CAT(base, s->off, enum host_policy) == HOST_FROM_CLIENT].name);
+	return 0;
 }
 
-static int get_host(const struct target_config *t, struct strbuf *out, char *why, size_t n)
+PARSE(parse_mirror_url)
 {
-	return put_str(out, t->host_policy == HOST_FROM_CLIENT ? "client" : "target");
+	struct agent_config *c = base;
+	struct target_config *t;
+
+	/* empty: no target "default", what the dump writes when the targets
+	 * all have sections */
+	if (*v && settings_check_url(v, why, n) < 0)
+		return -1;
+	config_drop_mirror_url_targets(c);
+	if (!*v)
+		return 0;
+	t = config_add_target(c, "default", v);
+	t->from_mirror_url = true;
+	config_apply_mirror_headers(c);
+	return 0;
 }
 
-static int get_send_body(const struct target_config *t, struct strbuf *out, char *why, size_t n)
+PRINT(print_mirror_url)
 {
-	return put_bool(out, t->send_body);
+	const struct target_config *t = settings_mirror_url_target(base);
+
+	if (t)
+		strbuf_puts(out, t->url);
+	return 0;
 }
 
-static int get_send_headers(const struct target_config *t, struct strbuf *out, char *why,
-			    size_t n)
+static const struct {
+	parse_fn *parse;
+	print_fn *print;
+} types[] = {
+	[TYPE_HEADING] = { NULL, NULL },
+	[TYPE_CLI] = { NULL, NULL },
+	[TYPE_FLAG] = { parse_flag, NULL },
+	[TYPE_UINT] = { parse_uint, print_uint },
+	[TYPE_SIZE] = { parse_size, print_size },
+	[TYPE_TIME] = { parse_time, print_time },
+	[TYPE_BOOL] = { parse_bool, print_bool },
+	[TYPE_DECIMAL] = { parse_decimal, print_decimal },
+	[TYPE_PERCENT] = { parse_decimal, print_decimal },
+	[TYPE_STRING] = { parse_string, print_string },
+	[TYPE_LIST] = { parse_list, print_list },
+	[TYPE_HEADERS] = { parse_headers, print_headers },
+	[TYPE_CAPS] = { parse_caps, print_caps },
+	[TYPE_LOG_LEVEL] = { parse_log_level, print_log_level },
+	[TYPE_SAMPLE_KEY] = { parse_sample_key, print_sample_key },
+	[TYPE_HOST] = { parse_host, print_host },
+	[TYPE_MIRROR_URL] = { parse_mirror_url, print_mirror_url },
+};
+
+/* ---- checks of single values ------------------------------------------ */
+
+static int check_address(const char *v, char *why, size_t n)
 {
-	return put_bool(out, t->send_headers);
+	if (!*v || strpbrk(v, " \t")) {
+		snprintf(why, n, "must be an address to listen on, like 0.0.0.0 or ::");
+		return -1;
+	}
+	return 0;
 }
 
-static int get_replay_truncated(const struct target_config *t, struct strbuf *out, char *why,
-				size_t n)
+static int check_message(const char *v, char *why, size_t n)
 {
-	return put_bool(out, t->replay_truncated);
+	if (strpbrk(v, " \t")) {
+		snprintf(why, n, "message name '%s' has a space", v);
+		return -1;
+	}
+	return 0;
 }
 
-static int get_max_inflight(const struct target_config *t, struct strbuf *out, char *why,
-			    size_t n)
+static int check_libev_backend(const char *v, char *why, size_t n)
 {
-	return put_uint(out, t->max_inflight);
+	int flags;
+
+	if (!*v || !strcasecmp(v, "auto"))
+		return 1;
+	flags = settings_libev_backend_flags(v);
+	if (flags < 0) {
+		snprintf(why, n, "unknown libev backend (select, poll, epoll, linux_aio, io_uring, "
+				 "kqueue, devpoll or port)");
+		return -1;
+	}
+	if (!((unsigned)flags & ev_supported_backends())) {
+		snprintf(why, n, "libev backend '%s' is not available on this system", v);
+		return -1;
+	}
+	return 0;
 }
 
-static int get_rate_limit(const struct target_config *t, struct strbuf *out, char *why,
-			  size_t n)
+static int check_interface(const char *v, char *why, size_t n)
 {
-	return put_decimal(out, t->rate_limit, why, n);
+	if (strpbrk(v, " \t")) {
+		snprintf(why, n, "must be an interface name, an address, or if!NAME / host!NAME");
+		return -1;
+	}
+	return 0;
 }
 
-static int get_http2(const struct target_config *t, struct strbuf *out, char *why, size_t n)
+static int check_local_port(const char *v, char *why, size_t n)
 {
-	return put_bool(out, t->http2);
+	unsigned lo, hi;
+
+	return *v && units_parse_port_range(v, &lo, &hi, why, n) < 0 ? -1 : 0;
 }
 
-static int get_tls_verify(const struct target_config *t, struct strbuf *out, char *why,
-			  size_t n)
+static int check_metrics(const char *v, char *why, size_t n)
 {
-	return put_bool(out, t->tls_verify);
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	if (!strcasecmp(v, "off"))
+		return 1;
+	return *v && listener_parse_addr(v, &ss, &len, why, n) < 0 ? -1 : 0;
 }
 
-static int get_ca_file(const struct target_config *t, struct strbuf *out, char *why, size_t n)
+static int check_logfile(const char *v, char *why, size_t n)
 {
-	return put_str(out, t->ca_file);
+	if (v[0] && v[1] == ':') {
+		if (!strchr("awAW", v[0])) {
+			snprintf(why, n, "unknown log file mode '%c' (a, w, A or W before the ':')",
+				 v[0]);
+			return -1;
+		}
+		if (!v[2]) {
+			snprintf(why, n, "no file name after the mode");
+			return -1;
+		}
+	}
+	return 0;
 }
 
-/* ---- the table --------------------------------------------------------- */
+static int check_header_name(const char *v, char *why, size_t n)
+{
+	if (!units_is_token(v, strlen(v))) {
+		snprintf(why, n, "'%s' is not a valid header name", v);
+		return -1;
+	}
+	return 0;
+}
 
-/* One row per key, with the function that stores its value and the one
- * that writes it back as text. */
-#define AGENT(name, alias, list, set, get) \
-	{ name, alias, SETTING_AGENT, list, set, NULL, get, NULL }
-#define TARGET(name, list, set, get) { name, NULL, SETTING_TARGET, list, NULL, set, NULL, get }
+static int check_ca_file(const char *v, char *why, size_t n)
+{
+	/* checked now: a typo should stop the start, not fail every mirror */
+	if (*v && access(v, R_OK) < 0) {
+		snprintf(why, n, "cannot read '%s': %s", v, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
 
-/* In the order of doc/spoa-mirror.ini.example, which the configuration
- * dump follows. */
+/* ---- the table ---------------------------------------------------------- */
+
+/* Upper bounds that keep a typo from asking for absurd memory or threads. */
+#define MAX_SIZE ((double)(1u << 30)) /* 1 GiB: frame, reassembly, queue bytes */
+#define MIN_FRAME ((double)SPOP_MIN_FRAME_SIZE)
+
+#define FIELD(st, f) offsetof(struct st, f), sizeof(((struct st *)0)->f)
+/* agent: key, alias (the long option when set), letter, type, field, limits, check, help */
+#define A(key, alias, c, type, f, lo, hi, check, arg, help) \
+	{ key, alias, SETTING_AGENT, c, type, FIELD(agent_config, f), 0, lo, hi, check, arg, help }
+#define AL(key, alias, c, type, f, nf, lo, check, arg, help)                                 \
+	{ key, alias, SETTING_AGENT, c, type, FIELD(agent_config, f),                        \
+	  offsetof(struct agent_config, nf), lo, 0, check, arg, help }
+#define T(key, type, f, lo, hi, check) \
+	{ key, NULL, SETTING_TARGET, 0, type, FIELD(target_config, f), 0, lo, hi, check, NULL, NULL }
+#define TL(key, type, f, nf, check)                                                      \
+	{ key, NULL, SETTING_TARGET, 0, type, FIELD(target_config, f),                   \
+	  offsetof(struct target_config, nf), 0, 0, check, NULL, NULL }
+#define CLI(key, c, f, help) \
+	{ key, NULL, SETTING_CLI, c, TYPE_FLAG, FIELD(agent_config, f), 0, 0, 0, NULL, NULL, help }
+#define CLI_OWN(key, c, arg, help) \
+	{ key, NULL, SETTING_CLI, c, TYPE_CLI, 0, 0, 0, 0, 0, NULL, arg, help }
+#define HEADING(title) \
+	{ NULL, NULL, SETTING_CLI, 0, TYPE_HEADING, 0, 0, 0, 0, 0, NULL, NULL, title }
+
+/* The INI rows in the order of doc/spoa-mirror.ini.example, which the
+ * configuration dump follows; --help follows the table. */
 static const struct setting table[] = {
-	AGENT("address", NULL, false, set_address, get_address),
-	AGENT("port", NULL, false, set_port, get_port),
-	AGENT("backlog", "connection-backlog", false, set_backlog, get_backlog),
-	AGENT("capabilities", "capability", true, set_capabilities, get_capabilities),
-	AGENT("max-frame-size", NULL, false, set_max_frame_size, get_max_frame_size),
-	AGENT("reassembly-max", NULL, false, set_reassembly_max, get_reassembly_max),
-	AGENT("max-connections", NULL, false, set_max_connections, get_max_connections),
-	AGENT("idle-timeout", NULL, false, set_idle_timeout, get_idle_timeout),
-	AGENT("messages", "message", true, set_messages, get_messages),
-	AGENT("processing-delay", NULL, false, set_processing_delay, get_processing_delay),
-	AGENT("libev-backend", NULL, false, set_libev_backend, get_libev_backend),
-	AGENT("workers", "num-workers", false, set_workers, get_workers),
-	AGENT("queue-max-entries", NULL, false, set_queue_max_entries, get_queue_max_entries),
-	AGENT("queue-max-bytes", NULL, false, set_queue_max_bytes, get_queue_max_bytes),
-	AGENT("drain-timeout", NULL, false, set_drain_timeout, get_drain_timeout),
-	AGENT("mirror-url", NULL, false, set_mirror_url, get_mirror_url),
-	AGENT("mirror-headers", "mirror-header", true, set_mirror_headers, get_mirror_headers),
-	AGENT("mirror-interface", NULL, false, set_mirror_interface, get_mirror_interface),
-	AGENT("mirror-local-port", NULL, false, set_mirror_local_port, get_mirror_local_port),
-	AGENT("metrics", NULL, false, set_metrics, get_metrics),
-	AGENT("log-level", NULL, false, set_log_level, get_log_level),
-	AGENT("logfile", NULL, false, set_logfile, get_logfile),
-	AGENT("access-log", NULL, false, set_access_log, get_access_log),
-	AGENT("monitor-interval", NULL, false, set_monitor_interval, get_monitor_interval),
-	AGENT("runtime", NULL, false, set_runtime, get_runtime),
-	AGENT("pidfile", NULL, false, set_pidfile, get_pidfile),
+	HEADING("SPOP listener:"),
+	A("address", NULL, 'a', TYPE_STRING, address, 0, 0, check_address, "ADDR",
+	  "address to listen on"),
+	A("port", NULL, 'p', TYPE_UINT, port, 1, 65535, NULL, "PORT", "port to listen on"),
+	A("backlog", "connection-backlog", 'b', TYPE_UINT, backlog, 1, 65535, NULL, "N",
+	  "listen backlog"),
+	A("capabilities", "capability", 'c', TYPE_CAPS, caps, 0, 0, NULL, "NAME",
+	  "announce only the capabilities given: fragmentation, pipelining, async; repeatable"),
+	A("max-frame-size", NULL, 'm', TYPE_SIZE, max_frame_size, MIN_FRAME, MAX_SIZE, NULL, "SIZE",
+	  "largest SPOP frame; HAProxy's is used when smaller"),
+	A("reassembly-max", NULL, 0, TYPE_SIZE, reassembly_max, MIN_FRAME, MAX_SIZE, NULL, "SIZE",
+	  "largest fragmented NOTIFY put back together"),
+	A("max-connections", NULL, 0, TYPE_UINT, max_connections, 1, 1000000, NULL, "N",
+	  "SPOP connections open at once"),
+	A("idle-timeout", NULL, 0, TYPE_TIME, idle_timeout_ms, 0, 0, NULL, "TIME",
+	  "close SPOP connections idle this long, 0 = never"),
+	AL("messages", "message", 0, TYPE_LIST, message_names, n_message_names, 1, check_message,
+	   "NAME", "SPOE message to mirror; repeatable; replaces the default list"),
+	A("processing-delay", NULL, 't', TYPE_TIME, processing_delay_ms, 0, 0, NULL, "TIME",
+	  "wait before handling each message, for tests"),
+	A("libev-backend", NULL, 'B', TYPE_STRING, libev_backend, 0, 0, check_libev_backend, "NAME",
+	  "select, poll, epoll, linux_aio, io_uring, kqueue, devpoll or port (default: libev's "
+	  "choice)"),
+	HEADING("Mirroring:"),
+	A("workers", "num-workers", 'n', TYPE_UINT, num_workers, 1, 256, NULL, "N",
+	  "replay worker threads"),
+	A("queue-max-entries", NULL, 0, TYPE_UINT, queue_max_entries, 1, 1e8, NULL, "N",
+	  "requests alive at once, beyond that dropped"),
+	A("queue-max-bytes", NULL, 0, TYPE_SIZE, queue_max_bytes, 1024, MAX_SIZE, NULL, "SIZE",
+	  "bytes of requests alive at once"),
+	A("drain-timeout", NULL, 0, TYPE_TIME, drain_timeout_ms, 0, 0, NULL, "TIME",
+	  "on stop, time left to queued and running mirrors"),
+	A("mirror-url", NULL, 'u', TYPE_MIRROR_URL, targets, 0, 0, NULL, "URL",
+	  "mirror to http(s)://HOST[:PORT][/PREFIX]; repeatable, one target each, named u1, u2, "
+	  "... (replaces the file's mirror-url)"),
+	AL("mirror-headers", "mirror-header", 0, TYPE_HEADERS, mirror_headers, n_mirror_headers, 0,
+	   NULL, "'N: V'",
+	   "add this header to the -u and mirror-url targets; repeatable (replaces the file's "
+	   "mirror-headers)"),
+	A("mirror-interface", NULL, 'I', TYPE_STRING, mirror_interface, 0, 0, check_interface,
+	  "NAME", "interface or address for connections to targets (default: any)"),
+	A("mirror-local-port", NULL, 'P', TYPE_STRING, mirror_local_port, 0, 0, check_local_port,
+	  "PORT[-PORT]", "local port or range for connections to targets (default: any)"),
+	HEADING("Operation:"),
+	CLI_OWN("config", 'f', "FILE", "read an INI file first; the options override it"),
+	CLI("check-config", 0, check_only,
+	    "check the configuration, print it as an INI file (defaults, file and options merged; "
+	    "feed it back with -f) and exit"),
+	A("metrics", NULL, 0, TYPE_STRING, metrics_address, 0, 0, check_metrics, "ADDR:PORT",
+	  "serve /metrics, /healthz and /readyz over HTTP on ADDR:PORT, [IPV6]:PORT or :PORT "
+	  "(default: off)"),
+	A("log-level", NULL, 0, TYPE_LOG_LEVEL, log_level, 0, 0, NULL, "LEVEL",
+	  "error, warn, info or debug"),
+	A("logfile", NULL, 'l', TYPE_STRING, logfile, 0, 0, check_logfile, "[MODE:]FILE",
+	  "log to FILE instead of stderr; MODE a appends (default), w truncates; A and W also "
+	  "accepted"),
+	A("access-log", NULL, 0, TYPE_BOOL, access_log, 0, 0, NULL, "BOOL",
+	  "log one line per finished mirror"),
+	A("monitor-interval", NULL, 'i', TYPE_TIME, monitor_interval_ms, 1, 0, NULL, "TIME",
+	  "repeated errors (shadow, SPOP) are logged once per interval"),
+	CLI("daemonize", 'D', daemonize, "run in the background"),
+	A("runtime", NULL, 'r', TYPE_TIME, runtime_ms, 0, 0, NULL, "TIME",
+	  "stop after TIME, 0 = unlimited"),
+	A("pidfile", NULL, 'F', TYPE_STRING, pidfile, 0, 0, NULL, "FILE",
+	  "write the process id to FILE (and lock it)"),
+	CLI_OWN("help", 'h', NULL, "show this text and exit"),
+	CLI_OWN("version", 'V', NULL, "show the version and exit"),
 
-	TARGET("url", false, set_url, get_url),
-	TARGET("sample", false, set_sample, get_sample),
-	TARGET("sample-key", false, set_sample_key, get_sample_key),
-	TARGET("timeout", false, set_timeout, get_timeout),
-	TARGET("connect-timeout", false, set_connect_timeout, get_connect_timeout),
-	TARGET("add-headers", true, set_add_headers, get_add_headers),
-	TARGET("remove-headers", true, set_remove_headers, get_remove_headers),
-	TARGET("host", false, set_host, get_host),
-	TARGET("send-body", false, set_send_body, get_send_body),
-	TARGET("send-headers", false, set_send_headers, get_send_headers),
-	TARGET("replay-truncated", false, set_replay_truncated, get_replay_truncated),
-	TARGET("max-inflight", false, set_max_inflight, get_max_inflight),
-	TARGET("rate-limit", false, set_rate_limit, get_rate_limit),
-	TARGET("http2", false, set_http2, get_http2),
-	TARGET("tls-verify", false, set_tls_verify, get_tls_verify),
-	TARGET("ca-file", false, set_ca_file, get_ca_file),
+	T("url", TYPE_STRING, url, 0, 0, settings_check_url),
+	T("sample", TYPE_PERCENT, sample_percent, 0, 100, NULL),
+	T("sample-key", TYPE_SAMPLE_KEY, sample_key, 0, 0, NULL),
+	T("timeout", TYPE_TIME, timeout_ms, 1, 0, NULL),
+	T("connect-timeout", TYPE_TIME, connect_timeout_ms, 1, 0, NULL),
+	TL("add-headers", TYPE_HEADERS, add_headers, n_add_headers, NULL),
+	TL("remove-headers", TYPE_LIST, remove_headers, n_remove_headers, check_header_name),
+	T("host", TYPE_HOST, host_policy, 0, 0, NULL),
+	T("send-body", TYPE_BOOL, send_body, 0, 0, NULL),
+	T("send-headers", TYPE_BOOL, send_headers, 0, 0, NULL),
+	T("replay-truncated", TYPE_BOOL, replay_truncated, 0, 0, NULL),
+	T("max-inflight", TYPE_UINT, max_inflight, 0, 1000000, NULL),
+	T("rate-limit", TYPE_DECIMAL, rate_limit, 0, 1e9, NULL),
+	T("http2", TYPE_BOOL, http2, 0, 0, NULL),
+	T("tls-verify", TYPE_BOOL, tls_verify, 0, 0, NULL),
+	T("ca-file", TYPE_STRING, ca_file, 0, 0, check_ca_file),
 };
 
 #define N_SETTINGS (sizeof(table) / sizeof(table[0]))
@@ -974,10 +670,8 @@ static const struct setting table[] = {
 static bool key_eq(const char *a, const char *b)
 {
 	for (; *a && *b; a++, b++) {
-		char x = *a == '_' ? '-' : *a, y = *b == '_' ? '-' : *b;
+		char x = *a == '_' ? '-' : (char)tolower((unsigned char)*a), y = *b;
 
-		if (x >= 'A' && x <= 'Z')
-			x = (char)(x - 'A' + 'a');
 		if (x != y)
 			return false;
 	}
@@ -987,10 +681,11 @@ static bool key_eq(const char *a, const char *b)
 const struct setting *settings_find(enum setting_scope scope, const char *key)
 {
 	for (size_t i = 0; i < N_SETTINGS; i++) {
-		if (table[i].scope != scope)
-			continue;
-		if (key_eq(key, table[i].name) || (table[i].alias && key_eq(key, table[i].alias)))
-			return &table[i];
+		const struct setting *s = &table[i];
+
+		if (s->scope == scope && s->name &&
+		    (key_eq(key, s->name) || (s->alias && key_eq(key, s->alias))))
+			return s;
 	}
 	return NULL;
 }
@@ -1005,30 +700,113 @@ const struct setting *settings_at(size_t i)
 	return i < N_SETTINGS ? &table[i] : NULL;
 }
 
+bool setting_is_list(const struct setting *s)
+{
+	return s->type == TYPE_LIST || s->type == TYPE_HEADERS || s->type == TYPE_CAPS;
+}
+
+const char *setting_option(const struct setting *s)
+{
+	if (s->scope == SETTING_TARGET || !s->name)
+		return NULL;
+	return s->alias ? s->alias : s->name;
+}
+
 int setting_apply(const struct setting *s, struct agent_config *cfg, struct target_config *t,
 		  const char *value, bool append, char *why, size_t n)
 {
-	if (!value)
-		value = "";
-	if (s->scope == SETTING_AGENT)
-		return s->set_agent(cfg, value, append, why, n);
-	return s->set_target(t, value, append, why, n);
+	return types[s->type].parse(s, s->scope == SETTING_TARGET ? (void *)t : (void *)cfg,
+				    value ? value : "", append, why, n);
 }
 
 int setting_format(const struct setting *s, const struct agent_config *cfg,
 		   const struct target_config *t, struct strbuf *out, char *why, size_t n)
 {
-	if (s->scope == SETTING_AGENT)
-		return s->get_agent(cfg, out, why, n);
-	return s->get_target(t, out, why, n);
+	return types[s->type].print(s, s->scope == SETTING_TARGET ? (const void *)t
+								  : (const void *)cfg,
+				    out, why, n);
+}
+
+int settings_check_url(const char *url, char *why, size_t n)
+{
+	struct target_url u;
+
+	if (target_url_parse(url, &u, why, n) < 0)
+		return -1;
+	target_url_free(&u);
+	return 0;
+}
+
+int settings_validate(const struct agent_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->n_targets == 0) {
+		snprintf(err, errlen, "no mirror target: give -u URL or a [target NAME] section");
+		return -1;
+	}
+	if (cfg->max_frame_size < SPOP_MIN_FRAME_SIZE) {
+		snprintf(err, errlen, "max-frame-size %u is below the protocol minimum %u",
+			 cfg->max_frame_size, SPOP_MIN_FRAME_SIZE);
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->n_targets; i++) {
+		const struct target_config *t = &cfg->targets[i];
+		char why[256];
+
+		if (settings_check_url(t->url, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "target '%s': %s", t->name, why);
+			return -1;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (!strcmp(cfg->targets[j].name, t->name)) {
+				snprintf(err, errlen, "duplicate target name '%s'", t->name);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Whether every target setting prints the same for a and b. */
+static bool same_target_settings(const struct target_config *a, const struct target_config *b)
+{
+	struct strbuf x = STRBUF_INIT, y = STRBUF_INIT;
+	char why[200];
+	bool same = true;
+
+	for (size_t i = 0; i < N_SETTINGS && same; i++) {
+		if (table[i].scope != SETTING_TARGET)
+			continue;
+		strbuf_reset(&x);
+		strbuf_reset(&y);
+		same = setting_format(&table[i], NULL, a, &x, why, sizeof(why)) == 0 &&
+		       setting_format(&table[i], NULL, b, &y, why, sizeof(why)) == 0 &&
+		       x.len == y.len && (!x.len || !memcmp(x.data, y.data, x.len));
+	}
+	strbuf_free(&x);
+	strbuf_free(&y);
+	return same;
+}
+
+const struct target_config *settings_mirror_url_target(const struct agent_config *cfg)
+{
+	const struct target_config *t = cfg->n_targets ? &cfg->targets[0] : NULL;
+	struct target_config plain;
+
+	/* first: the dump writes [mirror] before any section, so that is where
+	 * mirror-url's target lands when the dump is read back */
+	if (!t || !t->from_mirror_url || !t->name || strcmp(t->name, "default") || !t->url)
+		return NULL;
+	/* borrows t's URL and cfg's headers: not freed */
+	target_config_init(&plain);
+	plain.url = t->url;
+	plain.add_headers = cfg->mirror_headers;
+	plain.n_add_headers = cfg->n_mirror_headers;
+	return same_target_settings(&plain, t) ? t : NULL;
 }
 
 int settings_libev_backend_flags(const char *name)
 {
-	static const struct {
-		const char *name;
-		int flag;
-	} backends[] = {
+	static const struct named backends[] = {
 		{ "select", EVBACKEND_SELECT },
 		{ "poll", EVBACKEND_POLL },
 		{ "epoll", EVBACKEND_EPOLL },
@@ -1041,12 +819,8 @@ int settings_libev_backend_flags(const char *name)
 		{ "kqueue", EVBACKEND_KQUEUE },
 		{ "devpoll", EVBACKEND_DEVPOLL },
 		{ "port", EVBACKEND_PORT },
+		{ NULL, 0 },
 	};
 
-	if (!name)
-		return 0;
-	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
-		if (!strcasecmp(name, backends[i].name))
-			return backends[i].flag;
-	return -1;
+	return name ? named_value(backends, name) : 0;
 }

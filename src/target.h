@@ -16,21 +16,7 @@
 #include "headers.h"
 #include "slice.h"
 #include "stats.h"
-
-/* A request goes to at most this many targets (one bit each in a mask). */
-#define TARGET_MAX 32
-
-struct target_url {
-	bool https;
-	char *origin; /* "scheme://host[:port]", no trailing slash */
-	char *host;   /* "host[:port]" as written: the Host header when the target's */
-	char *prefix; /* path prefix without trailing '/', "" when none */
-};
-
-/* Parses http(s)://host[:port][/prefix]. On error writes a reason into err
- * and returns -1. The caller frees with target_url_free(). */
-int target_url_parse(const char *url, struct target_url *out, char *err, size_t errlen);
-void target_url_free(struct target_url *u);
+#include "url.h"
 
 struct target {
 	struct target_config cfg; /* owned copy */

@@ -1,8 +1,8 @@
-/* Unit tests for src/config_dump.c and src/config_compare.c: a
- * configuration written as INI reads back field for field (the shipped
- * example, the seed's file, command-line overrides, every target key),
- * values that INI cannot hold are refused, and the comparison notices
- * every field. */
+/* Unit tests for the INI writer (ini_write), the proof of --check-config: a
+ * configuration written as INI reads back setting for setting (the
+ * shipped example, the seed's file, command-line overrides, every target
+ * key, and a sweep of every row of the settings table through values at
+ * its limits), and values that INI cannot hold are refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,9 +16,8 @@
 #include "capture.h"
 #include "cli.h"
 #include "config.h"
-#include "config_compare.h"
-#include "config_dump.h"
 #include "ini.h"
+#include "settings.h"
 #include "spop.h"
 #include "strbuf.h"
 
@@ -31,14 +30,67 @@
 #define PARSE(cfg, err, ...) \
 	cli_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), (cfg), (err), sizeof(err))
 
+/* The file as the agent loads it at start (-f FILE). */
+static int load_file(const char *path, struct agent_config *cfg, char *err, size_t n)
+{
+	return ini_load(path, cfg, true, err, n) < 0 ? -1 : settings_validate(cfg, err, n);
+}
+
+/* 0 when every setting of the table reads the same in a and b (as text,
+ * which is exact: decimals print their shortest exact form), and the
+ * targets have the same names; otherwise 1 with the first differing
+ * setting in what. */
+static int config_diff(const struct agent_config *a, const struct agent_config *b, char *what,
+		       size_t n)
+{
+	struct strbuf x = STRBUF_INIT, y = STRBUF_INIT;
+	char why[300];
+	int diff = 0;
+
+	if (a->n_targets != b->n_targets) {
+		snprintf(what, n, "n_targets");
+		return 1;
+	}
+	for (size_t k = 0; k <= a->n_targets && !diff; k++) {
+		const struct target_config *ta = k ? &a->targets[k - 1] : NULL;
+		const struct target_config *tb = k ? &b->targets[k - 1] : NULL;
+
+		if (ta && strcmp(ta->name, tb->name)) {
+			snprintf(what, n, "targets[%zu].name", k - 1);
+			diff = 1;
+		}
+		for (size_t i = 0; i < settings_count() && !diff; i++) {
+			const struct setting *s = settings_at(i);
+
+			if (s->scope != (k ? SETTING_TARGET : SETTING_AGENT))
+				continue;
+			strbuf_reset(&x);
+			strbuf_reset(&y);
+			if (setting_format(s, a, ta, &x, why, sizeof(why)) < 0 ||
+			    setting_format(s, b, tb, &y, why, sizeof(why)) < 0)
+				fail_msg("%s: %s", s->name, why);
+			if (x.len != y.len || (x.len && memcmp(x.data, y.data, x.len))) {
+				if (k)
+					snprintf(what, n, "targets[%zu].%s", k - 1, s->name);
+				else
+					snprintf(what, n, "%s", s->name);
+				diff = 1;
+			}
+		}
+	}
+	strbuf_free(&x);
+	strbuf_free(&y);
+	return diff;
+}
+
 /* cfg as INI text; fails the test when it cannot be written. Caller frees. */
 static char *dump(const struct agent_config *cfg)
 {
 	struct strbuf out = STRBUF_INIT;
 	char err[512] = "";
 
-	if (config_dump_ini(cfg, &out, err, sizeof(err)) < 0)
-		fail_msg("config_dump_ini: %s", err);
+	if (ini_write(cfg, &out, err, sizeof(err)) < 0)
+		fail_msg("ini_write: %s", err);
 	assert_non_null(out.data);
 	return out.data;
 }
@@ -102,7 +154,7 @@ static void test_example_file_round_trips_field_by_field(void **state)
 	char *text;
 
 	config_init(&cfg);
-	if (config_load_file(EXAMPLE, &cfg, err, sizeof(err)) < 0)
+	if (load_file(EXAMPLE, &cfg, err, sizeof(err)) < 0)
 		fail_msg("%s", err);
 	text = round_trip(&cfg);
 	/* the example's values, in the example's units */
@@ -132,7 +184,7 @@ static void test_seed_file_round_trips_field_by_field(void **state)
 	char *text;
 
 	config_init(&cfg);
-	if (config_load_file(SEED, &cfg, err, sizeof(err)) < 0)
+	if (load_file(SEED, &cfg, err, sizeof(err)) < 0)
 		fail_msg("%s", err);
 	text = round_trip(&cfg);
 	load_text(text, &back);
@@ -314,7 +366,7 @@ static void test_mirror_url_target_with_own_settings_gets_a_section(void **state
 	char *out;
 
 	config_init(&cfg);
-	if (config_load_file(SEED, &cfg, err, sizeof(err)) < 0)
+	if (load_file(SEED, &cfg, err, sizeof(err)) < 0)
 		fail_msg("%s", err);
 	cfg.targets[0].timeout_ms = 1234;
 	out = round_trip(&cfg);
@@ -363,7 +415,7 @@ static void test_value_with_line_break_refused(void **state)
 		config_add_target(&cfg, "t", "http://t:1");
 		cfg.pidfile = strdup(values[i]);
 		strbuf_puts(&out, "before");
-		assert_int_equal(config_dump_ini(&cfg, &out, err, sizeof(err)), -1);
+		assert_int_equal(ini_write(&cfg, &out, err, sizeof(err)), -1);
 		assert_string_equal(out.data, "before");
 		assert_non_null(strstr(err, "[mirror] key 'pidfile': value '"));
 		assert_non_null(strstr(err, "has a line break, which an INI file cannot hold"));
@@ -393,8 +445,7 @@ static void test_check_config_with_line_break_fails_with_one_line(void **state)
 	config_free(&cfg);
 }
 
-/* What no exact text exists for is refused, and so is text that would
- * read back as something else: the dump proves itself by reading back. */
+/* What no exact text exists for is refused. */
 static void test_value_without_exact_text_refused(void **state)
 {
 	struct agent_config cfg;
@@ -406,209 +457,132 @@ static void test_value_without_exact_text_refused(void **state)
 	t = config_add_target(&cfg, "t", "http://t:1");
 	/* 17 significant digits: more than the parser's 15 decimals can reach */
 	t->sample_percent = 0.5000000000000001;
-	assert_int_equal(config_dump_ini(&cfg, &out, err, sizeof(err)), -1);
+	assert_int_equal(ini_write(&cfg, &out, err, sizeof(err)), -1);
 	assert_int_equal(out.len, 0);
 	assert_string_equal(err, "[target t] key 'sample': 0.50000000000000011 has no exact "
 				 "decimal form this setting reads");
-	t->sample_percent = 50;
 
-	/* no message names: "messages =" would not read back */
-	for (size_t i = 0; i < cfg.n_message_names; i++)
-		free(cfg.message_names[i]);
-	cfg.n_message_names = 0;
-	assert_int_equal(config_dump_ini(&cfg, &out, err, sizeof(err)), -1);
-	assert_int_equal(out.len, 0);
-	assert_non_null(strstr(err, "the written configuration does not read back: (written "
-				    "configuration):"));
-	assert_non_null(strstr(err, "key 'messages'"));
-
-	/* a target name no section header can hold */
-	cfg.n_message_names = 1;
-	cfg.message_names[0] = strdup("m");
-	free(t->name);
-	t->name = strdup("bad name");
-	assert_int_equal(config_dump_ini(&cfg, &out, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "target name 'bad name' must be"));
 	strbuf_free(&out);
 	config_free(&cfg);
 }
 
-/* b differs from a in `field` (and, the changes being undone one by one,
- * in no field before it). */
-static void expect_diff_in(const struct agent_config *a, const struct agent_config *b,
-			   const char *field)
-{
-	char what[128] = "";
+/* Values for every row of the table, at its limits and in between:
+ * a setting added without values here fails the sweep. */
+static const struct {
+	const char *key;
+	const char *values[6];
+} samples[] = {
+	{ "address", { "127.0.0.1", "::", "\"x\"" } },
+	{ "port", { "1", "65535", "8080" } },
+	{ "backlog", { "1", "65535" } },
+	{ "capabilities", { "async", "fragmentation, pipelining", "PIPELINING" } },
+	{ "max-frame-size", { "256", "1g", "65536", "1.5k" } },
+	{ "reassembly-max", { "256", "1g", "3m" } },
+	{ "max-connections", { "1", "1000000" } },
+	{ "idle-timeout", { "0", "1us", "1500ms", "2.5s", "49d", "4294967295" } },
+	{ "messages", { "a", "a, b,c", "m-1" } },
+	{ "processing-delay", { "0", "7", "1h" } },
+	{ "libev-backend", { "", "auto", "poll", "select", "epoll" } },
+	{ "workers", { "1", "256" } },
+	{ "queue-max-entries", { "1", "100000000" } },
+	{ "queue-max-bytes", { "1024", "1g", "1025" } },
+	{ "drain-timeout", { "0", "61s" } },
+	{ "mirror-url", { "", "http://a:1", "https://[::1]:8443/p/" } },
+	{ "mirror-headers", { "", "A: 1", "A: x\\, y, B:", "C: a\\\\b" } },
+	{ "mirror-interface", { "", "eth0", "host!x" } },
+	{ "mirror-local-port", { "", "1", "40000-40100" } },
+	{ "metrics", { "", "off", ":9100", "[::1]:1" } },
+	{ "log-level", { "error", "warn", "warning", "info", "debug" } },
+	{ "logfile", { "", "/x", "w:/x", "A:x" } },
+	{ "access-log", { "yes", "off" } },
+	{ "monitor-interval", { "1us", "1d" } },
+	{ "runtime", { "0", "1ms" } },
+	{ "pidfile", { "", " p ", "/run/p" } },
+	{ "url", { "http://h", "https://h:1/a/b/" } },
+	{ "sample", { "0", "100", "0.1", "12.5%", "0.000000000000001", "99.999999999999986" } },
+	{ "sample-key", { "random", "client", "header:X-A", "cookie:s" } },
+	{ "timeout", { "1us", "49d" } },
+	{ "connect-timeout", { "1", "3s" } },
+	{ "add-headers", { "", "A: 1, B: 2", "X: a\\, b" } },
+	{ "remove-headers", { "", "A", "A, B-c" } },
+	{ "host", { "target", "client" } },
+	{ "send-body", { "no", "1" } },
+	{ "send-headers", { "false", "on" } },
+	{ "replay-truncated", { "yes", "0" } },
+	{ "max-inflight", { "0", "1000000" } },
+	{ "rate-limit", { "0", "1000000000", "0.5", "123456.789" } },
+	{ "http2", { "yes", "no" } },
+	{ "tls-verify", { "no", "yes" } },
+	{ "ca-file", { "", "/dev/null" } },
+};
 
-	assert_int_equal(config_diff(a, b, what, sizeof(what)), 1);
-	assert_string_equal(what, field);
+/* The proof --check-config relies on: for every row of the table and each
+ * of its sample values, the dump reads back as the same configuration,
+ * and dumping that gives the same text. */
+static void test_every_setting_round_trips_at_its_limits(void **state)
+{
+	size_t swept = 0;
+
+	for (size_t i = 0; i < settings_count(); i++) {
+		const struct setting *s = settings_at(i);
+		size_t k;
+
+		if (s->scope == SETTING_CLI)
+			continue;
+		for (k = 0; k < sizeof(samples) / sizeof(samples[0]); k++)
+			if (!strcmp(samples[k].key, s->name))
+				break;
+		if (k == sizeof(samples) / sizeof(samples[0]))
+			fail_msg("setting '%s' has no sample values in %s", s->name, __FILE__);
+		for (size_t v = 0; v < 6 && samples[k].values[v]; v++) {
+			struct agent_config cfg;
+			struct target_config *t;
+			char why[300];
+			char *text;
+
+			config_init(&cfg);
+			t = config_add_target(&cfg, "t", "http://t:1");
+			if (setting_apply(s, &cfg, t, samples[k].values[v], false, why,
+					  sizeof(why)) < 0)
+				fail_msg("%s = %s: %s", s->name, samples[k].values[v], why);
+			free(round_trip(&cfg));
+			swept++;
+			/* and once more, appended to itself where it is a list */
+			if (setting_is_list(s) &&
+			    setting_apply(s, &cfg, t, samples[k].values[v], true, why,
+					  sizeof(why)) == 0) {
+				text = round_trip(&cfg);
+				free(text);
+			}
+			config_free(&cfg);
+		}
+	}
+	assert_true(swept > 100);
 }
 
-/* The comparison notices a change in each compared field, and ignores
- * only where values came from. */
-static void test_config_diff_names_each_changed_field(void **state)
+/* The comparison notices a change in each setting. */
+static void test_config_diff_names_each_changed_setting(void **state)
 {
 	struct agent_config a, b;
-	struct target_config *t;
 	char err[512] = "", what[128];
 
 	config_init(&a);
 	config_init(&b);
-	if (config_load_file(EXAMPLE, &a, err, sizeof(err)) < 0 ||
-	    config_load_file(EXAMPLE, &b, err, sizeof(err)) < 0)
+	if (load_file(EXAMPLE, &a, err, sizeof(err)) < 0 ||
+	    load_file(EXAMPLE, &b, err, sizeof(err)) < 0)
 		fail_msg("%s", err);
 	assert_int_equal(config_diff(&a, &b, what, sizeof(what)), 0);
-	t = &b.targets[1];
-
-	b.address[0] = '1';
-	expect_diff_in(&a, &b, "address");
-	b.address[0] = '0';
-	b.port++;
-	expect_diff_in(&a, &b, "port");
-	b.port--;
-	b.backlog++;
-	expect_diff_in(&a, &b, "backlog");
-	b.backlog--;
-	b.caps ^= SPOP_CAP_ASYNC;
-	expect_diff_in(&a, &b, "caps");
-	b.caps ^= SPOP_CAP_ASYNC;
-	b.max_frame_size++;
-	expect_diff_in(&a, &b, "max_frame_size");
-	b.max_frame_size--;
-	b.reassembly_max++;
-	expect_diff_in(&a, &b, "reassembly_max");
-	b.reassembly_max--;
-	b.max_connections++;
-	expect_diff_in(&a, &b, "max_connections");
-	b.max_connections--;
-	b.idle_timeout_ms++;
-	expect_diff_in(&a, &b, "idle_timeout_ms");
-	b.idle_timeout_ms--;
-	b.libev_backend = "poll";
-	expect_diff_in(&a, &b, "libev_backend");
-	b.libev_backend = NULL;
-	b.processing_delay_ms++;
-	expect_diff_in(&a, &b, "processing_delay_ms");
-	b.processing_delay_ms--;
-	b.n_message_names--;
-	expect_diff_in(&a, &b, "message_names");
-	b.n_message_names++;
-	b.message_names[1][0] = 'M';
-	expect_diff_in(&a, &b, "message_names");
-	b.message_names[1][0] = 'm';
-	b.num_workers++;
-	expect_diff_in(&a, &b, "num_workers");
-	b.num_workers--;
-	b.queue_max_entries++;
-	expect_diff_in(&a, &b, "queue_max_entries");
-	b.queue_max_entries--;
 	b.queue_max_bytes++;
-	expect_diff_in(&a, &b, "queue_max_bytes");
+	assert_int_equal(config_diff(&a, &b, what, sizeof(what)), 1);
+	assert_string_equal(what, "queue-max-bytes");
 	b.queue_max_bytes--;
-	b.drain_timeout_ms++;
-	expect_diff_in(&a, &b, "drain_timeout_ms");
-	b.drain_timeout_ms--;
-	b.mirror_interface = "";
-	expect_diff_in(&a, &b, "mirror_interface");
-	b.mirror_interface = NULL;
-	b.mirror_local_port = "1";
-	expect_diff_in(&a, &b, "mirror_local_port");
-	b.mirror_local_port = NULL;
-	b.n_targets--;
-	expect_diff_in(&a, &b, "n_targets");
-	b.n_targets++;
-	b.mirror_headers[0].value[0] = 'T';
-	expect_diff_in(&a, &b, "mirror_headers");
-	b.mirror_headers[0].value[0] = 't';
-	b.mirror_headers[1].name[0] = 'x';
-	expect_diff_in(&a, &b, "mirror_headers");
-	b.mirror_headers[1].name[0] = 'X';
-	b.metrics_address = ":1";
-	expect_diff_in(&a, &b, "metrics_address");
-	b.metrics_address = NULL;
-	b.log_level = LOG_LVL_DEBUG;
-	expect_diff_in(&a, &b, "log_level");
-	b.log_level = LOG_LVL_INFO;
-	b.logfile = "x";
-	expect_diff_in(&a, &b, "logfile");
-	b.logfile = NULL;
-	b.access_log = true;
-	expect_diff_in(&a, &b, "access_log");
-	b.access_log = false;
-	b.monitor_interval_ms++;
-	expect_diff_in(&a, &b, "monitor_interval_ms");
-	b.monitor_interval_ms--;
-	b.runtime_ms++;
-	expect_diff_in(&a, &b, "runtime_ms");
-	b.runtime_ms--;
-	b.pidfile = "p";
-	expect_diff_in(&a, &b, "pidfile");
-	b.pidfile = NULL;
-	t->name[0] = 'V';
-	expect_diff_in(&a, &b, "targets[1].name");
-	t->name[0] = 'v';
-	t->url[0] = 'H';
-	expect_diff_in(&a, &b, "targets[1].url");
-	t->url[0] = 'h';
-	t->sample_percent = 99.99999999999999;
-	expect_diff_in(&a, &b, "targets[1].sample_percent");
-	t->sample_percent = 100;
-	t->sample_key = SAMPLE_KEY_CLIENT;
-	expect_diff_in(&a, &b, "targets[1].sample_key");
-	t->sample_key = SAMPLE_KEY_RANDOM;
-	t->sample_key_name = "";
-	expect_diff_in(&a, &b, "targets[1].sample_key_name");
-	t->sample_key_name = NULL;
-	t->timeout_ms++;
-	expect_diff_in(&a, &b, "targets[1].timeout_ms");
-	t->timeout_ms--;
-	t->connect_timeout_ms++;
-	expect_diff_in(&a, &b, "targets[1].connect_timeout_ms");
-	t->connect_timeout_ms--;
-	b.targets[0].n_add_headers--;
-	expect_diff_in(&a, &b, "targets[0].add_headers");
-	b.targets[0].n_add_headers++;
-	t->n_remove_headers++;
-	expect_diff_in(&a, &b, "targets[1].remove_headers");
-	t->n_remove_headers--;
-	t->host_policy = HOST_FROM_CLIENT;
-	expect_diff_in(&a, &b, "targets[1].host_policy");
-	t->host_policy = HOST_FROM_TARGET;
-	t->send_body = false;
-	expect_diff_in(&a, &b, "targets[1].send_body");
-	t->send_body = true;
-	t->send_headers = false;
-	expect_diff_in(&a, &b, "targets[1].send_headers");
-	t->send_headers = true;
-	t->replay_truncated = true;
-	expect_diff_in(&a, &b, "targets[1].replay_truncated");
-	t->replay_truncated = false;
-	t->max_inflight++;
-	expect_diff_in(&a, &b, "targets[1].max_inflight");
-	t->max_inflight--;
-	t->rate_limit = 1e-300;
-	expect_diff_in(&a, &b, "targets[1].rate_limit");
-	t->rate_limit = 0;
-	t->http2 = true;
-	expect_diff_in(&a, &b, "targets[1].http2");
-	t->http2 = false;
-	t->tls_verify = false;
-	expect_diff_in(&a, &b, "targets[1].tls_verify");
-	t->tls_verify = true;
-	t->ca_file = "/ca";
-	expect_diff_in(&a, &b, "targets[1].ca_file");
-	t->ca_file = NULL;
-	assert_int_equal(config_diff(&a, &b, what, sizeof(what)), 0);
-
-	/* where values came from is not configuration */
-	b.daemonize = true;
-	b.check_only = true;
-	free(b.config_file);
-	b.config_file = NULL;
-	b.targets[1].from_mirror_url = true;
-	free(b.targets[1].origin);
-	b.targets[1].origin = NULL;
-	assert_int_equal(config_diff(&a, &b, what, sizeof(what)), 0);
+	b.targets[1].rate_limit = 0.25;
+	assert_int_equal(config_diff(&a, &b, what, sizeof(what)), 1);
+	assert_string_equal(what, "targets[1].rate-limit");
+	b.targets[1].rate_limit = 0;
+	b.targets[1].sample_percent = 99.99999999999999;
+	assert_int_equal(config_diff(&a, &b, what, sizeof(what)), 1);
+	assert_string_equal(what, "targets[1].sample");
 	config_free(&a);
 	config_free(&b);
 }
@@ -626,7 +600,8 @@ int main(void)
 		cmocka_unit_test(test_value_with_line_break_refused),
 		cmocka_unit_test(test_check_config_with_line_break_fails_with_one_line),
 		cmocka_unit_test(test_value_without_exact_text_refused),
-		cmocka_unit_test(test_config_diff_names_each_changed_field),
+		cmocka_unit_test(test_every_setting_round_trips_at_its_limits),
+		cmocka_unit_test(test_config_diff_names_each_changed_setting),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,7 @@
  * error. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,6 +49,12 @@ static char *read_file(const char *path, size_t *len)
 	return buf;
 }
 
+/* The file as the agent loads it at start (-f FILE). */
+static int load_file(const char *path, struct agent_config *cfg, char *err, size_t n)
+{
+	return ini_load(path, cfg, true, err, n) < 0 ? -1 : settings_validate(cfg, err, n);
+}
+
 static void check_seed_config(const struct agent_config *cfg)
 {
 	assert_int_equal(cfg->n_targets, 1);
@@ -76,10 +83,9 @@ static void test_seed_file_loads_as_written(void **state)
 	free(text);
 
 	config_init(&cfg);
-	if (config_load_file(path, &cfg, err, sizeof(err)) < 0)
+	if (load_file(path, &cfg, err, sizeof(err)) < 0)
 		fail_msg("%s", err);
 	check_seed_config(&cfg);
-	assert_string_equal(cfg.config_file, path);
 	config_free(&cfg);
 }
 
@@ -111,7 +117,7 @@ static void test_example_file_sets_every_key_to_its_default(void **state)
 	config_init(&cfg);
 	config_init(&def);
 	target_config_init(&tdef);
-	if (config_load_file(path, &cfg, err, sizeof(err)) < 0)
+	if (load_file(path, &cfg, err, sizeof(err)) < 0)
 		fail_msg("%s", err);
 	assert_string_equal(cfg.address, def.address);
 	assert_int_equal(cfg.port, def.port);
@@ -176,6 +182,8 @@ static void test_every_setting_documented_in_example_and_man_page(void **state)
 		const struct setting *s = settings_at(i);
 		char key[80];
 
+		if (s->scope == SETTING_CLI) /* options, checked below */
+			continue;
 		snprintf(key, sizeof(key), "\n%s =", s->name);
 		if (!strstr(example, key))
 			fail_msg("doc/spoa-mirror.ini.example does not set '%s'", s->name);
@@ -192,6 +200,59 @@ static void test_every_setting_documented_in_example_and_man_page(void **state)
 		}
 	}
 	free(example);
+	free(man);
+}
+
+/* The OPTIONS section of the man page has one tagged paragraph per option
+ * of the table, with its letter, and no other. */
+static void test_man_page_lists_exactly_the_tables_options(void **state)
+{
+	size_t len, n_options = 0;
+	char *man = read_file(TOP_SRCDIR "/doc/spoa-mirror.8", &len);
+	char *p = strstr(man, "\n.SH OPTIONS\n"), *end;
+	bool *seen = calloc(settings_count(), sizeof(bool));
+
+	assert_non_null(p);
+	end = strstr(p + 1, "\n.SH ");
+	assert_non_null(end);
+	*end = '\0';
+	for (; (p = strstr(p, "\n.TP\n")); p += 4) {
+		char *tag = p + 5, *q = strstr(tag, "\\-\\-"), name[80], want[100];
+		const struct setting *s = NULL;
+		size_t n = 0;
+
+		if (!q || q > strchr(tag, '\n'))
+			fail_msg("man page: a tag without a long option: %.60s", tag);
+		for (q += 4; n < sizeof(name) - 1; q++) {
+			if (q[0] == '\\' && q[1] == '-')
+				name[n++] = *++q;
+			else if ((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9'))
+				name[n++] = *q;
+			else
+				break;
+		}
+		name[n] = '\0';
+		for (size_t i = 0; i < settings_count() && !s; i++)
+			if (setting_option(settings_at(i)) && !strcmp(setting_option(settings_at(i)), name))
+				s = settings_at(i);
+		if (!s)
+			fail_msg("doc/spoa-mirror.8 lists --%s, which is no option of the table", name);
+		if (seen[s - settings_at(0)])
+			fail_msg("doc/spoa-mirror.8 lists --%s twice", name);
+		seen[s - settings_at(0)] = true;
+		snprintf(want, sizeof(want), ".BR \\-%c \", \" \\-\\-", s->letter);
+		if (s->letter && strncmp(tag, want, strlen(want)))
+			fail_msg("doc/spoa-mirror.8 lists --%s without -%c", name, s->letter);
+	}
+	for (size_t i = 0; i < settings_count(); i++) {
+		if (!setting_option(settings_at(i)))
+			continue;
+		n_options++;
+		if (!seen[i])
+			fail_msg("doc/spoa-mirror.8 does not list --%s", setting_option(settings_at(i)));
+	}
+	assert_true(n_options > 30);
+	free(seen);
 	free(man);
 }
 
@@ -541,9 +602,9 @@ static void test_missing_and_oversized_files_reported(void **state)
 		return;
 	}
 	config_init(&cfg);
-	assert_int_equal(config_load_file("/nonexistent/x.ini", &cfg, err, sizeof(err)), -1);
+	assert_int_equal(load_file("/nonexistent/x.ini", &cfg, err, sizeof(err)), -1);
 	assert_string_equal(err, "/nonexistent/x.ini: cannot open: No such file or directory");
-	assert_int_equal(config_load_file(path, &cfg, err, sizeof(err)), -1);
+	assert_int_equal(load_file(path, &cfg, err, sizeof(err)), -1);
 	snprintf(want, sizeof(want), "%s: larger than %d bytes: not a configuration file", path,
 		 INI_MAX_FILE_SIZE);
 	assert_string_equal(err, want);
@@ -603,6 +664,7 @@ int main(void)
 		cmocka_unit_test(test_seed_four_line_form_loads),
 		cmocka_unit_test(test_example_file_sets_every_key_to_its_default),
 		cmocka_unit_test(test_every_setting_documented_in_example_and_man_page),
+		cmocka_unit_test(test_man_page_lists_exactly_the_tables_options),
 		cmocka_unit_test(test_target_section_sets_every_target_key),
 		cmocka_unit_test(test_sample_key_forms),
 		cmocka_unit_test(test_comments_crlf_bom_quotes_and_underscores),
