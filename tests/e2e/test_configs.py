@@ -117,3 +117,15 @@ def test_args_variant_uses_the_incumbents_names():
     assert "spoe-message mirror" in lines
     assert ("args arg_method=method arg_path=pathq arg_ver=req.ver arg_hdrs=req.hdrs_bin "
             "arg_body=req.body") in lines
+
+
+def test_running_haproxy_uses_the_family_for_its_version(world):
+    # What the harness started, asked from the running process: the agents'
+    # backend is `mode spop` from 3.1 on and `mode tcp` before, so a wrong
+    # family choice shows here even where the other family's files would load.
+    major, minor, full = haproxy.version()
+    fam = haproxy.family_for(major, minor)
+    proxy = world.haproxy(world.primary(), [world.recorder()])
+    assert proxy.proc.argv[-1] == haproxy.config_paths(fam)[0]
+    rows = [r for r in proxy.stats() if (r["pxname"], r["svname"]) == ("spoa-mirror", "BACKEND")]
+    assert [r["mode"] for r in rows] == ["spop" if fam == "3.1" else "tcp"], (full, rows)
