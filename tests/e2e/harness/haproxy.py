@@ -17,6 +17,8 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")
 DEFAULT_HAPROXY = "/usr/sbin/haproxy"
 # "SPOE: [mirror-agent] <EVENT:on-backend-http-request> sid=3 st=0 ..."; st != 0 is an error
 _SPOE_ERROR = re.compile(r"SPOE: \[.*\] <EVENT:[^>]*> .*\bst=(?!0\b)")
+# "[WARNING]  (1234) : config : ..." (2.1+), "[ALERT] 336/101010 (1234) : ..." (2.0)
+_CHECK_PROBLEM = re.compile(r"^\[(?:ALERT|WARNING)\].*$", re.M)
 
 # family -> (haproxy config, SPOE config, SPOE config with the incumbent's arg_* names)
 FAMILIES = {
@@ -68,6 +70,13 @@ def check_config(cfg, env, path=None):
     out = subprocess.run([path or binary(), "-c", "-f", cfg], capture_output=True, text=True,
                          env=full_env, timeout=30)
     return out.returncode == 0, out.stdout + out.stderr
+
+
+def check_problems(out):
+    """The ALERT and WARNING lines of `haproxy -c` output. A clean config is
+    exit status 0 and none of these: 2.x prints "Configuration file is valid"
+    then, 3.x only with -V, so that line proves nothing across versions."""
+    return _CHECK_PROBLEM.findall(out)
 
 
 class HAProxy:

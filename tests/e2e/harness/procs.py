@@ -93,6 +93,15 @@ class Proc:
             self.popen.kill()
             self.popen.wait(timeout=5)
 
+    def startup(self, max_bytes=20000):
+        """The start of the log: what the process printed while starting,
+        before any traffic could push it out of a tail()."""
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read(max_bytes).decode("utf-8", "replace")
+        except OSError as e:
+            return "(no log: %s)" % e
+
     def tail(self, max_bytes=6000):
         try:
             with open(self.log_path, "rb") as f:
