@@ -15,6 +15,7 @@
 #include "strbuf.h"
 #include "target.h"
 #include "units.h"
+#include "version.h"
 #include "xalloc.h"
 
 #ifndef PACKAGE_VERSION
@@ -356,7 +357,7 @@ out:
 
 void cli_print_version(FILE *out)
 {
-	fprintf(out, "spoa-mirror %s\n", PACKAGE_VERSION);
+	fprintf(out, "spoa-mirror %s\n", version_string());
 }
 
 void cli_print_help(FILE *out)
