@@ -52,16 +52,23 @@ static void runtime_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	begin_stop(w->data, "runtime elapsed");
 }
 
-/* SIGHUP: re-read the command line and the file it names; swap targets,
- * sampling, headers and log level. Listener, workers and limits need a
- * restart and keep their values. */
+/* SIGHUP: reopen the log file (logrotate's postrotate sends HUP; the access
+ * log is the same file), then re-read the command line and the file it
+ * names; swap targets, sampling, headers and log level. Listener, workers
+ * and limits need a restart and keep their values. The log is reopened
+ * first so that a reload that fails still rotates. */
 static void sig_hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct agent *a = w->data;
 	struct agent_config fresh;
 	struct target_set *set;
 	char err[512];
+	int rc;
 
+	rc = log_reopen();
+	if (rc < 0)
+		log_error("SIGHUP: reopening the log file failed, writing on to the old one: %s",
+			  strerror(-rc));
 	config_init(&fresh);
 	if (cli_parse(a->argc, a->argv, &fresh, err, sizeof(err)) != 0 ||
 	    settings_validate(&fresh, err, sizeof(err)) != 0) {

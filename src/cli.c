@@ -14,6 +14,7 @@
 #include "settings.h"
 #include "strbuf.h"
 #include "units.h"
+#include "version.h"
 #include "xalloc.h"
 
 #ifndef PACKAGE_VERSION
@@ -286,7 +287,7 @@ int cli_parse(int argc, char **argv, struct agent_config *cfg, char *err, size_t
 
 void cli_print_version(FILE *out)
 {
-	fprintf(out, "spoa-mirror %s\n", PACKAGE_VERSION);
+	fprintf(out, "spoa-mirror %s\n", version_string());
 }
 
 /* One option: its names in the first 30 columns, then its help and its

@@ -86,7 +86,15 @@ int log_reopen(void)
 	fd = open(log_path, log_flags, 0644);
 	if (fd < 0)
 		return -errno;
-	dup2(fd, log_fd);
+	/* Swapped under the same descriptor number in one step, so a line
+	 * another thread writes meanwhile lands whole in one file or the
+	 * other. dup3 keeps close-on-exec, which dup2 would drop. */
+	if (dup3(fd, log_fd, O_CLOEXEC) < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
 	close(fd);
 	return 0;
 }

@@ -31,7 +31,9 @@ static inline bool log_enabled(enum log_level level)
  * (we always write whole lines, so they mean the same). Returns 0 or -errno;
  * on error the previous destination stays. */
 int log_open(const char *spec);
-/* Reopen the current file (after rotation); no-op on stderr. */
+/* Reopen the current file by its path (after logrotate moved it away: the
+ * SIGHUP handler calls it); no-op on stderr. Returns 0 or -errno; on error
+ * the old file stays. */
 int log_reopen(void);
 void log_close(void);
 

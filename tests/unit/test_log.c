@@ -1,5 +1,6 @@
 /* Unit tests for src/log.c's rate limit: which lines reach the log file and
- * what the "N more" summaries say, with time driven by a fake clock. */
+ * what the "N more" summaries say, with time driven by a fake clock; and
+ * the reopen after rotation. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <pthread.h>
+#include <sched.h>
 
 #include <cmocka.h>
 
@@ -303,6 +305,115 @@ static void test_log_limited_full_counter_reported_early_and_restarted(void **st
 	assert_int_equal(lines, 2);
 }
 
+/* ---- rotation: move the file away, reopen (what SIGHUP does) ---- */
+
+struct seq_writer {
+	atomic_uint written; /* lines whose write() returned */
+	atomic_bool stop;
+};
+
+static void *seq_writer_run(void *arg)
+{
+	struct seq_writer *w = arg;
+
+	while (!atomic_load(&w->stop)) {
+		log_msg(LOG_LVL_INFO, "seq %u", atomic_load(&w->written));
+		atomic_fetch_add(&w->written, 1);
+	}
+	return NULL;
+}
+
+static void wait_written(struct seq_writer *w, unsigned n)
+{
+	while (atomic_load(&w->written) < n)
+		sched_yield();
+}
+
+/* Appends to seen[] the numbers of the file's "seq N" lines, in file order;
+ * every line must be whole. */
+static size_t read_seqs(const char *path, unsigned *seen, size_t cap, size_t n)
+{
+	char line[256];
+	FILE *f = fopen(path, "r");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		const char *p = strstr(line, " seq ");
+
+		assert_non_null(strchr(line, '\n'));
+		if (!p)
+			continue;
+		assert_true(n < cap);
+		seen[n++] = (unsigned)strtoul(p + 5, NULL, 10);
+	}
+	fclose(f);
+	return n;
+}
+
+/* A thread logs numbered lines without pause while the file is moved and
+ * reopened: the old file ends where the new one starts, every line is in
+ * exactly one of them, whole, and the lines after the reopen are in the new
+ * file. Waits on the writer's count, not on time. */
+static void test_log_reopen_after_move_no_line_lost(void **state)
+{
+	struct logfile *lf = *state;
+	struct seq_writer w = { 0 };
+	char moved[80];
+	unsigned *seen;
+	size_t n_old, n;
+	unsigned total;
+	pthread_t t;
+
+	snprintf(moved, sizeof(moved), "%s.1", lf->path);
+	assert_int_equal(pthread_create(&t, NULL, seq_writer_run, &w), 0);
+	wait_written(&w, 2000);
+	assert_int_equal(rename(lf->path, moved), 0);
+	/* still writing into the moved file until the reopen */
+	wait_written(&w, atomic_load(&w.written) + 2000);
+	assert_int_equal(log_reopen(), 0);
+	wait_written(&w, atomic_load(&w.written) + 2000);
+	atomic_store(&w.stop, true);
+	pthread_join(t, NULL);
+	log_msg(LOG_LVL_INFO, "after the reopen");
+
+	total = atomic_load(&w.written);
+	seen = calloc(total + 1, sizeof(*seen));
+	assert_non_null(seen);
+	n_old = read_seqs(moved, seen, total + 1, 0);
+	n = read_seqs(lf->path, seen, total + 1, n_old);
+	assert_int_equal(n, total);
+	for (unsigned i = 0; i < total; i++)
+		assert_int_equal(seen[i], i);
+	assert_true(n_old >= 4000);
+	assert_true(n - n_old >= 2000);
+	assert_int_equal(log_lines_count(lf->path, "after the reopen"), 1);
+	assert_int_equal(log_lines_count(moved, "after the reopen"), 0);
+	free(seen);
+	unlink(moved);
+}
+
+/* A reopen that cannot create the file (its directory is gone) reports the
+ * error and keeps writing to the file it had. */
+static void test_log_reopen_failure_keeps_old_file(void **state)
+{
+	char dir[] = "/tmp/test_log_dir_XXXXXX";
+	char moved[64], path[96], spec[100];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/agent.log", dir);
+	snprintf(moved, sizeof(moved), "%s.moved", dir);
+	snprintf(spec, sizeof(spec), "a:%s", path);
+	assert_int_equal(log_open(spec), 0);
+	assert_int_equal(rename(dir, moved), 0);
+	assert_true(log_reopen() < 0);
+	log_msg(LOG_LVL_INFO, "still here");
+	snprintf(path, sizeof(path), "%s/agent.log", moved);
+	assert_int_equal(log_lines_count(path, "still here"), 1);
+	unlink(path);
+	rmdir(moved);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -317,6 +428,8 @@ int main(void)
 		T(test_log_limited_disabled_level_neither_logs_nor_counts),
 		T(test_log_limited_counts_exact_across_threads_with_flusher),
 		T(test_log_limited_full_counter_reported_early_and_restarted),
+		T(test_log_reopen_after_move_no_line_lost),
+		T(test_log_reopen_failure_keeps_old_file),
 #undef T
 	};
 
