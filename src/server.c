@@ -17,8 +17,12 @@
 
 /* Stop reading a peer that does not read its ACKs. */
 #define OUTPUT_HIGH_WATER (256u * 1024)
-/* Bound the work done for one connection per loop iteration. */
+/* Bound the work done for one connection per loop iteration: reads, and
+ * bytes, so that hundreds of peers filling big frames at once cost each
+ * loop iteration milliseconds, not the whole flood (ACK latency of the
+ * others). */
 #define READS_PER_EVENT 16
+#define READ_BYTES_PER_EVENT (64u * 1024)
 #define LINGER_SECONDS 5.0
 
 struct client {
@@ -232,18 +236,23 @@ static void client_watch_frame(struct client *cl)
 
 static void client_read(struct client *cl)
 {
-	for (int i = 0; i < READS_PER_EVENT; i++) {
+	size_t got = 0;
+
+	for (int i = 0; i < READS_PER_EVENT && got < READ_BYTES_PER_EVENT; i++) {
 		size_t avail;
 		uint8_t *space = conn_input_space(cl->conn, &avail);
 		ssize_t n;
 
 		if (!space)
 			break; /* closing (out of memory), or waiting for room in the budget */
+		if (avail > READ_BYTES_PER_EVENT - got)
+			avail = READ_BYTES_PER_EVENT - got;
 		n = recv(cl->fd, space, avail, 0);
 		if (n > 0) {
 			size_t pending;
 
 			conn_input_commit(cl->conn, (size_t)n);
+			got += (size_t)n;
 			if (conn_process(cl->conn) == CONN_CLOSING)
 				break;
 			if ((size_t)n < avail)

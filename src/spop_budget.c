@@ -17,7 +17,10 @@ bool spop_budget_resize(struct spop_budget *b, size_t from, size_t to, bool forc
 		b->released++;
 		return true;
 	}
-	if (!force && b->limit && (to - from > b->limit || b->used > b->limit - (to - from)))
+	/* a sixteenth stays for the small buffers every connection is
+	 * granted, so that with them the total stays under the limit */
+	if (!force && b->limit &&
+	    (to - from > b->limit - b->limit / 16 || b->used > b->limit - b->limit / 16 - (to - from)))
 		return false;
 	b->used += to - from;
 	if (b->used > b->peak)

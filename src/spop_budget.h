@@ -20,7 +20,8 @@ struct spop_budget {
 void spop_budget_init(struct spop_budget *b, size_t limit);
 
 /* A buffer of `from` bytes becomes `to` bytes. Growth is charged only if it
- * fits under the limit (false: nothing charged), unless `force`: each
+ * fits under the limit less a sixteenth (false: nothing charged; the
+ * sixteenth is kept for forced growth), unless `force`: each
  * connection's small buffers are always granted, so small frames flow
  * whatever the big ones hold (bounded by the connection limit). Shrinking
  * always succeeds. A NULL budget grants everything. */
