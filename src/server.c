@@ -23,6 +23,11 @@
  * others). */
 #define READS_PER_EVENT 16
 #define READ_BYTES_PER_EVENT (64u * 1024)
+/* Reads into big frame buffers (more room than a small frame needs) share
+ * this many bytes per loop iteration, all connections together: peers
+ * filling big frames wait a turn, peers with small frames never do. */
+#define SMALL_READ (16u * 1024)
+#define BIG_READ_BYTES_PER_LOOP (256u * 1024)
 #define LINGER_SECONDS 5.0
 
 struct client {
@@ -69,6 +74,7 @@ struct server {
 	/* connections waiting for room in the memory budget, woken before
 	 * the loop polls again once bytes came back */
 	ev_prepare wake;
+	size_t big_read_left; /* this loop iteration's, see BIG_READ_BYTES_PER_LOOP */
 	unsigned n_waiting;
 	uint64_t released_seen;
 	/* shutdown */
@@ -242,17 +248,25 @@ static void client_read(struct client *cl)
 		size_t avail;
 		uint8_t *space = conn_input_space(cl->conn, &avail);
 		ssize_t n;
+		bool big;
 
 		if (!space)
 			break; /* closing (out of memory), or waiting for room in the budget */
 		if (avail > READ_BYTES_PER_EVENT - got)
 			avail = READ_BYTES_PER_EVENT - got;
+		big = avail > SMALL_READ;
+		if (big && avail > cl->srv->big_read_left)
+			avail = cl->srv->big_read_left;
+		if (!avail)
+			break; /* its turn comes next iteration (the socket stays ready) */
 		n = recv(cl->fd, space, avail, 0);
 		if (n > 0) {
 			size_t pending;
 
 			conn_input_commit(cl->conn, (size_t)n);
 			got += (size_t)n;
+			if (big)
+				cl->srv->big_read_left -= (size_t)n;
 			if (conn_process(cl->conn) == CONN_CLOSING)
 				break;
 			if ((size_t)n < avail)
@@ -334,15 +348,17 @@ static void client_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	client_update(cl);
 }
 
-/* Before the loop polls: when the budget got bytes back, connections that
- * waited for room try again, oldest first (the list's order is newest
- * first, so the walk goes from the tail). */
+/* Before the loop polls: a new iteration's share of big reads; when the
+ * budget got bytes back, connections that waited for room try again,
+ * oldest first (the list's order is newest first, so the walk goes from the
+ * tail). */
 static void wake_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 {
 	struct server *srv = w->data;
 	const struct spop_budget *b = srv->settings.conn.budget;
 	struct client *cl, *tail = NULL;
 
+	srv->big_read_left = BIG_READ_BYTES_PER_LOOP;
 	if (!b || !srv->n_waiting || b->released == srv->released_seen)
 		return;
 	srv->released_seen = b->released;
@@ -509,6 +525,7 @@ struct server *server_new(struct ev_loop *loop, const struct server_settings *s,
 	srv->protocol_log = (struct log_ratelimit)LOG_RATELIMIT_INIT(log_ms);
 	srv->accept_log = (struct log_ratelimit)LOG_RATELIMIT_INIT(log_ms);
 	srv->limit_log = (struct log_ratelimit)LOG_RATELIMIT_INIT(log_ms);
+	srv->big_read_left = BIG_READ_BYTES_PER_LOOP;
 	ev_prepare_init(&srv->wake, wake_cb);
 	srv->wake.data = srv;
 	ev_prepare_start(loop, &srv->wake);
