@@ -28,6 +28,8 @@ enum {
 	OPT_ACCESS_LOG,
 	OPT_MAX_CONNECTIONS,
 	OPT_IDLE_TIMEOUT,
+	OPT_SPOP_MEMORY_MAX,
+	OPT_FRAME_TIMEOUT,
 	OPT_QUEUE_MAX_ENTRIES,
 	OPT_QUEUE_MAX_BYTES,
 	OPT_REASSEMBLY_MAX,
@@ -69,6 +71,8 @@ static const struct cli_option cli_options[] = {
 	{ OPT_ACCESS_LOG, "access-log", optional_argument, "access-log" },
 	{ OPT_MAX_CONNECTIONS, "max-connections", required_argument, "max-connections" },
 	{ OPT_IDLE_TIMEOUT, "idle-timeout", required_argument, "idle-timeout" },
+	{ OPT_SPOP_MEMORY_MAX, "spop-memory-max", required_argument, "spop-memory-max" },
+	{ OPT_FRAME_TIMEOUT, "frame-timeout", required_argument, "frame-timeout" },
 	{ OPT_QUEUE_MAX_ENTRIES, "queue-max-entries", required_argument, "queue-max-entries" },
 	{ OPT_QUEUE_MAX_BYTES, "queue-max-bytes", required_argument, "queue-max-bytes" },
 	{ OPT_REASSEMBLY_MAX, "reassembly-max", required_argument, "reassembly-max" },
@@ -361,13 +365,14 @@ void cli_print_version(FILE *out)
 
 void cli_print_help(FILE *out)
 {
-	char idle[32], drain[32], monitor[32], frame[32], reasm[32], qbytes[32];
+	char idle[32], drain[32], monitor[32], frame[32], qbytes[32], spopmem[32], ftimeout[32];
 
 	units_format_time_ms(CFG_DEFAULT_IDLE_TIMEOUT_MS, idle, sizeof(idle));
 	units_format_time_ms(CFG_DEFAULT_DRAIN_TIMEOUT_MS, drain, sizeof(drain));
 	units_format_time_ms(CFG_DEFAULT_MONITOR_INTERVAL_MS, monitor, sizeof(monitor));
 	units_format_size(CFG_DEFAULT_MAX_FRAME_SIZE, frame, sizeof(frame));
-	units_format_size(CFG_DEFAULT_REASSEMBLY_MAX, reasm, sizeof(reasm));
+	units_format_size(CFG_DEFAULT_SPOP_MEMORY_MAX, spopmem, sizeof(spopmem));
+	units_format_time_ms(CFG_DEFAULT_FRAME_TIMEOUT_MS, ftimeout, sizeof(ftimeout));
 	units_format_size(CFG_DEFAULT_QUEUE_MAX_BYTES, qbytes, sizeof(qbytes));
 	fprintf(out,
 		"Usage: spoa-mirror [OPTION]... -u URL\n"
@@ -383,7 +388,12 @@ void cli_print_help(FILE *out)
 		"                                pipelining, async; repeatable (default: all three)\n"
 		"  -m, --max-frame-size=SIZE     largest SPOP frame (default: %s; HAProxy's is used\n"
 		"                                when smaller)\n"
-		"      --reassembly-max=SIZE     largest fragmented NOTIFY put back together (default: %s)\n"
+		"      --reassembly-max=SIZE     largest fragmented NOTIFY put back together, 0 = %d\n"
+		"                                frames (default: 0)\n"
+		"      --spop-memory-max=SIZE    read, reassembly and output buffers of all SPOP\n"
+		"                                connections, 0 = no limit (default: %s)\n"
+		"      --frame-timeout=TIME      a frame must be complete this long after its first\n"
+		"                                byte, 0 = no limit (default: %s)\n"
 		"      --max-connections=N       SPOP connections open at once (default: %u)\n"
 		"      --idle-timeout=TIME       close SPOP connections idle this long, 0 = never\n"
 		"                                (default: %s)\n"
@@ -435,7 +445,8 @@ void cli_print_help(FILE *out)
 		"SIZE is bytes, or a number with k, m or g (512k, 4m).\n"
 		"Exit status: 0 after a clean stop, 1 on a runtime error, 2 on a configuration\n"
 		"error. See spoa-mirror(8) and spoa-mirror.ini.example for the INI file.\n",
-		CFG_DEFAULT_ADDRESS, CFG_DEFAULT_PORT, CFG_DEFAULT_BACKLOG, frame, reasm,
+		CFG_DEFAULT_ADDRESS, CFG_DEFAULT_PORT, CFG_DEFAULT_BACKLOG, frame,
+		CFG_REASSEMBLY_FRAMES, spopmem, ftimeout,
 		CFG_DEFAULT_MAX_CONNECTIONS, idle, CFG_DEFAULT_WORKERS, CFG_DEFAULT_QUEUE_MAX_ENTRIES,
 		qbytes, drain, monitor);
 }

@@ -12,7 +12,7 @@
 #if defined(__x86_64__) && defined(__LP64__)
 _Static_assert(sizeof(struct target_config) == 136,
 	       "struct target_config changed: update target_config_diff()");
-_Static_assert(sizeof(struct agent_config) == 216,
+_Static_assert(sizeof(struct agent_config) == 232,
 	       "struct agent_config changed: update config_diff()");
 #endif
 
@@ -107,6 +107,10 @@ static const char *agent_field_ne(const struct agent_config *a, const struct age
 		return "max_frame_size";
 	if (a->reassembly_max != b->reassembly_max)
 		return "reassembly_max";
+	if (a->spop_memory_max != b->spop_memory_max)
+		return "spop_memory_max";
+	if (a->frame_timeout_ms != b->frame_timeout_ms)
+		return "frame_timeout_ms";
 	if (a->max_connections != b->max_connections)
 		return "max_connections";
 	if (a->idle_timeout_ms != b->idle_timeout_ms)

@@ -170,8 +170,29 @@ static int set_max_frame_size(struct agent_config *c, const char *v, bool append
 static int set_reassembly_max(struct agent_config *c, const char *v, bool append, char *why,
 			      size_t n)
 {
-	return units_parse_size(v, SPOP_MIN_FRAME_SIZE, MAX_SIZE_SETTING, &c->reassembly_max, why,
-				n);
+	size_t x;
+
+	/* 0 follows max-frame-size */
+	if (units_parse_size(v, 0, MAX_SIZE_SETTING, &x, why, n) < 0)
+		return -1;
+	if (x && x < SPOP_MIN_FRAME_SIZE) {
+		snprintf(why, n, "must be 0 or at least %u", SPOP_MIN_FRAME_SIZE);
+		return -1;
+	}
+	c->reassembly_max = x;
+	return 0;
+}
+
+static int set_spop_memory_max(struct agent_config *c, const char *v, bool append, char *why,
+			       size_t n)
+{
+	return units_parse_size(v, 0, (size_t)64 << 30, &c->spop_memory_max, why, n);
+}
+
+static int set_frame_timeout(struct agent_config *c, const char *v, bool append, char *why,
+			     size_t n)
+{
+	return units_parse_time_ms(v, &c->frame_timeout_ms, why, n);
 }
 
 static int set_max_connections(struct agent_config *c, const char *v, bool append, char *why,
@@ -691,6 +712,18 @@ static int get_reassembly_max(const struct agent_config *c, struct strbuf *out, 
 	return put_size(out, c->reassembly_max);
 }
 
+static int get_spop_memory_max(const struct agent_config *c, struct strbuf *out, char *why,
+			       size_t n)
+{
+	return put_size(out, c->spop_memory_max);
+}
+
+static int get_frame_timeout(const struct agent_config *c, struct strbuf *out, char *why,
+			     size_t n)
+{
+	return put_time(out, c->frame_timeout_ms);
+}
+
 static int get_max_connections(const struct agent_config *c, struct strbuf *out, char *why,
 			       size_t n)
 {
@@ -931,6 +964,8 @@ static const struct setting table[] = {
 	AGENT("reassembly-max", NULL, false, set_reassembly_max, get_reassembly_max),
 	AGENT("max-connections", NULL, false, set_max_connections, get_max_connections),
 	AGENT("idle-timeout", NULL, false, set_idle_timeout, get_idle_timeout),
+	AGENT("spop-memory-max", NULL, false, set_spop_memory_max, get_spop_memory_max),
+	AGENT("frame-timeout", NULL, false, set_frame_timeout, get_frame_timeout),
 	AGENT("messages", "message", true, set_messages, get_messages),
 	AGENT("processing-delay", NULL, false, set_processing_delay, get_processing_delay),
 	AGENT("libev-backend", NULL, false, set_libev_backend, get_libev_backend),
