@@ -118,6 +118,7 @@ static void metrics_route(void *arg, struct http_reply *reply)
 		.spop = &a->spop_stats,
 		.targets = &a->registry,
 		.budget = &a->budget,
+		.spop_memory = &a->spop_memory,
 		.queue_depth = replay_pool_queued(a->pool),
 		.active_transfers = replay_pool_active(a->pool),
 		.workers_alive = replay_pool_alive(a->pool) ? a->cfg.num_workers : 0,
@@ -228,7 +229,9 @@ static int agent_start(struct agent *a, char *err, size_t errlen)
 		.conn = {
 			.max_frame_size = a->cfg.max_frame_size,
 			.caps = a->cfg.caps,
-			.reassembly_max = a->cfg.reassembly_max,
+			.reassembly_max = config_reassembly_max(&a->cfg),
+			.frame_timeout_ms = a->cfg.frame_timeout_ms,
+			.budget = &a->spop_memory,
 		},
 	};
 	struct conn_handler handler = { mirror_on_message, &a->dispatch };
@@ -242,6 +245,7 @@ static int agent_start(struct agent *a, char *err, size_t errlen)
 	a->targets = target_set_new(&a->cfg, &a->registry, err, errlen);
 	if (!a->targets)
 		return -1;
+	spop_budget_init(&a->spop_memory, a->cfg.spop_memory_max);
 	queue_budget_init(&a->budget, a->cfg.queue_max_entries, a->cfg.queue_max_bytes);
 
 	/* Worker threads inherit this mask: signals go to the main loop only. */

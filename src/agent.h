@@ -9,6 +9,7 @@
 #include "config.h"
 #include "mirror.h"
 #include "queue.h"
+#include "spop_budget.h"
 #include "stats.h"
 #include "target.h"
 
@@ -26,6 +27,7 @@ struct agent {
 	struct stats_registry registry;
 	struct target_set *targets;
 	struct queue_budget budget;
+	struct spop_budget spop_memory; /* the SPOP side's buffers (spop-memory-max) */
 	struct mirror_dispatch dispatch;
 	struct server *server;
 	struct replay_pool *pool;

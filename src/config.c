@@ -76,6 +76,8 @@ void config_init(struct agent_config *cfg)
 		.caps = SPOP_CAP_ALL,
 		.max_frame_size = CFG_DEFAULT_MAX_FRAME_SIZE,
 		.reassembly_max = CFG_DEFAULT_REASSEMBLY_MAX,
+		.spop_memory_max = CFG_DEFAULT_SPOP_MEMORY_MAX,
+		.frame_timeout_ms = CFG_DEFAULT_FRAME_TIMEOUT_MS,
 		.max_connections = CFG_DEFAULT_MAX_CONNECTIONS,
 		.idle_timeout_ms = CFG_DEFAULT_IDLE_TIMEOUT_MS,
 		.num_workers = CFG_DEFAULT_WORKERS,
@@ -109,6 +111,12 @@ void config_free(struct agent_config *cfg)
 	free(cfg->pidfile);
 	free(cfg->config_file);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+size_t config_reassembly_max(const struct agent_config *cfg)
+{
+	return cfg->reassembly_max ? cfg->reassembly_max
+				   : (size_t)CFG_REASSEMBLY_FRAMES * cfg->max_frame_size;
 }
 
 struct target_config *config_add_target(struct agent_config *cfg, const char *name,

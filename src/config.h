@@ -21,7 +21,17 @@
 /* High enough that HAProxy's tune.bufsize is the only knob for big bodies:
  * the frame size actually used is min(this, HAProxy's). */
 #define CFG_DEFAULT_MAX_FRAME_SIZE (4u * 1024 * 1024)
-#define CFG_DEFAULT_REASSEMBLY_MAX (16u * 1024 * 1024)
+/* 0: four frames. HAProxy 2.x fragments only messages bigger than the
+ * frame size, and its messages are bounded by its own tune.bufsize. */
+#define CFG_DEFAULT_REASSEMBLY_MAX 0
+#define CFG_REASSEMBLY_FRAMES 4
+/* Read, reassembly and output buffers of all SPOP connections: 64 frames of
+ * the default size; with the queue's 32 MiB and the idle process it keeps
+ * the agent under 512 MiB whatever peers send. */
+#define CFG_DEFAULT_SPOP_MEMORY_MAX (256u * 1024 * 1024)
+/* A frame still incomplete this long after its first byte belongs to an
+ * event HAProxy gave up on (timeout processing is far shorter). */
+#define CFG_DEFAULT_FRAME_TIMEOUT_MS 5000
 #define CFG_DEFAULT_MAX_CONNECTIONS 1000
 #define CFG_DEFAULT_IDLE_TIMEOUT_MS (300u * 1000)
 #define CFG_DEFAULT_WORKERS 1
@@ -89,7 +99,9 @@ struct agent_config {
 	int backlog;
 	unsigned caps;              /* SPOP_CAP_* announced */
 	uint32_t max_frame_size;
-	size_t reassembly_max;
+	size_t reassembly_max;      /* 0 = CFG_REASSEMBLY_FRAMES x max_frame_size */
+	size_t spop_memory_max;     /* 0 = no limit */
+	unsigned frame_timeout_ms;  /* 0 = no limit */
 	unsigned max_connections;
 	unsigned idle_timeout_ms;
 	char *libev_backend;        /* NULL = libev's choice */
@@ -143,5 +155,8 @@ void config_drop_mirror_url_targets(struct agent_config *cfg);
 /* Gives every target made from mirror-url or -u a copy of mirror_headers
  * as its add_headers (replacing what it had). */
 void config_apply_mirror_headers(struct agent_config *cfg);
+
+/* reassembly-max as it applies (0 follows max-frame-size). */
+size_t config_reassembly_max(const struct agent_config *cfg);
 
 #endif

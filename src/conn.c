@@ -21,6 +21,10 @@ struct spop_conn {
 	struct conn_handler handler;
 	struct spop_stats *stats;
 	uint32_t frame_size; /* limit for incoming frames */
+	bool waiting_memory;       /* the budget had no room for the pending frame */
+	uint64_t frames_done;      /* frames complete, a fragmented NOTIFY as one */
+	uint64_t pending_since_ns; /* first byte of the pending frame; 0 = none */
+	uint64_t last_frame_ns;    /* the last frame complete (or the start) */
 
 	uint8_t *in;
 	size_t in_len;
@@ -57,6 +61,7 @@ struct spop_conn *conn_new(const struct conn_settings *s, const struct conn_hand
 	c->stats = stats;
 	c->frame_size = s->max_frame_size < PRE_HELLO_FRAME_MAX ? s->max_frame_size
 								: PRE_HELLO_FRAME_MAX;
+	c->last_frame_ns = conn_now_ns(c);
 	return c;
 }
 
@@ -64,10 +69,64 @@ void conn_free(struct spop_conn *c)
 {
 	if (!c)
 		return;
+	spop_budget_resize(c->settings->budget, c->in_cap + c->out_cap + c->frag_cap, 0, true);
 	free(c->in);
 	free(c->out);
 	free(c->frag);
 	free(c);
+}
+
+enum buf_resize_rc {
+	BUF_OK = 0,
+	BUF_NO_ROOM,  /* over the budget: wait or drop */
+	BUF_NO_MEMORY, /* realloc failed */
+};
+
+/* Resizes one of the connection's buffers to `to` bytes (0 frees it),
+ * charged to the budget; `force` for the small ones every connection is
+ * granted. Nothing changes unless BUF_OK. */
+static enum buf_resize_rc buf_resize(struct spop_conn *c, uint8_t **buf, size_t *cap, size_t to,
+				     bool force)
+{
+	struct spop_budget *b = c->settings->budget;
+	uint8_t *p = NULL;
+
+	if (!spop_budget_resize(b, *cap, to, force))
+		return BUF_NO_ROOM;
+	if (to) {
+		p = realloc(*buf, to);
+		if (!p) {
+			spop_budget_resize(b, to, *cap, true);
+			return BUF_NO_MEMORY;
+		}
+	} else {
+		free(*buf);
+	}
+	*buf = p;
+	*cap = to;
+	return BUF_OK;
+}
+
+uint64_t conn_now_ns(const struct spop_conn *c)
+{
+	return clock_now_ns(c->settings->clock);
+}
+
+uint64_t conn_last_frame_ns(const struct spop_conn *c)
+{
+	return c->last_frame_ns;
+}
+
+uint64_t conn_frame_deadline_ns(const struct spop_conn *c)
+{
+	if (!c->settings->frame_timeout_ms || !c->pending_since_ns || c->phase == CONN_CLOSING)
+		return 0;
+	return c->pending_since_ns + (uint64_t)c->settings->frame_timeout_ms * 1000000u;
+}
+
+bool conn_waiting_memory(const struct spop_conn *c)
+{
+	return c->waiting_memory;
 }
 
 enum conn_phase conn_phase(const struct spop_conn *c)
@@ -114,7 +173,6 @@ static bool output_writer(struct spop_conn *c, struct spop_writer *w)
 {
 	if (c->out_cap - c->out_len < OUTPUT_FRAME_MAX) {
 		size_t cap = c->out_cap ? c->out_cap * 2 : 4096;
-		uint8_t *p;
 
 		if (c->out_off) {
 			memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
@@ -123,13 +181,11 @@ static bool output_writer(struct spop_conn *c, struct spop_writer *w)
 		}
 		while (cap - c->out_len < OUTPUT_FRAME_MAX)
 			cap *= 2;
-		if (c->out_cap - c->out_len < OUTPUT_FRAME_MAX) {
-			p = realloc(c->out, cap);
-			if (!p)
-				return false;
-			c->out = p;
-			c->out_cap = cap;
-		}
+		/* charged but never refused: the server stops reading a peer
+		 * whose ACKs pile up, which bounds this buffer */
+		if (c->out_cap - c->out_len < OUTPUT_FRAME_MAX &&
+		    buf_resize(c, &c->out, &c->out_cap, cap, true) != BUF_OK)
+			return false;
 	}
 	*w = spop_writer_init(c->out + c->out_len, c->out_cap - c->out_len);
 	return true;
@@ -195,18 +251,23 @@ uint8_t *conn_input_space(struct spop_conn *c, size_t *avail)
 	}
 	if (c->in_cap - c->in_len == 0 || c->in_cap < want) {
 		size_t cap = c->in_cap > want ? c->in_cap : want;
-		uint8_t *p;
+		enum buf_resize_rc rc;
 
 		if (cap == c->in_cap)
 			cap *= 2; /* full of whole frames not processed yet: cannot happen after process */
-		p = realloc(c->in, cap);
-		if (!p) {
-			conn_close(c, SPOP_STATUS_RESOURCE, "out of memory for the read buffer");
+		rc = buf_resize(c, &c->in, &c->in_cap, cap, cap <= INPUT_INITIAL);
+		if (rc != BUF_OK) {
 			*avail = 0;
+			if (rc == BUF_NO_MEMORY)
+				conn_close(c, SPOP_STATUS_RESOURCE, "out of memory for the read buffer");
+			else if (!c->waiting_memory) {
+				/* the frame's clock runs on: conn_expire() ends the wait */
+				c->waiting_memory = true;
+				c->stats->memory_waits++;
+			}
 			return NULL;
 		}
-		c->in = p;
-		c->in_cap = cap;
+		c->waiting_memory = false;
 	}
 	*avail = c->in_cap - c->in_len;
 	return c->in + c->in_len;
@@ -308,11 +369,8 @@ static void reassembly_reset(struct spop_conn *c)
 	c->frag_overflow = false;
 	c->frag_len = 0;
 	/* a big reassembly buffer is not kept for the next one */
-	if (c->frag_cap > INPUT_KEEP_MAX) {
-		free(c->frag);
-		c->frag = NULL;
-		c->frag_cap = 0;
-	}
+	if (c->frag_cap > INPUT_KEEP_MAX)
+		buf_resize(c, &c->frag, &c->frag_cap, 0, true);
 }
 
 static void reassembly_append(struct spop_conn *c, struct slice data)
@@ -325,19 +383,17 @@ static void reassembly_append(struct spop_conn *c, struct slice data)
 	}
 	if (c->frag_cap - c->frag_len < data.len) {
 		size_t cap = c->frag_cap ? c->frag_cap : INPUT_INITIAL;
-		uint8_t *p;
 
 		while (cap - c->frag_len < data.len)
 			cap *= 2;
 		if (cap > c->settings->reassembly_max)
 			cap = c->settings->reassembly_max;
-		p = realloc(c->frag, cap);
-		if (!p) {
+		/* no room in the budget: dropped like one over reassembly-max
+		 * (still ACKed), rather than waiting with a half-held buffer */
+		if (buf_resize(c, &c->frag, &c->frag_cap, cap, cap <= INPUT_INITIAL) != BUF_OK) {
 			c->frag_overflow = true;
 			return;
 		}
-		c->frag = p;
-		c->frag_cap = cap;
 	}
 	if (data.len)
 		memcpy(c->frag + c->frag_len, data.ptr, data.len);
@@ -408,9 +464,35 @@ static void handle_fragment(struct spop_conn *c, const struct spop_frame *f)
 		reassembly_finish(c);
 }
 
+/* HELLO and DISCONNECT speak for the connection, not for a stream: FIN set,
+ * stream-id and frame-id 0 (doc/SPOE.txt, 3.2.5 and 3.2.7). The statuses
+ * are those HAProxy 2.6 answers an agent's HELLO and DISCONNECT with
+ * (flt_spoe.c): no FIN is 10, fragmentation not supported, checked first;
+ * ids are 4, invalid frame. (3.x's mux_spop.c says 4 for both during its
+ * handshake, 10 for no FIN on any frame after it.) */
+static bool connection_frame_ok(struct spop_conn *c, const struct spop_frame *f)
+{
+	const char *what = f->type == SPOP_FRAME_HAPROXY_HELLO ? "HAPROXY-HELLO"
+							       : "HAPROXY-DISCONNECT";
+
+	if (!(f->flags & SPOP_FLAG_FIN)) {
+		fail(c, SPOP_STATUS_FRAG_NOT_SUPPORTED, "%s without FIN", what);
+		return false;
+	}
+	if (f->stream_id || f->frame_id) {
+		fail(c, SPOP_STATUS_INVALID, "%s with stream-id %llu and frame-id %llu (must be 0)",
+		     what, (unsigned long long)f->stream_id, (unsigned long long)f->frame_id);
+		return false;
+	}
+	return true;
+}
+
 static void handle_frame(struct spop_conn *c, const struct spop_frame *f)
 {
 	c->stats->frames_in[frame_kind_of(f->type)]++;
+	if ((f->type == SPOP_FRAME_HAPROXY_HELLO || f->type == SPOP_FRAME_HAPROXY_DISCONNECT) &&
+	    !connection_frame_ok(c, f))
+		return;
 	if (f->type == SPOP_FRAME_HAPROXY_DISCONNECT) {
 		handle_disconnect(c, f);
 		return;
@@ -439,9 +521,44 @@ static void handle_frame(struct spop_conn *c, const struct spop_frame *f)
 	}
 }
 
+enum conn_phase conn_expire(struct spop_conn *c)
+{
+	uint64_t deadline = conn_frame_deadline_ns(c);
+	unsigned ms = c->settings->frame_timeout_ms;
+
+	if (!deadline || conn_now_ns(c) < deadline)
+		return c->phase;
+	if (c->waiting_memory) {
+		c->stats->memory_refused++;
+		fail(c, SPOP_STATUS_RESOURCE,
+		     "no memory for a frame within %u ms (spop-memory-max full)", ms);
+	} else {
+		c->stats->frame_timeouts++;
+		fail(c, SPOP_STATUS_TIMEOUT, "frame not complete %u ms after its first byte", ms);
+	}
+	return c->phase;
+}
+
+/* The frame clocks after conn_process(): a frame complete is activity and
+ * whatever follows it is a new frame; bytes of an incomplete one are not. */
+static void frame_clocks_update(struct spop_conn *c, uint64_t done_before)
+{
+	if (c->frames_done != done_before) {
+		uint64_t now = conn_now_ns(c);
+
+		c->last_frame_ns = now;
+		c->pending_since_ns = conn_mid_frame(c) ? now : 0;
+	} else if (!conn_mid_frame(c)) {
+		c->pending_since_ns = 0;
+	} else if (!c->pending_since_ns) {
+		c->pending_since_ns = conn_now_ns(c);
+	}
+}
+
 enum conn_phase conn_process(struct spop_conn *c)
 {
 	size_t off = 0;
+	uint64_t done_before = c->frames_done;
 
 	while (c->phase != CONN_CLOSING) {
 		struct spop_frame f;
@@ -456,6 +573,8 @@ enum conn_phase conn_process(struct spop_conn *c)
 		}
 		handle_frame(c, &f);
 		off += used;
+		if (!c->reassembling)
+			c->frames_done++;
 	}
 	if (c->phase == CONN_CLOSING) {
 		c->in_len = 0; /* nothing more is read from a closing connection */
@@ -463,10 +582,8 @@ enum conn_phase conn_process(struct spop_conn *c)
 		memmove(c->in, c->in + off, c->in_len - off);
 		c->in_len -= off;
 	}
-	if (c->in_len == 0 && c->in_cap > INPUT_KEEP_MAX) {
-		free(c->in);
-		c->in = NULL;
-		c->in_cap = 0;
-	}
+	if (c->in_len == 0 && c->in_cap > INPUT_KEEP_MAX)
+		buf_resize(c, &c->in, &c->in_cap, 0, true);
+	frame_clocks_update(c, done_before);
 	return c->phase;
 }

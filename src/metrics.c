@@ -11,6 +11,7 @@
 
 #include "queue.h"
 #include "spop.h"
+#include "spop_budget.h"
 #include "stats.h"
 #include "target.h"
 
@@ -161,8 +162,33 @@ static void render_spop(struct strbuf *o, const struct spop_stats *s)
 	scalar_u64(o, "spoa_mirror_aborted_total", "counter",
 		   "Fragmented NOTIFY frames cancelled by HAProxy.", s->aborted);
 	scalar_u64(o, "spoa_mirror_reassembly_dropped_total", "counter",
-		   "Fragmented NOTIFY frames over reassembly-max: acknowledged and dropped.",
+		   "Fragmented NOTIFY frames over reassembly-max or the memory budget: "
+		   "acknowledged and dropped.",
 		   s->reassembly_dropped);
+	scalar_u64(o, "spoa_mirror_spop_memory_waits_total", "counter",
+		   "Times a SPOP connection stopped reading until spop-memory-max had room for "
+		   "its frame.",
+		   s->memory_waits);
+	scalar_u64(o, "spoa_mirror_spop_memory_refused_total", "counter",
+		   "SPOP connections closed (DISCONNECT 13) because spop-memory-max had no room "
+		   "for their frame within frame-timeout.",
+		   s->memory_refused);
+	scalar_u64(o, "spoa_mirror_spop_frame_timeouts_total", "counter",
+		   "SPOP connections closed (DISCONNECT 2) because a frame was not complete "
+		   "within frame-timeout.",
+		   s->frame_timeouts);
+}
+
+static void render_spop_memory(struct strbuf *o, const struct spop_budget *b)
+{
+	scalar_u64(o, "spoa_mirror_spop_memory_bytes", "gauge",
+		   "Bytes of SPOP read, reassembly and output buffers, counted against "
+		   "spop-memory-max.",
+		   b ? b->used : 0);
+	scalar_u64(o, "spoa_mirror_spop_memory_peak_bytes", "gauge",
+		   "Highest spop_memory_bytes since the start.", b ? b->peak : 0);
+	scalar_u64(o, "spoa_mirror_spop_memory_max_bytes", "gauge",
+		   "Configured spop-memory-max (0: no limit).", b ? b->limit : 0);
 }
 
 static void render_queue(struct strbuf *o, const struct metrics_view *v)
@@ -326,6 +352,7 @@ void metrics_render(const struct metrics_view *v, struct strbuf *out)
 	static const struct spop_stats zero_spop;
 
 	render_spop(out, v->spop ? v->spop : &zero_spop);
+	render_spop_memory(out, v->spop_memory);
 	render_queue(out, v);
 	render_process(out, v);
 	render_targets(out, v->targets);

@@ -13,6 +13,7 @@
 struct spop_stats;
 struct stats_registry;
 struct queue_budget;
+struct spop_budget;
 
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -20,6 +21,7 @@ struct metrics_view {
 	const struct spop_stats *spop;          /* src/stats.h */
 	const struct stats_registry *targets;   /* src/target.h: name -> target_stats */
 	const struct queue_budget *budget;      /* src/queue.h: live entries/bytes, limits, peak */
+	const struct spop_budget *spop_memory;  /* src/spop_budget.h: SPOP buffers, limit, peak */
 	size_t queue_depth;                     /* waiting in worker queues */
 	size_t active_transfers;
 	unsigned workers_alive, workers_total;
@@ -28,8 +30,8 @@ struct metrics_view {
 	const char *version;
 };
 
-/* Appends the whole exposition to out. A NULL spop or budget renders as
- * zeros; NULL targets as no per-target samples. */
+/* Appends the whole exposition to out. A NULL spop, budget or spop_memory
+ * renders as zeros; NULL targets as no per-target samples. */
 void metrics_render(const struct metrics_view *v, struct strbuf *out);
 
 /* Appends s as a Prometheus label value: \ " and newline escaped. */

@@ -17,8 +17,17 @@
 
 /* Stop reading a peer that does not read its ACKs. */
 #define OUTPUT_HIGH_WATER (256u * 1024)
-/* Bound the work done for one connection per loop iteration. */
+/* Bound the work done for one connection per loop iteration: reads, and
+ * bytes, so that hundreds of peers filling big frames at once cost each
+ * loop iteration milliseconds, not the whole flood (ACK latency of the
+ * others). */
 #define READS_PER_EVENT 16
+#define READ_BYTES_PER_EVENT (64u * 1024)
+/* Reads into big frame buffers (more room than a small frame needs) share
+ * this many bytes per loop iteration, all connections together: peers
+ * filling big frames wait a turn, peers with small frames never do. */
+#define SMALL_READ (16u * 1024)
+#define BIG_READ_BYTES_PER_LOOP (256u * 1024)
 #define LINGER_SECONDS 5.0
 
 struct client {
@@ -29,12 +38,12 @@ struct client {
 	ev_io io;
 	ev_timer timer;          /* idle timeout, then linger when closing */
 	ev_timer delay;          /* -t: holds output back to test HAProxy's timeouts */
-	ev_tstamp last_active;
 	struct spop_conn *conn;
 	bool writing;            /* EV_WRITE armed */
 	bool reading;            /* EV_READ armed */
 	bool closing_at_boundary; /* shutdown asked: DISCONNECT at next frame boundary */
 	bool lingering;          /* closing, waiting for the output to drain */
+	bool waiting_memory;     /* not reading until the budget has room */
 	char peer[64];
 };
 
@@ -44,6 +53,7 @@ struct client {
 #define PROTOCOL_ERRORS "SPOP protocol errors"
 #define REFUSED_CONNECTIONS "refused SPOP connections"
 #define ACCEPT_ERRORS "accept errors"
+#define LIMIT_CLOSES "SPOP connections over the memory or frame time limits"
 
 struct server {
 	struct ev_loop *loop;
@@ -60,6 +70,13 @@ struct server {
 	struct log_ratelimit refuse_log;
 	struct log_ratelimit protocol_log;
 	struct log_ratelimit accept_log;
+	struct log_ratelimit limit_log;
+	/* connections waiting for room in the memory budget, woken before
+	 * the loop polls again once bytes came back */
+	ev_prepare wake;
+	size_t big_read_left; /* this loop iteration's, see BIG_READ_BYTES_PER_LOOP */
+	unsigned n_waiting;
+	uint64_t released_seen;
 	/* shutdown */
 	ev_timer grace;
 	void (*shutdown_done)(void *);
@@ -134,10 +151,25 @@ static bool client_flush(struct client *cl)
 }
 
 /* After any progress: flush, then decide what to wait for next. */
+/* Keeps the server's count of connections waiting for memory. */
+static void client_note_waiting(struct client *cl)
+{
+	bool waiting = conn_waiting_memory(cl->conn) && conn_phase(cl->conn) != CONN_CLOSING;
+
+	if (waiting != cl->waiting_memory) {
+		cl->waiting_memory = waiting;
+		if (waiting)
+			cl->srv->n_waiting++;
+		else
+			cl->srv->n_waiting--;
+	}
+}
+
 static void client_update(struct client *cl)
 {
 	size_t pending;
 
+	client_note_waiting(cl);
 	if (cl->closing_at_boundary && !conn_mid_frame(cl->conn))
 		conn_close(cl->conn, SPOP_STATUS_NONE, "agent shutting down");
 	if (cl->srv->settings.processing_delay_ms && conn_phase(cl->conn) != CONN_CLOSING) {
@@ -147,7 +179,7 @@ static void client_update(struct client *cl)
 			ev_timer_set(&cl->delay, cl->srv->settings.processing_delay_ms / 1000.0, 0);
 			ev_timer_start(cl->srv->loop, &cl->delay);
 		}
-		client_set_events(cl, pending < OUTPUT_HIGH_WATER, false);
+		client_set_events(cl, pending < OUTPUT_HIGH_WATER && !cl->waiting_memory, false);
 		return;
 	}
 	if (!client_flush(cl))
@@ -168,26 +200,73 @@ static void client_update(struct client *cl)
 		client_set_events(cl, false, true);
 		return;
 	}
-	client_set_events(cl, pending < OUTPUT_HIGH_WATER, pending > 0);
+	client_set_events(cl, pending < OUTPUT_HIGH_WATER && !cl->waiting_memory, pending > 0);
+}
+
+/* Seconds until the client's timer must look again: the pending frame's
+ * deadline or the idle timeout, whichever is first; 0 = neither. */
+static ev_tstamp client_next_check(const struct client *cl, uint64_t now)
+{
+	uint64_t idle_ms = cl->srv->settings.idle_timeout_ms;
+	uint64_t at = idle_ms ? conn_last_frame_ns(cl->conn) + idle_ms * 1000000u : UINT64_MAX;
+	uint64_t frame_at = conn_frame_deadline_ns(cl->conn);
+
+	if (frame_at && frame_at < at)
+		at = frame_at;
+	if (at == UINT64_MAX)
+		return 0;
+	/* at least 1 ms: a repeat of 0 would stop the timer */
+	return at > now + 1000000u ? (ev_tstamp)(at - now) / 1e9 : 0.001;
+}
+
+/* A frame started: its deadline may come before the timer's next look. */
+static void client_watch_frame(struct client *cl)
+{
+	ev_tstamp next;
+
+	if (cl->lingering || !conn_frame_deadline_ns(cl->conn))
+		return;
+	next = client_next_check(cl, conn_now_ns(cl->conn));
+	if (!ev_is_active(&cl->timer) || next < ev_timer_remaining(cl->srv->loop, &cl->timer)) {
+		cl->timer.repeat = next;
+		ev_timer_again(cl->srv->loop, &cl->timer);
+	}
 }
 
 static void client_read(struct client *cl)
 {
-	for (int i = 0; i < READS_PER_EVENT; i++) {
+	size_t got = 0;
+
+	for (int i = 0; i < READS_PER_EVENT && got < READ_BYTES_PER_EVENT; i++) {
 		size_t avail;
 		uint8_t *space = conn_input_space(cl->conn, &avail);
 		ssize_t n;
+		bool big;
 
 		if (!space)
-			break; /* out of memory: the connection is closing */
+			break; /* closing (out of memory), or waiting for room in the budget */
+		if (avail > READ_BYTES_PER_EVENT - got)
+			avail = READ_BYTES_PER_EVENT - got;
+		big = avail > SMALL_READ;
+		if (big && avail > cl->srv->big_read_left)
+			avail = cl->srv->big_read_left;
+		if (!avail)
+			break; /* its turn comes next iteration (the socket stays ready) */
 		n = recv(cl->fd, space, avail, 0);
 		if (n > 0) {
+			size_t pending;
+
 			conn_input_commit(cl->conn, (size_t)n);
-			cl->last_active = ev_now(cl->srv->loop);
+			got += (size_t)n;
+			if (big)
+				cl->srv->big_read_left -= (size_t)n;
 			if (conn_process(cl->conn) == CONN_CLOSING)
 				break;
 			if ((size_t)n < avail)
 				break; /* socket drained */
+			conn_output(cl->conn, &pending);
+			if (pending >= OUTPUT_HIGH_WATER)
+				break; /* the peer does not read its ACKs: no more now */
 			continue;
 		}
 		if (n == 0) {
@@ -210,6 +289,8 @@ static void client_read(struct client *cl)
 		log_limited(&cl->srv->protocol_log, LOG_LVL_WARN, PROTOCOL_ERRORS,
 			    "spop %s: %s (DISCONNECT status %d)", cl->peer,
 			    conn_close_reason(cl->conn), conn_close_status(cl->conn));
+	else
+		client_watch_frame(cl);
 	client_update(cl);
 }
 
@@ -232,24 +313,57 @@ static void client_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 static void client_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct client *cl = w->data;
-	ev_tstamp timeout = cl->srv->settings.idle_timeout_ms / 1000.0;
-	ev_tstamp idle = ev_now(loop) - cl->last_active;
+	uint64_t now = conn_now_ns(cl->conn);
+	uint64_t idle_ns = now - conn_last_frame_ns(cl->conn);
+	unsigned idle_ms = cl->srv->settings.idle_timeout_ms;
 
 	if (conn_phase(cl->conn) == CONN_CLOSING) {
 		/* the peer would not take our last frame: give up */
 		client_close(cl);
 		return;
 	}
-	if (idle < timeout) {
-		w->repeat = timeout - idle;
+	if (conn_expire(cl->conn) == CONN_CLOSING) {
+		/* a frame not complete in time, or no memory for it in time */
+		log_limited(&cl->srv->limit_log, LOG_LVL_WARN, LIMIT_CLOSES,
+			    "spop %s: %s (DISCONNECT status %d)", cl->peer,
+			    conn_close_reason(cl->conn), conn_close_status(cl->conn));
+		client_update(cl);
+		return;
+	}
+	if (!idle_ms || idle_ns < (uint64_t)idle_ms * 1000000u) {
+		w->repeat = client_next_check(cl, now);
 		ev_timer_again(loop, w);
 		return;
 	}
 	cl->srv->stats->conn_idle_closed++;
-	log_info("spop %s: closing after %.0f s %s", cl->peer, idle,
-		 conn_mid_frame(cl->conn) ? "stuck mid-frame" : "idle");
+	log_info("spop %s: closing after %.0f s idle", cl->peer, idle_ns / 1e9);
 	conn_close(cl->conn, SPOP_STATUS_TIMEOUT, "idle timeout");
 	client_update(cl);
+}
+
+/* Before the loop polls: a new iteration's share of big reads; when the
+ * budget got bytes back, connections that waited for room try again,
+ * oldest first (the list's order is newest first, so the walk goes from the
+ * tail). */
+static void wake_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct server *srv = w->data;
+	const struct spop_budget *b = srv->settings.conn.budget;
+	struct client *cl, *tail = NULL;
+
+	srv->big_read_left = BIG_READ_BYTES_PER_LOOP;
+	if (!b || !srv->n_waiting || b->released == srv->released_seen)
+		return;
+	srv->released_seen = b->released;
+	for (cl = srv->clients; cl; cl = cl->next)
+		tail = cl;
+	for (cl = tail; cl && srv->n_waiting;) {
+		struct client *prev = cl->prev;
+
+		if (cl->waiting_memory)
+			client_read(cl);
+		cl = prev;
+	}
 }
 
 static void client_delay_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -267,6 +381,8 @@ static void client_close(struct client *cl)
 	ev_io_stop(srv->loop, &cl->io);
 	ev_timer_stop(srv->loop, &cl->timer);
 	ev_timer_stop(srv->loop, &cl->delay);
+	if (cl->waiting_memory)
+		srv->n_waiting--;
 	close(cl->fd);
 	if (cl->prev)
 		cl->prev->next = cl->next;
@@ -322,7 +438,6 @@ int server_adopt(struct server *srv, int fd, const char *peer)
 	cl->srv = srv;
 	cl->fd = fd;
 	snprintf(cl->peer, sizeof(cl->peer), "%s", peer);
-	cl->last_active = ev_now(srv->loop);
 	ev_io_init(&cl->io, client_io_cb, fd, EV_READ);
 	cl->io.data = cl;
 	cl->reading = true;
@@ -399,6 +514,12 @@ struct server *server_new(struct ev_loop *loop, const struct server_settings *s,
 	srv->refuse_log = (struct log_ratelimit)LOG_RATELIMIT_INIT(log_ms);
 	srv->protocol_log = (struct log_ratelimit)LOG_RATELIMIT_INIT(log_ms);
 	srv->accept_log = (struct log_ratelimit)LOG_RATELIMIT_INIT(log_ms);
+	srv->limit_log = (struct log_ratelimit)LOG_RATELIMIT_INIT(log_ms);
+	srv->big_read_left = BIG_READ_BYTES_PER_LOOP;
+	ev_prepare_init(&srv->wake, wake_cb);
+	srv->wake.data = srv;
+	ev_prepare_start(loop, &srv->wake);
+	ev_unref(loop); /* the watcher alone does not keep the loop running */
 	return srv;
 }
 
@@ -495,6 +616,7 @@ void server_flush_logs(struct server *srv)
 	log_ratelimit_flush(&srv->protocol_log, LOG_LVL_WARN, PROTOCOL_ERRORS);
 	log_ratelimit_flush(&srv->refuse_log, LOG_LVL_WARN, REFUSED_CONNECTIONS);
 	log_ratelimit_flush(&srv->accept_log, LOG_LVL_WARN, ACCEPT_ERRORS);
+	log_ratelimit_flush(&srv->limit_log, LOG_LVL_WARN, LIMIT_CLOSES);
 }
 
 void server_free(struct server *srv)
@@ -507,6 +629,8 @@ void server_free(struct server *srv)
 	while (srv->clients)
 		client_close(srv->clients);
 	ev_timer_stop(srv->loop, &srv->grace);
+	ev_ref(srv->loop);
+	ev_prepare_stop(srv->loop, &srv->wake);
 	if (srv->spare_fd >= 0)
 		close(srv->spare_fd);
 	free(srv);

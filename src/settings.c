@@ -90,6 +90,8 @@ PARSE(parse_size)
 {
 	size_t x;
 
+	if (s->check && s->check(v, why, n) < 0)
+		return -1;
 	if (units_parse_size(v, (size_t)s->lo, (size_t)s->hi, &x, why, n) < 0)
 		return -1;
 	store_uint(AT(base, s->off, char), s->size, x);
@@ -498,6 +500,20 @@ static int check_interface(const char *v, char *why, size_t n)
 	return 0;
 }
 
+/* 0 follows max-frame-size; anything else must hold at least one frame */
+static int check_reassembly_max(const char *v, char *why, size_t n)
+{
+	size_t x;
+
+	if (units_parse_size(v, 0, SIZE_MAX, &x, why, n) < 0)
+		return -1;
+	if (x && x < SPOP_MIN_FRAME_SIZE) {
+		snprintf(why, n, "must be 0 or at least %u", SPOP_MIN_FRAME_SIZE);
+		return -1;
+	}
+	return 0;
+}
+
 static int check_local_port(const char *v, char *why, size_t n)
 {
 	unsigned lo, hi;
@@ -588,12 +604,16 @@ static const struct setting table[] = {
 	  "announce only the capabilities given: fragmentation, pipelining, async; repeatable"),
 	A("max-frame-size", NULL, 'm', TYPE_SIZE, max_frame_size, MIN_FRAME, MAX_SIZE, NULL, "SIZE",
 	  "largest SPOP frame; HAProxy's is used when smaller"),
-	A("reassembly-max", NULL, 0, TYPE_SIZE, reassembly_max, MIN_FRAME, MAX_SIZE, NULL, "SIZE",
-	  "largest fragmented NOTIFY put back together"),
+	A("reassembly-max", NULL, 0, TYPE_SIZE, reassembly_max, 0, MAX_SIZE, check_reassembly_max,
+	  "SIZE", "largest fragmented NOTIFY put back together, 0 = four frames"),
 	A("max-connections", NULL, 0, TYPE_UINT, max_connections, 1, 1000000, NULL, "N",
 	  "SPOP connections open at once"),
 	A("idle-timeout", NULL, 0, TYPE_TIME, idle_timeout_ms, 0, 0, NULL, "TIME",
 	  "close SPOP connections idle this long, 0 = never"),
+	A("spop-memory-max", NULL, 0, TYPE_SIZE, spop_memory_max, 0, 64.0 * MAX_SIZE, NULL, "SIZE",
+	  "read, reassembly and output buffers of all SPOP connections, 0 = no limit"),
+	A("frame-timeout", NULL, 0, TYPE_TIME, frame_timeout_ms, 0, 0, NULL, "TIME",
+	  "a frame must be complete this long after its first byte, 0 = no limit"),
 	AL("messages", "message", 0, TYPE_LIST, message_names, n_message_names, 1, check_message,
 	   "NAME", "SPOE message to mirror; repeatable; replaces the default list"),
 	A("processing-delay", NULL, 't', TYPE_TIME, processing_delay_ms, 0, 0, NULL, "TIME",
@@ -746,6 +766,16 @@ int settings_validate(const struct agent_config *cfg, char *err, size_t errlen)
 	if (cfg->max_frame_size < SPOP_MIN_FRAME_SIZE) {
 		snprintf(err, errlen, "max-frame-size %u is below the protocol minimum %u",
 			 cfg->max_frame_size, SPOP_MIN_FRAME_SIZE);
+		return -1;
+	}
+	/* one connection's largest frame and reassembly must fit, or it
+	 * would wait for room that never comes */
+	if (cfg->spop_memory_max &&
+	    cfg->spop_memory_max < (size_t)cfg->max_frame_size + config_reassembly_max(cfg)) {
+		snprintf(err, errlen,
+			 "spop-memory-max %zu is below max-frame-size + reassembly-max (%zu)",
+			 cfg->spop_memory_max,
+			 (size_t)cfg->max_frame_size + config_reassembly_max(cfg));
 		return -1;
 	}
 	for (size_t i = 0; i < cfg->n_targets; i++) {

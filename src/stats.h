@@ -39,7 +39,10 @@ struct spop_stats {
 	uint64_t fragments;           /* type-0 continuation frames */
 	uint64_t fragmented_notify;   /* NOTIFY frames reassembled */
 	uint64_t aborted;             /* fragmented NOTIFY cancelled by HAProxy */
-	uint64_t reassembly_dropped;  /* over the reassembly limit: ACKed, dropped */
+	uint64_t reassembly_dropped;  /* over reassembly-max or the budget: ACKed, dropped */
+	uint64_t memory_waits;        /* reads paused: no room in spop-memory-max */
+	uint64_t memory_refused;      /* closed (status 13): no room within frame-timeout */
+	uint64_t frame_timeouts;      /* closed (status 2): frame not complete in time */
 	/* messages inside NOTIFY frames */
 	uint64_t messages_mirror;     /* accepted name, turned into a request */
 	uint64_t messages_invalid;    /* accepted name but no method or path */

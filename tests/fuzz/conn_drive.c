@@ -358,8 +358,10 @@ static void scan_input(struct drive *d, const uint8_t *p, size_t len)
 		return;
 	}
 	while (spop_frame_decode(p + off, len - off, UINT32_MAX, &f, &used) == SPOP_OK) {
+		/* a HELLO counts only with FIN and ids 0 (conn.c refuses others) */
 		if (off == 0 && f.type == SPOP_FRAME_HAPROXY_HELLO)
-			d->have_hello = spop_hello_decode(f.payload, &d->hello) == SPOP_OK;
+			d->have_hello = (f.flags & SPOP_FLAG_FIN) && !f.stream_id && !f.frame_id &&
+					spop_hello_decode(f.payload, &d->hello) == SPOP_OK;
 		if (f.type == SPOP_FRAME_NOTIFY) {
 			d->notifies[d->n_notifies++] =
 				(struct notify_id){ f.stream_id, f.frame_id };

@@ -79,6 +79,12 @@ enum {
 	/* 400 NOTIFYs without messages, ids as HAProxy 3.x numbers them: the
 	 * ACKs outgrow the first output buffer */
 	PART_NOTIFY_BURST,
+	/* HELLO and DISCONNECT with metadata HAProxy never sends: no FIN
+	 * (status 10), a stream-id or frame-id (status 4) */
+	PART_HELLO_NO_FIN,
+	PART_HELLO_WITH_IDS,
+	PART_DISCONNECT_NO_FIN,
+	PART_DISCONNECT_WITH_IDS,
 };
 
 #define BIG_PART_MAX (256u * 1024)
@@ -179,7 +185,36 @@ static const struct conn_seed conn_seeds[] = {
 	    END } },
 	{ "input_ends_mid_fragmented_notify", { 0 },
 	  { P(SAMPLE_HELLO), { SAMPLE_NOTIFY_FRAGMENTED, 0, 2, 0 }, END } },
+	{ "hello_without_fin", { 0 }, { P(PART_HELLO_NO_FIN), P(SAMPLE_NOTIFY_GET_HDRS_BIN), END } },
+	{ "hello_with_ids", { .chunking = 1, .seed = 8 },
+	  { P(PART_HELLO_WITH_IDS), P(SAMPLE_NOTIFY_GET_HDRS_BIN), END } },
+	{ "disconnect_without_fin", { 0 },
+	  { P(SAMPLE_HELLO), P(SAMPLE_NOTIFY_POST_BODY), P(PART_DISCONNECT_NO_FIN),
+	    P(SAMPLE_NOTIFY_GET_HDRS_BIN), END } },
+	{ "disconnect_with_ids", { .chunking = 2, .seed = 12 },
+	  { P(SAMPLE_HELLO), P(PART_DISCONNECT_WITH_IDS), P(SAMPLE_NOTIFY_GET_HDRS_BIN), END } },
+	{ "disconnect_with_ids_before_hello", { 0 },
+	  { P(PART_DISCONNECT_WITH_IDS), P(SAMPLE_HELLO), END } },
 };
+
+/* A HAPROXY-HELLO or HAPROXY-DISCONNECT sample re-framed with other flags
+ * and ids. */
+static size_t connection_frame_meta(uint8_t *buf, size_t cap, enum sample_kind kind,
+				    uint32_t flags, uint64_t sid, uint64_t fid)
+{
+	static uint8_t tmp[4096];
+	size_t n = sample_build(kind, tmp, sizeof(tmp)), used;
+	struct spop_writer w = spop_writer_init(buf, cap);
+	struct spop_frame f;
+	size_t start;
+
+	if (n == 0 || spop_frame_decode(tmp, n, UINT32_MAX, &f, &used) != SPOP_OK)
+		return 0;
+	start = spop_frame_begin(&w, f.type, flags, sid, fid);
+	spop_put_bytes(&w, f.payload.ptr, f.payload.len);
+	spop_frame_end(&w, start);
+	return w.overflow ? 0 : w.len;
+}
 
 /* Writes a NOTIFY frame with FIN and ABORT and an empty payload. */
 static size_t aborted_at_start(uint8_t *buf, size_t cap)
@@ -260,6 +295,15 @@ static size_t build_part(int kind, uint8_t *buf, size_t cap)
 		return w.overflow ? 0 : w.len;
 	case PART_NOTIFY_ABORTED_AT_START:
 		return aborted_at_start(buf, cap);
+	case PART_HELLO_NO_FIN:
+		return connection_frame_meta(buf, cap, SAMPLE_HELLO, 0, 0, 0);
+	case PART_HELLO_WITH_IDS:
+		return connection_frame_meta(buf, cap, SAMPLE_HELLO, SPOP_FLAG_FIN, 1, 1);
+	case PART_DISCONNECT_NO_FIN:
+		return connection_frame_meta(buf, cap, SAMPLE_HAPROXY_DISCONNECT, 0, 0, 0);
+	case PART_DISCONNECT_WITH_IDS:
+		return connection_frame_meta(buf, cap, SAMPLE_HAPROXY_DISCONNECT, SPOP_FLAG_FIN,
+					     0, 3);
 	case PART_HELLO_BIG_FRAMES:
 		spop_encode_haproxy_hello(&w, "2.0", 1u << 20, "pipelining,async", false, NULL);
 		return w.overflow ? 0 : w.len;

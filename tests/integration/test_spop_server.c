@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 #include <ev.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
@@ -112,6 +113,8 @@ static void *loop_main(void *arg)
 
 static unsigned next_processing_delay_ms;
 static unsigned next_log_interval_ms;
+static unsigned next_frame_timeout_ms;
+static struct spop_budget *next_budget;
 
 static struct fixture *start(unsigned max_conns, unsigned idle_ms, uint32_t frame_size)
 {
@@ -125,7 +128,8 @@ static struct fixture *start(unsigned max_conns, unsigned idle_ms, uint32_t fram
 		.processing_delay_ms = next_processing_delay_ms,
 		.log_interval_ms = next_log_interval_ms,
 		.conn = { .max_frame_size = frame_size, .caps = SPOP_CAP_ALL,
-			  .reassembly_max = 1 << 20 },
+			  .reassembly_max = 1 << 20, .frame_timeout_ms = next_frame_timeout_ms,
+			  .budget = next_budget },
 	};
 	struct conn_handler h = { on_message, &fx->seen };
 	char err[256];
@@ -536,6 +540,121 @@ static void test_idle_connection_closed_with_timeout_status(void **state)
 	stop(fx);
 }
 
+/* True when the server wrote to c (or closed) within timeout_ms. */
+static bool readable(struct spop_client *c, int timeout_ms)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+
+	return poll(&p, 1, timeout_ms) > 0;
+}
+
+/* One byte every 50 ms never completes the frame: closed with status 2 by
+ * the frame time limit (200 ms), although the idle timeout (10 s) would
+ * have let each byte keep it open. */
+static void test_trickling_peer_closed_by_frame_timeout_status_2(void **state)
+{
+	struct fixture *fx;
+	struct spop_client c;
+	struct frame_buf b = { .len = 0 };
+	size_t i = 0;
+
+	next_frame_timeout_ms = 200;
+	fx = start(100, 10000, 16380);
+	next_frame_timeout_ms = 0;
+	client_hello(&c, fx->port);
+	add_notify(&b, 1, 1, "/trickle", "0123456789abcdef", 16);
+	while (i < b.len - 1 && !readable(&c, 50))
+		assert_true(spop_client_send(&c, b.data + i++, 1));
+	assert_true(i < 10); /* 10 bytes would take 500 ms */
+	assert_int_equal(read_disconnect(&c), SPOP_STATUS_TIMEOUT);
+	assert_true(spop_client_wait_closed(&c, TIMEOUT_MS));
+	assert_int_equal(fx->stats.frame_timeouts, 1);
+	assert_int_equal(seen_messages(&fx->seen), 0);
+	spop_client_close(&c);
+	stop(fx);
+}
+
+/* Until `*value` reaches `want` (another thread writes it). */
+static void wait_for(const volatile uint64_t *value, uint64_t want)
+{
+	for (int waited = 0; *value < want; waited++) {
+		assert_true(waited < TIMEOUT_MS);
+		usleep(1000);
+	}
+}
+
+static void hello_big(struct spop_client *c, uint16_t port, uint32_t size)
+{
+	struct frame_buf b = { .len = 0 };
+	struct spop_frame f;
+
+	assert_int_equal(spop_client_connect(c, port), 0);
+	add_hello(&b, "2.0", size, "pipelining", false);
+	assert_true(spop_client_send(c, b.data, b.len));
+	assert_int_equal(spop_client_read_frame(c, &f, TIMEOUT_MS), 1);
+	assert_int_equal(f.type, SPOP_FRAME_AGENT_HELLO);
+}
+
+/* A budget with room for one 300 KiB frame: the second connection's frame
+ * waits (not read, not closed) while the first holds its buffer, and is
+ * served once the first completes. (A wait that outlasts frame-timeout,
+ * status 13, is test_conn's: over sockets the holder's own deadline always
+ * comes first and frees the room.) */
+static uint8_t frame_a[400 * 1024], frame_b[400 * 1024];
+
+/* A server whose budget has room for one 300 KiB frame (frame-timeout
+ * timeout_ms), two connections after their handshake: c1 sent all of frame
+ * A but its last byte (*la bytes in all) and the server holds it, then c2
+ * sent all of frame B. */
+static struct fixture *budget_start(struct spop_budget *budget, unsigned timeout_ms,
+				    struct spop_client *c1, struct spop_client *c2, size_t *la)
+{
+	struct fixture *fx;
+	size_t lb = big_notify(frame_b, sizeof(frame_b), 2, 1, 300 * 1024);
+
+	*la = big_notify(frame_a, sizeof(frame_a), 1, 1, 300 * 1024);
+	spop_budget_init(budget, 500 * 1024);
+	next_budget = budget;
+	next_frame_timeout_ms = timeout_ms;
+	fx = start(100, 10000, 400 * 1024);
+	next_budget = NULL;
+	next_frame_timeout_ms = 0;
+	hello_big(c1, fx->port, 400 * 1024);
+	hello_big(c2, fx->port, 400 * 1024);
+	assert_true(spop_client_send(c1, frame_a, *la - 1));
+	for (int waited = 0; budget->used < 300 * 1024; waited++) {
+		assert_true(waited < TIMEOUT_MS);
+		usleep(1000);
+	}
+	assert_true(spop_client_send(c2, frame_b, lb));
+	return fx;
+}
+
+static void test_budget_full_second_frame_waits_then_served(void **state)
+{
+	struct spop_budget budget;
+	struct spop_client c1, c2;
+	struct spop_frame f;
+	size_t la;
+	struct fixture *fx = budget_start(&budget, 2000, &c1, &c2, &la);
+
+	wait_for(&fx->stats.memory_waits, 1);
+	assert_int_equal(seen_messages(&fx->seen), 0);
+	assert_true(spop_client_send(&c1, frame_a + la - 1, 1));
+	assert_int_equal(spop_client_read_frame(&c1, &f, TIMEOUT_MS), 1);
+	assert_int_equal(f.type, SPOP_FRAME_ACK);
+	assert_int_equal(spop_client_read_frame(&c2, &f, TIMEOUT_MS), 1);
+	assert_int_equal(f.type, SPOP_FRAME_ACK);
+	assert_int_equal(f.stream_id, 2);
+	assert_int_equal(seen_messages(&fx->seen), 2);
+	assert_int_equal(fx->stats.memory_refused, 0);
+	spop_client_close(&c1);
+	spop_client_close(&c2);
+	stop(fx);
+	assert_int_equal(budget.used, 0);
+	assert_true(budget.peak <= budget.limit + 64 * 1024);
+}
+
 static void test_connection_limit_refuses_excess_and_recovers(void **state)
 {
 	struct fixture *fx = start(3, 10000, 16380);
@@ -736,6 +855,8 @@ int main(void)
 		cmocka_unit_test(test_notify_before_hello_disconnect_4),
 		cmocka_unit_test(test_haproxy_disconnect_answered_status_0_then_closed),
 		cmocka_unit_test(test_idle_connection_closed_with_timeout_status),
+		cmocka_unit_test(test_trickling_peer_closed_by_frame_timeout_status_2),
+		cmocka_unit_test(test_budget_full_second_frame_waits_then_served),
 		cmocka_unit_test(test_connection_limit_refuses_excess_and_recovers),
 		cmocka_unit_test(test_shutdown_sends_disconnect_0_to_open_connections),
 		cmocka_unit_test(test_processing_delay_holds_acks),

@@ -36,19 +36,6 @@ def acct_failed_zero(m):
     return rellib.target_accounting(m, "shadow")["failed"] == 0
 
 
-class Checks:
-    def __init__(self):
-        self.passed, self.failed = 0, []
-
-    def check(self, ok, what):
-        if ok:
-            self.passed += 1
-        else:
-            self.failed.append(what)
-        print("  %s %s" % ("ok  " if ok else "FAIL", what), flush=True)
-        return ok
-
-
 def fds_part(procs, logdir, ck):
     duration = 3 if QUICK else 10
     sink, sport = rellib.start_sink(procs, "fds", "ok")
@@ -204,7 +191,7 @@ def main():
         return 77
     logdir = rellib.results_dir("exhaust")
     procs = rellib.Procs(logdir)
-    ck = Checks()
+    ck = rellib.Checks()
     started = rellib.machine_line()
     print("exhaust: logs in %s; %s" % (logdir, started), flush=True)
     fds = fds_part(procs, logdir, ck)

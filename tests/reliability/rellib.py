@@ -49,6 +49,22 @@ def can_unshare_mount():
         return False
 
 
+class Checks:
+    """Named pass/fail outcomes, printed as they come; the script's last
+    line reports the totals."""
+
+    def __init__(self):
+        self.passed, self.failed = 0, []
+
+    def check(self, ok, what):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed.append(what)
+        print("  %s %s" % ("ok  " if ok else "FAIL", what), flush=True)
+        return ok
+
+
 def missing_tools(*paths):
     return [p for p in paths if not os.access(p, os.X_OK)]
 
@@ -198,7 +214,7 @@ queue-max-bytes = {queue_max_bytes}
 drain-timeout = 2s
 log-level = info
 monitor-interval = 5s
-
+{extra}
 [target shadow]
 url = {url}
 timeout = {target_timeout}
@@ -228,7 +244,7 @@ class Agent:
     """spoa-mirror from an INI file written into the log directory."""
 
     def __init__(self, procs, logdir, name, url, resolv_conf=None, nofile=None, port=None,
-                 metrics_port=None, **limits):
+                 metrics_port=None, extra="", **limits):
         self.settings = dict(AGENT_DEFAULTS, **limits)
         self.port = port or free_port()
         self.metrics_port = metrics_port or free_port()
@@ -236,8 +252,11 @@ class Agent:
         self.log = os.path.join(logdir, name + ".agent.log")
         self.ini = os.path.join(logdir, name + ".ini")
         with open(self.ini, "w") as f:
-            f.write(AGENT_INI.format(what=name, port=self.port, metrics_port=self.metrics_port,
-                                     url=url, **self.settings))
+            text = AGENT_INI.format(what=name, port=self.port, metrics_port=self.metrics_port,
+                                    url=url, extra=extra, **self.settings)
+            # a limit given as None keeps the agent's default
+            f.write("".join(line for line in text.splitlines(True)
+                            if not line.rstrip().endswith("= None")))
         argv = [AGENT, "-f", self.ini, "-l", "w:" + self.log]
         if resolv_conf:
             # a private mount namespace where the resolver is 127.0.0.1:53 (nothing

@@ -102,4 +102,42 @@ static inline void add_haproxy_disconnect(struct frame_buf *b, uint32_t status, 
 	frame_buf_commit(b, &w);
 }
 
+/* A HAPROXY-HELLO (healthcheck false) or HAPROXY-DISCONNECT (status 0) with
+ * the given flags and ids instead of FIN, 0, 0: metadata the agent refuses. */
+static inline void add_connection_frame_meta(struct frame_buf *b, uint8_t type, uint32_t flags,
+					     uint64_t sid, uint64_t fid)
+{
+	struct frame_buf tmp = { .len = 0 };
+	struct spop_frame f;
+	size_t used;
+
+	if (type == SPOP_FRAME_HAPROXY_HELLO)
+		add_hello(&tmp, "2.0", 16380, "pipelining,async", false);
+	else
+		add_haproxy_disconnect(&tmp, 0, "normal");
+	if (spop_frame_decode(tmp.data, tmp.len, sizeof(tmp.data), &f, &used) != SPOP_OK)
+		abort();
+	add_raw_frame(b, type, flags, sid, fid, f.payload.ptr, f.payload.len);
+}
+
+/* A NOTIFY (FIN) whose mirror-request carries body_len bytes of 'b', into
+ * out (for frames beyond struct frame_buf); returns its length, 0 when it
+ * does not fit. */
+static inline size_t big_notify(uint8_t *out, size_t cap, uint64_t sid, uint64_t fid,
+				size_t body_len)
+{
+	struct spop_writer w = spop_writer_init(out, cap);
+	uint8_t *body = malloc(body_len ? body_len : 1);
+	size_t start;
+
+	if (!body)
+		abort();
+	memset(body, 'b', body_len);
+	start = spop_frame_begin(&w, SPOP_FRAME_NOTIFY, SPOP_FLAG_FIN, sid, fid);
+	put_mirror_message(&w, "mirror-request", "POST", "/big", "example.com", body, body_len);
+	spop_frame_end(&w, start);
+	free(body);
+	return w.overflow ? 0 : w.len;
+}
+
 #endif

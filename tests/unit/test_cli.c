@@ -105,6 +105,8 @@ static void chk_qentries(const struct agent_config *c) { assert_int_equal(c->que
 static void chk_qbytes(const struct agent_config *c) { assert_int_equal(c->queue_max_bytes, 64u << 20); }
 static void chk_reasm(const struct agent_config *c) { assert_int_equal(c->reassembly_max, 512 * 1024); }
 static void chk_drain(const struct agent_config *c) { assert_int_equal(c->drain_timeout_ms, 0); }
+static void chk_spopmem(const struct agent_config *c) { assert_int_equal(c->spop_memory_max, 96u << 20); }
+static void chk_ftimeout(const struct agent_config *c) { assert_int_equal(c->frame_timeout_ms, 1500); }
 static void chk_message(const struct agent_config *c)
 {
 	assert_int_equal(c->n_message_names, 1);
@@ -152,6 +154,8 @@ static void test_each_option_sets_its_field(void **state)
 		{ "--queue-max-entries", "77", chk_qentries },
 		{ "--queue-max-bytes", "64m", chk_qbytes },
 		{ "--reassembly-max", "512k", chk_reasm },
+		{ "--spop-memory-max", "96m", chk_spopmem },
+		{ "--frame-timeout", "1.5s", chk_ftimeout },
 		{ "--drain-timeout", "0", chk_drain },
 		{ "--message", "shadow", chk_message },
 		{ "-D", NULL, chk_daemon },
@@ -262,7 +266,14 @@ static void test_bad_values_fail_with_one_line_naming_option_and_value(void **st
 		{ "--queue-max-bytes", "2t",
 		  "option '--queue-max-bytes': bad value '2t': unknown size suffix 't' (use k, m or g)" },
 		{ "--reassembly-max", "2g",
-		  "option '--reassembly-max': bad value '2g': must be between 256 and 1g" },
+		  "option '--reassembly-max': bad value '2g': must be between 0 and 1g" },
+		{ "--reassembly-max", "100",
+		  "option '--reassembly-max': bad value '100': must be 0 or at least 256" },
+		{ "--spop-memory-max", "65g",
+		  "option '--spop-memory-max': bad value '65g': must be between 0 and 64g" },
+		{ "--frame-timeout", "soon",
+		  "option '--frame-timeout': bad value 'soon': not a duration: give milliseconds or "
+		  "a number with a unit us, ms, s, m, h or d (e.g. 500ms, 5s)" },
 		{ "--drain-timeout", "forever",
 		  "option '--drain-timeout': bad value 'forever': not a duration: give milliseconds or "
 		  "a number with a unit us, ms, s, m, h or d (e.g. 500ms, 5s)" },
@@ -523,11 +534,12 @@ static void test_help_covers_every_option_with_defaults(void **state)
 		"-u, --mirror-url", "-I, --mirror-interface", "-P, --mirror-local-port",
 		"-V, --version", "-f, --config", "--check-config", "--metrics", "--log-level",
 		"--access-log", "--max-connections", "--idle-timeout", "--queue-max-entries",
-		"--queue-max-bytes", "--reassembly-max", "--drain-timeout", "--message",
+		"--queue-max-bytes", "--reassembly-max", "--spop-memory-max", "--frame-timeout",
+		"--drain-timeout", "--message",
 		"--mirror-header",
 		/* defaults */
 		"(default: 0.0.0.0)", "(default: 12345)", "(default: 1024)", "(default: 4m",
-		"(default: 16m)", "(default: 1000)", "(default: 5m)", "(default: 10000)",
+		"(default: 256m)", "(default: 1000)", "(default: 5m)", "(default: 10000)",
 		"(default: 32m)", "(default: 5s)", "(default: info)", "(default: 1)",
 		"mirror-request, mirror",
 		/* what --check-config does */

@@ -39,7 +39,18 @@ static void capture_message(void *arg, const struct spop_message *m)
 	}
 }
 
+/* A clock the tests move by hand. */
+static uint64_t fake_now_ns(void *arg)
+{
+	return *(uint64_t *)arg;
+}
+
+#define MS 1000000ull
+
 struct fixture {
+	uint64_t now;
+	struct clock_source clock;
+	struct spop_budget budget;
 	struct conn_settings settings;
 	struct spop_stats stats;
 	struct capture cap;
@@ -54,10 +65,14 @@ static int setup(void **state)
 	struct fixture *fx = calloc(1, sizeof(*fx));
 	struct conn_handler h;
 
+	fx->now = 1000 * MS;
+	fx->clock = (struct clock_source){ fake_now_ns, &fx->now };
 	fx->settings = (struct conn_settings){
 		.max_frame_size = 16380,
 		.caps = SPOP_CAP_ALL,
 		.reassembly_max = 1 << 20,
+		.frame_timeout_ms = 1000,
+		.clock = &fx->clock,
 	};
 	h = (struct conn_handler){ capture_message, &fx->cap };
 	fx->conn = conn_new(&fx->settings, &h, &fx->stats);
@@ -75,6 +90,27 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* Moves what the connection wrote into fx->out. */
+static void collect(struct fixture *fx)
+{
+	size_t out_len;
+	const uint8_t *out = conn_output(fx->conn, &out_len);
+
+	assert_true(fx->out_len + out_len <= sizeof(fx->out));
+	memcpy(fx->out + fx->out_len, out, out_len);
+	fx->out_len += out_len;
+	conn_output_consume(fx->conn, out_len);
+}
+
+/* conn_expire(), its output collected. */
+static enum conn_phase expire(struct fixture *fx)
+{
+	enum conn_phase ph = conn_expire(fx->conn);
+
+	collect(fx);
+	return ph;
+}
+
 /* Feeds bytes in chunks of `chunk` (0 = all at once), collecting output. */
 static enum conn_phase feed(struct fixture *fx, const uint8_t *data, size_t len, size_t chunk)
 {
@@ -82,9 +118,8 @@ static enum conn_phase feed(struct fixture *fx, const uint8_t *data, size_t len,
 	size_t off = 0;
 
 	while (off < len && ph != CONN_CLOSING) {
-		size_t avail, n, out_len;
+		size_t avail, n;
 		uint8_t *space = conn_input_space(fx->conn, &avail);
-		const uint8_t *out;
 
 		assert_non_null(space);
 		n = len - off;
@@ -96,11 +131,7 @@ static enum conn_phase feed(struct fixture *fx, const uint8_t *data, size_t len,
 		conn_input_commit(fx->conn, n);
 		off += n;
 		ph = conn_process(fx->conn);
-		out = conn_output(fx->conn, &out_len);
-		assert_true(fx->out_len + out_len <= sizeof(fx->out));
-		memcpy(fx->out + fx->out_len, out, out_len);
-		fx->out_len += out_len;
-		conn_output_consume(fx->conn, out_len);
+		collect(fx);
 	}
 	return ph;
 }
@@ -360,6 +391,337 @@ static void test_haproxy_disconnect_answered_with_status_0(void **state)
 	assert_int_equal(fx->stats.protocol_errors, 0);
 }
 
+/* ---- HELLO and DISCONNECT metadata: FIN, stream-id 0, frame-id 0 ---- */
+
+static void expect_meta_refused(void **state, uint8_t type, uint32_t flags, uint64_t sid,
+				uint64_t fid, uint32_t status)
+{
+	struct fixture *fx = *state;
+	struct frame_buf b = { .len = 0 };
+	unsigned before = 0;
+
+	if (type == SPOP_FRAME_HAPROXY_DISCONNECT) {
+		handshake(fx);
+		before = 1;
+	}
+	add_connection_frame_meta(&b, type, flags, sid, fid);
+	assert_int_equal(feed(fx, b.data, b.len, 0), CONN_CLOSING);
+	assert_int_equal(out_frame_count(fx), before + 1);
+	assert_int_equal(disconnect_status(fx, before), status);
+	assert_int_equal(fx->stats.protocol_errors, 1);
+	assert_int_equal(fx->cap.messages, 0);
+}
+
+static void test_hello_without_fin_refused_status_10(void **state)
+{
+	expect_meta_refused(state, SPOP_FRAME_HAPROXY_HELLO, 0, 0, 0,
+			    SPOP_STATUS_FRAG_NOT_SUPPORTED);
+}
+
+static void test_hello_with_stream_id_refused_status_4(void **state)
+{
+	expect_meta_refused(state, SPOP_FRAME_HAPROXY_HELLO, SPOP_FLAG_FIN, 1, 0,
+			    SPOP_STATUS_INVALID);
+}
+
+static void test_hello_with_frame_id_refused_status_4(void **state)
+{
+	expect_meta_refused(state, SPOP_FRAME_HAPROXY_HELLO, SPOP_FLAG_FIN, 0, 1,
+			    SPOP_STATUS_INVALID);
+}
+
+static void test_hello_without_fin_and_with_ids_refused_status_10(void **state)
+{
+	/* FIN first, as HAProxy checks it */
+	expect_meta_refused(state, SPOP_FRAME_HAPROXY_HELLO, SPOP_FLAG_ABORT, 5, 7,
+			    SPOP_STATUS_FRAG_NOT_SUPPORTED);
+}
+
+static void test_disconnect_without_fin_refused_status_10(void **state)
+{
+	expect_meta_refused(state, SPOP_FRAME_HAPROXY_DISCONNECT, 0, 0, 0,
+			    SPOP_STATUS_FRAG_NOT_SUPPORTED);
+}
+
+static void test_disconnect_with_ids_refused_status_4(void **state)
+{
+	expect_meta_refused(state, SPOP_FRAME_HAPROXY_DISCONNECT, SPOP_FLAG_FIN, 3, 1,
+			    SPOP_STATUS_INVALID);
+}
+
+static void test_disconnect_before_hello_with_frame_id_refused_status_4(void **state)
+{
+	struct fixture *fx = *state;
+	struct frame_buf b = { .len = 0 };
+
+	add_connection_frame_meta(&b, SPOP_FRAME_HAPROXY_DISCONNECT, SPOP_FLAG_FIN, 0, 9);
+	assert_int_equal(feed(fx, b.data, b.len, 0), CONN_CLOSING);
+	assert_int_equal(disconnect_status(fx, 0), SPOP_STATUS_INVALID);
+}
+
+/* ---- time: frame-timeout, idle clock ---- */
+
+static void add_fragmented_notify(struct frame_buf *b, uint64_t sid, uint64_t fid,
+				  const uint8_t *body, size_t body_len, size_t piece, bool abort_it);
+
+/* Feeds one byte at a time, the clock moving `step_ms` before each. */
+static enum conn_phase trickle(struct fixture *fx, const uint8_t *data, size_t len,
+			       unsigned step_ms)
+{
+	enum conn_phase ph = conn_phase(fx->conn);
+
+	for (size_t i = 0; i < len && ph != CONN_CLOSING; i++) {
+		fx->now += step_ms * MS;
+		ph = expire(fx);
+		if (ph != CONN_CLOSING)
+			ph = feed(fx, data + i, 1, 0);
+	}
+	return ph;
+}
+
+static void test_frame_not_complete_in_time_closed_status_2(void **state)
+{
+	struct fixture *fx = *state;
+	struct frame_buf b = { .len = 0 };
+	uint64_t started;
+
+	handshake(fx);
+	add_notify(&b, 1, 1, "/slow", "", 0);
+	assert_int_equal(feed(fx, b.data, 10, 0), CONN_READY);
+	started = fx->now;
+	assert_int_equal(conn_frame_deadline_ns(fx->conn), started + 1000 * MS);
+	fx->now = started + 999 * MS;
+	assert_int_equal(expire(fx), CONN_READY);
+	fx->now = started + 1000 * MS;
+	assert_int_equal(expire(fx), CONN_CLOSING);
+	assert_int_equal(disconnect_status(fx, 1), SPOP_STATUS_TIMEOUT);
+	assert_int_equal(fx->stats.frame_timeouts, 1);
+	assert_int_equal(fx->cap.messages, 0);
+}
+
+/* One byte every 200 ms: each byte is progress on the same frame, neither
+ * activity for the idle clock nor a new deadline. */
+static void test_trickled_bytes_neither_reset_idle_clock_nor_deadline(void **state)
+{
+	struct fixture *fx = *state;
+	struct frame_buf b = { .len = 0 };
+	uint64_t hello_at;
+
+	handshake(fx);
+	hello_at = fx->now;
+	assert_int_equal(conn_last_frame_ns(fx->conn), hello_at);
+	add_notify(&b, 1, 1, "/trickle", "", 0);
+	assert_int_equal(trickle(fx, b.data, b.len, 200), CONN_CLOSING);
+	/* first byte at +200 ms, closed at +1200 ms: 5 bytes in */
+	assert_int_equal(fx->now, hello_at + 1200 * MS);
+	assert_int_equal(conn_last_frame_ns(fx->conn), hello_at);
+	assert_int_equal(disconnect_status(fx, 1), SPOP_STATUS_TIMEOUT);
+	assert_int_equal(fx->stats.frame_timeouts, 1);
+}
+
+/* Frames that complete move the idle clock and clear the deadline; one
+ * that follows a complete one in the same read starts its own clock. */
+static void test_complete_frame_moves_idle_clock_next_frame_own_deadline(void **state)
+{
+	struct fixture *fx = *state;
+	struct frame_buf b = { .len = 0 };
+
+	handshake(fx);
+	add_notify(&b, 1, 1, "/a", "", 0);
+	fx->now += 5000 * MS;
+	assert_int_equal(feed(fx, b.data, b.len, 0), CONN_READY);
+	assert_int_equal(conn_last_frame_ns(fx->conn), fx->now);
+	assert_int_equal(conn_frame_deadline_ns(fx->conn), 0);
+	b.len = 0;
+	add_notify(&b, 2, 1, "/b", "", 0);
+	add_notify(&b, 3, 1, "/c", "", 0);
+	fx->now += 900 * MS;
+	assert_int_equal(feed(fx, b.data, b.len - 3, 0), CONN_READY);
+	assert_int_equal(fx->cap.messages, 2);
+	assert_int_equal(conn_frame_deadline_ns(fx->conn), fx->now + 1000 * MS);
+	fx->now += 999 * MS;
+	assert_int_equal(conn_expire(fx->conn), CONN_READY);
+	assert_int_equal(feed(fx, b.data + b.len - 3, 3, 0), CONN_READY);
+	assert_int_equal(fx->cap.messages, 3);
+	assert_int_equal(fx->stats.frame_timeouts, 0);
+}
+
+/* A fragmented NOTIFY is one unit: fragments that complete do not restart
+ * its clock. */
+static void test_fragmented_notify_must_complete_within_the_limit(void **state)
+{
+	struct fixture *fx = *state;
+	struct frame_buf b = { .len = 0 };
+	uint8_t body[3000] = { 0 };
+	uint64_t started;
+
+	struct spop_frame f;
+	size_t off = 0, used;
+
+	handshake(fx);
+	add_fragmented_notify(&b, 9, 1, body, sizeof(body), 500, false);
+	started = fx->now;
+	/* fragments 300 ms apart, each a complete frame */
+	while (conn_phase(fx->conn) != CONN_CLOSING) {
+		assert_int_equal(spop_frame_decode(b.data + off, b.len - off, 1 << 20, &f, &used),
+				 SPOP_OK);
+		assert_false(f.flags & SPOP_FLAG_FIN);
+		assert_int_equal(feed(fx, b.data + off, used, 0), CONN_READY);
+		off += used;
+		fx->now += 300 * MS;
+		expire(fx);
+	}
+	assert_int_equal(fx->now, started + 1200 * MS);
+	assert_int_equal(disconnect_status(fx, out_frame_count(fx) - 1), SPOP_STATUS_TIMEOUT);
+	assert_int_equal(fx->cap.messages, 0);
+}
+
+/* ---- the memory budget ---- */
+
+#define BIG_FRAME (200u * 1024)
+
+static uint8_t big_a[BIG_FRAME], big_b[BIG_FRAME];
+
+/* Two connections sharing a budget with room for one 150 KiB frame. */
+static struct spop_conn *budget_pair(struct fixture *fx, size_t *len_a, size_t *len_b)
+{
+	struct conn_handler h = { capture_message, &fx->cap };
+	struct spop_conn *second;
+	struct frame_buf b = { .len = 0 };
+
+	spop_budget_init(&fx->budget, 250 * 1024);
+	fx->settings.budget = &fx->budget;
+	fx->settings.max_frame_size = BIG_FRAME;
+	conn_free(fx->conn);
+	fx->conn = conn_new(&fx->settings, &h, &fx->stats);
+	second = conn_new(&fx->settings, &h, &fx->stats);
+	add_hello(&b, "2.0", BIG_FRAME, "pipelining", false);
+	assert_int_equal(feed(fx, b.data, b.len, 0), CONN_READY);
+	*len_a = big_notify(big_a, sizeof(big_a), 1, 1, 150 * 1024);
+	*len_b = big_notify(big_b, sizeof(big_b), 2, 1, 150 * 1024);
+	assert_true(*len_a && *len_b);
+	/* the first holds its frame buffer, all but the last byte in */
+	assert_int_equal(feed(fx, big_a, *len_a - 1, 0), CONN_READY);
+	assert_true(fx->budget.used > 150 * 1024);
+	/* the second, same handshake, same frame: no room */
+	{
+		struct spop_conn *first = fx->conn;
+
+		fx->conn = second;
+		assert_int_equal(feed(fx, b.data, b.len, 0), CONN_READY);
+		fx->conn = first;
+	}
+	return second;
+}
+
+/* What a connection reads next: NULL (and a reason) when it may not. */
+static size_t input_room(struct spop_conn *c)
+{
+	size_t avail = 0;
+
+	return conn_input_space(c, &avail) ? avail : 0;
+}
+
+static void copy_in(struct spop_conn *c, const uint8_t *data, size_t len)
+{
+	size_t avail;
+	uint8_t *space = conn_input_space(c, &avail);
+
+	assert_non_null(space);
+	assert_true(len <= avail);
+	memcpy(space, data, len);
+	conn_input_commit(c, len);
+}
+
+static void test_budget_full_connection_waits_then_resumes(void **state)
+{
+	struct fixture *fx = *state;
+	size_t len_a, len_b;
+	struct spop_conn *second = budget_pair(fx, &len_a, &len_b);
+
+	copy_in(second, big_b, 16);
+	assert_int_equal(conn_process(second), CONN_READY);
+	assert_int_equal(input_room(second), 0);
+	assert_true(conn_waiting_memory(second));
+	assert_int_equal(conn_phase(second), CONN_READY);
+	assert_int_equal(fx->stats.memory_waits, 1);
+	/* asking again while waiting is not another wait */
+	assert_int_equal(input_room(second), 0);
+	assert_int_equal(fx->stats.memory_waits, 1);
+	assert_true(fx->budget.used <= fx->budget.limit);
+	/* the first completes: its big buffer goes back, the second reads */
+	assert_int_equal(feed(fx, big_a + len_a - 1, 1, 0), CONN_READY);
+	assert_int_equal(fx->cap.messages, 1);
+	assert_true(input_room(second) >= len_b - 16);
+	assert_false(conn_waiting_memory(second));
+	copy_in(second, big_b + 16, len_b - 16);
+	assert_int_equal(conn_process(second), CONN_READY);
+	assert_int_equal(fx->cap.messages, 2);
+	assert_true(fx->budget.peak <= fx->budget.limit + 64 * 1024);
+	conn_free(second);
+}
+
+static void test_budget_wait_past_frame_timeout_closed_status_13(void **state)
+{
+	struct fixture *fx = *state;
+	size_t len_a, len_b;
+	struct spop_conn *second = budget_pair(fx, &len_a, &len_b);
+	struct spop_conn *first = fx->conn;
+	struct spop_disconnect d;
+	struct spop_frame f;
+	const uint8_t *out;
+	size_t out_len, used;
+
+	copy_in(second, big_b, 16);
+	assert_int_equal(conn_process(second), CONN_READY);
+	assert_int_equal(input_room(second), 0);
+	fx->now += 1000 * MS;
+	assert_int_equal(conn_expire(second), CONN_CLOSING);
+	assert_int_equal(conn_close_status(second), SPOP_STATUS_RESOURCE);
+	assert_int_equal(fx->stats.memory_refused, 1);
+	/* its AGENT-HELLO went out; the DISCONNECT is what it has to say now */
+	out = conn_output(second, &out_len);
+	assert_int_equal(spop_frame_decode(out, out_len, 1 << 20, &f, &used), SPOP_OK);
+	assert_int_equal(used, out_len);
+	assert_int_equal(f.type, SPOP_FRAME_AGENT_DISCONNECT);
+	assert_int_equal(spop_disconnect_decode(f.payload, &d), SPOP_OK);
+	assert_int_equal(d.status_code, SPOP_STATUS_RESOURCE);
+	/* the one that held its buffer all along timed out too: status 2 */
+	assert_int_equal(conn_expire(first), CONN_CLOSING);
+	assert_int_equal(conn_close_status(first), SPOP_STATUS_TIMEOUT);
+	assert_int_equal(fx->stats.frame_timeouts, 1);
+	conn_free(second);
+	conn_free(first);
+	fx->conn = NULL;
+	assert_int_equal(fx->budget.used, 0);
+}
+
+static void test_reassembly_over_budget_acked_and_dropped(void **state)
+{
+	struct fixture *fx = *state;
+	struct frame_buf b = { .len = 0 };
+	static uint8_t body[30000];
+	struct spop_frame f;
+
+	/* the budget holds the small buffers and not much more */
+	spop_budget_init(&fx->budget, 32 * 1024);
+	fx->settings.budget = &fx->budget;
+	conn_free(fx->conn);
+	{
+		struct conn_handler h = { capture_message, &fx->cap };
+
+		fx->conn = conn_new(&fx->settings, &h, &fx->stats);
+	}
+	handshake(fx);
+	add_fragmented_notify(&b, 4, 1, body, sizeof(body), 8000, false);
+	assert_int_equal(feed(fx, b.data, b.len, 0), CONN_READY);
+	assert_int_equal(out_frame_count(fx), 2);
+	out_frame(fx, 1, &f);
+	assert_int_equal(f.type, SPOP_FRAME_ACK);
+	assert_int_equal(fx->cap.messages, 0);
+	assert_int_equal(fx->stats.reassembly_dropped, 1);
+}
+
 static void test_malformed_notify_payload_closes_with_status_4(void **state)
 {
 	struct fixture *fx = *state;
@@ -581,6 +943,20 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_frame_longer_than_negotiated_refused_status_3, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_frame_type_refused_status_4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_haproxy_disconnect_answered_with_status_0, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hello_without_fin_refused_status_10, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hello_with_stream_id_refused_status_4, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hello_with_frame_id_refused_status_4, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hello_without_fin_and_with_ids_refused_status_10, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disconnect_without_fin_refused_status_10, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disconnect_with_ids_refused_status_4, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disconnect_before_hello_with_frame_id_refused_status_4, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_frame_not_complete_in_time_closed_status_2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trickled_bytes_neither_reset_idle_clock_nor_deadline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_complete_frame_moves_idle_clock_next_frame_own_deadline, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fragmented_notify_must_complete_within_the_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_budget_full_connection_waits_then_resumes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_budget_wait_past_frame_timeout_closed_status_13, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reassembly_over_budget_acked_and_dropped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_notify_payload_closes_with_status_4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_fragmented_body_reassembled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_fragmented_then_aborted_mirrors_nothing, setup, teardown),
