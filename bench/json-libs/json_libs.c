@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* 1: parse both and free, no comparison (argv[4] = "parse") */
+static int parse_only;
+
 #if defined(LIB_JANSSON)
 #include <jansson.h>
 static int parse_compare(const char *a, size_t alen, const char *b, size_t blen)
@@ -12,7 +15,7 @@ static int parse_compare(const char *a, size_t alen, const char *b, size_t blen)
 	json_error_t err;
 	json_t *x = json_loadb(a, alen, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
 	json_t *y = json_loadb(b, blen, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
-	int eq = x && y && json_equal(x, y);
+	int eq = parse_only ? x && y : x && y && json_equal(x, y);
 
 	json_decref(x);
 	json_decref(y);
@@ -29,7 +32,7 @@ static int parse_compare(const char *a, size_t alen, const char *b, size_t blen)
 
 	json_tokener_reset(tok);
 	y = json_tokener_parse_ex(tok, b, (int)blen);
-	eq = x && y && json_object_equal(x, y);
+	eq = parse_only ? x && y : x && y && json_object_equal(x, y);
 	json_object_put(x);
 	json_object_put(y);
 	json_tokener_free(tok);
@@ -41,14 +44,24 @@ static int parse_compare(const char *a, size_t alen, const char *b, size_t blen)
 {
 	cJSON *x = cJSON_ParseWithLength(a, alen);
 	cJSON *y = cJSON_ParseWithLength(b, blen);
-	int eq = x && y && cJSON_Compare(x, y, 1);
+	int eq = parse_only ? x && y : x && y && cJSON_Compare(x, y, 1);
 
 	cJSON_Delete(x);
 	cJSON_Delete(y);
 	return eq;
 }
+#elif defined(LIB_SPOA)
+/* the agent's own comparison (src/json_compare.c, on jansson) */
+#include "json_compare.h"
+static int parse_compare(const char *a, size_t alen, const char *b, size_t blen)
+{
+	static struct json_cmp_report rep;
+
+	return json_compare(slice_make(a, alen), slice_make(b, blen), NULL, 16, &rep) ==
+	       JSON_CMP_EQUAL;
+}
 #else
-#error "define LIB_JANSSON, LIB_JSONC or LIB_CJSON"
+#error "define LIB_JANSSON, LIB_JSONC, LIB_CJSON or LIB_SPOA"
 #endif
 
 static char *slurp(const char *path, size_t *len)
@@ -72,13 +85,14 @@ int main(int argc, char **argv)
 	char *a, *b;
 	int n, eq = 0;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: json_libs A.json B.json ITERATIONS\n");
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr, "usage: json_libs A.json B.json ITERATIONS [parse]\n");
 		return 2;
 	}
 	a = slurp(argv[1], &alen);
 	b = slurp(argv[2], &blen);
 	n = atoi(argv[3]);
+	parse_only = argc == 5;
 	for (int i = 0; i < n; i++)
 		eq += parse_compare(a, alen, b, blen);
 	printf("equal %d of %d\n", eq, n);
