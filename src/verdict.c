@@ -199,6 +199,12 @@ static int compare_bodies(const struct verdict_answer *a, const struct verdict_a
 		/* same length, both over the cap: the digests decide */
 		return a->body_digest != b->body_digest;
 	}
+	/* identical bytes are identical JSON too, whatever is ignored: the
+	 * common agreeing answer costs a memcmp, not two parses (~2M
+	 * instructions for a 4 KiB pair, doc/verdicts-json-library.md) */
+	if (a->body.len == b->body.len &&
+	    (a->body.len == 0 || memcmp(a->body.ptr, b->body.ptr, a->body.len) == 0))
+		return 0;
 	if (is_json_answer(a) && is_json_answer(b)) {
 		enum json_cmp_result r =
 			json_compare(a->body, b->body, rules->ignore_json, rules->max_diffs,

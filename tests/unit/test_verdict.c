@@ -146,6 +146,22 @@ static void test_json_body_difference_reports_pointers(void **state)
 	json_ignore_free(ig);
 }
 
+static void test_identical_json_bodies_match_without_parsing(void **state)
+{
+	static const struct http_header h[] = { H("Content-Type", "application/json") };
+	struct verdict_answer a = ans(200, h, 1, "{\"a\":[1,2,{\"b\":null}]}");
+	struct verdict_answer b = ans(200, h, 1, "{\"a\":[1,2,{\"b\":null}]}");
+	struct verdict_rules r = rules(VERDICT_LEVEL_BODY);
+
+	/* body_as_json stays 0: the bytes decided, jansson never ran */
+	assert_int_equal(verdict_compare(&a, &b, &r, &v), VERDICT_MATCH);
+	assert_false(v.body_as_json);
+	/* one byte of whitespace more and the JSON walk decides */
+	b.body = SLICE_LIT("{\"a\":[1,2,{\"b\":null}]} ");
+	assert_int_equal(verdict_compare(&a, &b, &r, &v), VERDICT_MATCH);
+	assert_true(v.body_as_json);
+}
+
 static void test_invalid_json_falls_back_to_bytes(void **state)
 {
 	static const struct http_header h[] = { H("Content-Type", "application/json") };
@@ -235,6 +251,7 @@ int main(void)
 		cmocka_unit_test(test_default_ignores_and_content_length_rule),
 		cmocka_unit_test(test_json_content_types),
 		cmocka_unit_test(test_json_body_difference_reports_pointers),
+		cmocka_unit_test(test_identical_json_bodies_match_without_parsing),
 		cmocka_unit_test(test_invalid_json_falls_back_to_bytes),
 		cmocka_unit_test(test_non_json_bodies_compare_bytes),
 		cmocka_unit_test(test_bodies_over_the_cap_compare_by_length_and_digest),
