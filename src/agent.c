@@ -333,9 +333,11 @@ int agent_run(struct agent_config *cfg, int argc, char **argv, void (*ready)(voi
 		log_error("%s", err);
 		status = 1;
 	} else {
-		log_info("spoa-mirror listening on %s:%u, %zu target(s), %u worker(s)",
-			 a->cfg.address, server_port(a->server), a->targets->count,
-			 a->cfg.num_workers);
+		char where[160];
+
+		server_name(a->server, where, sizeof(where));
+		log_info("spoa-mirror listening on %s, %zu target(s), %u worker(s)", where,
+			 a->targets->count, a->cfg.num_workers);
 		if (ready)
 			ready(arg);
 		ev_run(a->loop, 0);
