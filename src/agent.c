@@ -113,6 +113,7 @@ static void metrics_route(void *arg, struct http_reply *reply)
 		.budget = &a->budget,
 		.queue_depth = replay_pool_queued(a->pool),
 		.active_transfers = replay_pool_active(a->pool),
+		.curl_multi_errors = replay_pool_multi_errors(a->pool),
 		.workers_alive = replay_pool_alive(a->pool) ? a->cfg.num_workers : 0,
 		.workers_total = a->cfg.num_workers,
 		.listening = server_accepting(a->server),

@@ -33,6 +33,7 @@ int target_url_parse(const char *url, struct target_url *out, char *err, size_t 
 void target_url_free(struct target_url *u);
 
 struct target {
+	uint64_t generation;      /* its set's */
 	struct target_config cfg; /* owned copy */
 	struct target_url url;
 	struct target_stats *stats; /* owned by the registry */
@@ -44,6 +45,9 @@ struct target {
 
 struct target_set {
 	atomic_uint refs;
+	/* 1, 2, ... in creation order: what workers compare, since a reload's
+	 * new set may get the address of a set freed before */
+	uint64_t generation;
 	size_t count;
 	struct target targets[];
 };
