@@ -8,11 +8,11 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "cli.h"
 #include "http_endpoint.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
+#include "reload.h"
 #include "replay.h"
 #include "server.h"
 #include "settings.h"
@@ -58,29 +58,18 @@ static void runtime_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void sig_hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct agent *a = w->data;
-	struct agent_config fresh;
-	struct target_set *set;
+	struct reload_result got;
 	char err[512];
 
-	config_init(&fresh);
-	if (cli_parse(a->argc, a->argv, &fresh, err, sizeof(err)) != 0 ||
-	    config_validate(&fresh, err, sizeof(err)) != 0) {
+	if (reload_build(a->argc, a->argv, &a->registry, &got, err, sizeof(err)) < 0) {
 		log_error("reload failed, keeping the running configuration: %s", err);
-		config_free(&fresh);
-		return;
-	}
-	set = target_set_new(&fresh, &a->registry, err, sizeof(err));
-	if (!set) {
-		log_error("reload failed, keeping the running configuration: %s", err);
-		config_free(&fresh);
 		return;
 	}
 	target_set_unref(a->targets);
-	a->targets = set; /* requests in flight keep their own reference to the old set */
-	log_set_level(fresh.log_level);
-	log_info("reloaded: %zu target(s), log level %s", set->count,
-		 log_level_name(fresh.log_level));
-	config_free(&fresh);
+	a->targets = got.targets; /* requests in flight keep their reference to the old set */
+	log_set_level(got.log_level);
+	log_info("reloaded: %zu target(s), log level %s", got.targets->count,
+		 log_level_name(got.log_level));
 }
 
 static void monitor_cb(struct ev_loop *loop, ev_timer *w, int revents)

@@ -126,16 +126,18 @@ void target_url_free(struct target_url *u)
 
 struct target_stats *stats_registry_get(struct stats_registry *reg, const char *name)
 {
-	struct stats_entry *e;
+	struct stats_entry e;
 
 	for (size_t i = 0; i < reg->count; i++)
 		if (!strcmp(reg->entries[i].name, name))
 			return reg->entries[i].stats;
+	/* the registry outlives a reload that runs out of memory here (see
+	 * xalloc_try): it changes only once everything is allocated */
+	e.name = xstrdup(name);
+	e.stats = xcalloc(1, sizeof(*e.stats));
 	reg->entries = xrealloc(reg->entries, (reg->count + 1) * sizeof(*reg->entries));
-	e = &reg->entries[reg->count++];
-	e->name = xstrdup(name);
-	e->stats = xcalloc(1, sizeof(*e->stats));
-	return e->stats;
+	reg->entries[reg->count++] = e;
+	return e.stats;
 }
 
 void stats_registry_free(struct stats_registry *reg)
