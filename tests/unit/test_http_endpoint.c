@@ -13,7 +13,6 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,49 +26,10 @@
 
 #include <cmocka.h>
 
+#include "alloc_fail.h"
 #include "http_endpoint.h"
 
 #define CLIENT_TIMEOUT_MS 3000
-
-/* ---- allocation failure injection ---- */
-
-void *__real_malloc(size_t n);
-void *__real_realloc(void *p, size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__wrap_malloc(size_t n);
-void *__wrap_realloc(void *p, size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-
-/* Counted on the endpoint's thread only; the Nth allocation after arming
- * fails (0: none). */
-static __thread bool on_endpoint_thread;
-static atomic_long alloc_countdown;
-static atomic_int allocs_failed;
-
-static bool alloc_fails(void)
-{
-	if (!on_endpoint_thread || atomic_load(&alloc_countdown) <= 0)
-		return false;
-	if (atomic_fetch_sub(&alloc_countdown, 1) != 1)
-		return false;
-	atomic_fetch_add(&allocs_failed, 1);
-	return true;
-}
-
-void *__wrap_malloc(size_t n)
-{
-	return alloc_fails() ? NULL : __real_malloc(n);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-	return alloc_fails() ? NULL : __real_realloc(p, n);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-	return alloc_fails() ? NULL : __real_calloc(n, size);
-}
 
 struct server {
 	struct ev_loop *loop;
@@ -114,7 +74,7 @@ static void *server_main(void *arg)
 {
 	struct server *s = arg;
 
-	on_endpoint_thread = true;
+	alloc_fail_watch_this_thread();
 	ev_run(s->loop, 0);
 	return NULL;
 }
@@ -508,11 +468,11 @@ static void test_out_of_memory_scrape_gets_503_and_serving_goes_on(void **state)
 	int n503 = 0, n200 = 0;
 
 	for (long n = 1;; n++) {
-		int fd, failed_before = atomic_load(&allocs_failed);
+		int fd, failed_before = alloc_fail_count();
 		ssize_t got;
 		char first;
 
-		atomic_store(&alloc_countdown, n);
+		alloc_fail_after(n);
 		fd = connect_to(s->port);
 		send_str(fd, "GET /big HTTP/1.1\r\n\r\n");
 		got = recv(fd, &first, 1, MSG_PEEK);
@@ -520,7 +480,7 @@ static void test_out_of_memory_scrape_gets_503_and_serving_goes_on(void **state)
 		if (got <= 0) {
 			/* closed at accept without even the 503: only if the
 			 * client's own state did not fit */
-			assert_int_equal(atomic_load(&allocs_failed), failed_before + 1);
+			assert_int_equal(alloc_fail_count(), failed_before + 1);
 		} else {
 			read_response(fd, false, &r);
 			if (r.status == 503) {
@@ -534,13 +494,13 @@ static void test_out_of_memory_scrape_gets_503_and_serving_goes_on(void **state)
 			free(r.body);
 		}
 		close(fd);
-		if (atomic_load(&allocs_failed) == failed_before) {
+		if (alloc_fail_count() == failed_before) {
 			/* this scrape made fewer than n allocations: swept them all */
-			atomic_store(&alloc_countdown, 0);
+			alloc_fail_after(0);
 			assert_int_equal(r.status, 200);
 			break;
 		}
-		atomic_store(&alloc_countdown, 0);
+		alloc_fail_after(0);
 		/* still serving, allocating normally */
 		request(s->port, "GET /metrics HTTP/1.1\r\n\r\n", false, &r);
 		assert_int_equal(r.status, 200);

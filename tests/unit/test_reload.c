@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "alloc_fail.h"
 #include "reload.h"
 
 /* A refused reload abandons what it had built (see xalloc.h): leaks by
@@ -24,40 +25,6 @@ const char *__asan_default_options(void);
 const char *__asan_default_options(void)
 {
 	return "detect_leaks=0";
-}
-
-void *__real_malloc(size_t n);
-void *__real_realloc(void *p, size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__wrap_malloc(size_t n);
-void *__wrap_realloc(void *p, size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-
-/* The Nth allocation after arming fails (0: none). One thread. */
-static long countdown;
-static int failures;
-
-static bool alloc_fails(void)
-{
-	if (countdown <= 0 || --countdown)
-		return false;
-	failures++;
-	return true;
-}
-
-void *__wrap_malloc(size_t n)
-{
-	return alloc_fails() ? NULL : __real_malloc(n);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-	return alloc_fails() ? NULL : __real_realloc(p, n);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-	return alloc_fails() ? NULL : __real_calloc(n, size);
 }
 
 static const char INI[] = "[mirror]\n"
@@ -103,13 +70,14 @@ static void test_reload_out_of_memory_at_every_allocation_is_refused(void **stat
 	lowest_fd = dup(0);
 	close(lowest_fd);
 
+	alloc_fail_watch_this_thread();
 	for (long n = 1;; n++) {
-		int before = failures, rc;
+		int before = alloc_fail_count(), rc;
 
-		countdown = n;
+		alloc_fail_after(n);
 		rc = reload_build(3, argv, &reg, &got, err, sizeof(err));
-		countdown = 0;
-		if (failures == before) { /* fewer than n allocations: all swept */
+		alloc_fail_after(0);
+		if (alloc_fail_count() == before) { /* fewer than n allocations: all swept */
 			assert_int_equal(rc, 0);
 			assert_int_equal(got.targets->count, 2);
 			target_set_unref(got.targets);
