@@ -335,7 +335,7 @@ int listener_open_unix(const char *path, int backlog, const struct listener_unix
 		return -1;
 	}
 	if (lstat(path, &st) < 0 ||
-	    ((acc->uid != (uid_t)-1 || acc->gid != (gid_t)-1) && chown(path, acc->uid, acc->gid) < 0) ||
+	    (acc->set_owner && chown(path, acc->uid, acc->gid) < 0) ||
 	    chmod(path, (mode_t)acc->mode) < 0 || listen(fd, backlog) < 0) {
 		snprintf(why, n, "unix socket %s: %s", path, strerror(errno));
 		close(fd);

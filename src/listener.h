@@ -5,6 +5,7 @@
 #ifndef SPOA_MIRROR_LISTENER_H
 #define SPOA_MIRROR_LISTENER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -36,10 +37,12 @@ unsigned listener_host(const struct sockaddr *sa, char *host, size_t len);
  * NULL for a TCP address. */
 const char *listener_unix_path(const char *address);
 
-/* Who may connect to a UNIX socket: the file's permission bits and owner.
- * uid/gid (uid_t)-1 / (gid_t)-1 keep the process's own. */
+/* Who may connect to a UNIX socket: the file's permission bits and, when
+ * set_owner, its owner (uid/gid; (uid_t)-1 or (gid_t)-1 keeps that one).
+ * All zero: mode 0, the process's own user and group. */
 struct listener_unix_access {
 	unsigned mode;
+	bool set_owner;
 	uid_t uid;
 	gid_t gid;
 };

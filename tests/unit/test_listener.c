@@ -176,7 +176,7 @@ static int connect_unix(const char *path)
 static void test_unix_socket_mode_stale_file_in_use_and_removal(void **state)
 {
 	char dir[] = "/tmp/test-listener-XXXXXX", path[64], why[300], expect[300];
-	struct listener_unix_access acc = { 0600, (uid_t)-1, (gid_t)-1 };
+	struct listener_unix_access acc = { .mode = 0600 };
 	struct listener_unix_file made, made2;
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct sockaddr_storage peer;
