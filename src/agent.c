@@ -204,6 +204,7 @@ static int agent_start(struct agent *a, char *err, size_t errlen)
 		.address = a->cfg.address,
 		.port = a->cfg.port,
 		.backlog = a->cfg.backlog,
+		.unix_access = { .mode = a->cfg.socket_mode },
 		.max_connections = fit_connection_limit(&a->cfg),
 		.idle_timeout_ms = a->cfg.idle_timeout_ms,
 		.processing_delay_ms = a->cfg.processing_delay_ms,
@@ -217,11 +218,18 @@ static int agent_start(struct agent *a, char *err, size_t errlen)
 	struct conn_handler handler = { mirror_on_message, &a->dispatch };
 	sigset_t block, old;
 
-	/* validated when set: this only turns "PORT" or "LOW-HIGH" into numbers */
+	/* validated when set: these only turn "PORT" or "LOW-HIGH" and
+	 * "USER:GROUP" into numbers */
 	if (a->cfg.mirror_local_port && *a->cfg.mirror_local_port &&
 	    units_parse_port_range(a->cfg.mirror_local_port, &rs.local_port_low,
 				   &rs.local_port_high, err, errlen) < 0)
 		return -1;
+	if (a->cfg.socket_owner) {
+		if (listener_parse_owner(a->cfg.socket_owner, &ss.unix_access.uid,
+					 &ss.unix_access.gid, err, errlen) < 0)
+			return -1;
+		ss.unix_access.set_owner = true;
+	}
 	a->targets = target_set_new(&a->cfg, &a->registry, err, errlen);
 	if (!a->targets)
 		return -1;

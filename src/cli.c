@@ -34,6 +34,8 @@ enum {
 	OPT_DRAIN_TIMEOUT,
 	OPT_MESSAGE,
 	OPT_MIRROR_HEADER,
+	OPT_SOCKET_MODE,
+	OPT_SOCKET_OWNER,
 };
 
 struct cli_option {
@@ -75,6 +77,8 @@ static const struct cli_option cli_options[] = {
 	{ OPT_DRAIN_TIMEOUT, "drain-timeout", required_argument, "drain-timeout" },
 	{ OPT_MESSAGE, "message", required_argument, "messages" },
 	{ OPT_MIRROR_HEADER, "mirror-header", required_argument, NULL },
+	{ OPT_SOCKET_MODE, "socket-mode", required_argument, "socket-mode" },
+	{ OPT_SOCKET_OWNER, "socket-owner", required_argument, "socket-owner" },
 };
 
 #define N_OPTIONS (sizeof(cli_options) / sizeof(cli_options[0]))
@@ -376,8 +380,14 @@ void cli_print_help(FILE *out)
 		"backends, fire-and-forget.\n"
 		"\n"
 		"SPOP listener:\n"
-		"  -a, --address=ADDR            address to listen on (default: %s)\n"
+		"  -a, --address=ADDR            address to listen on (default: %s), or\n"
+		"                                unix:PATH (or /PATH) for a UNIX socket\n"
 		"  -p, --port=PORT               port to listen on (default: %u)\n"
+		"      --socket-mode=MODE        the UNIX socket's permission bits, octal\n"
+		"                                (default: %04o)\n"
+		"      --socket-owner=USER[:GROUP]\n"
+		"                                the UNIX socket's owner and group, e.g. HAProxy's\n"
+		"                                (default: the agent's own)\n"
 		"  -b, --connection-backlog=N    listen backlog (default: %u)\n"
 		"  -c, --capability=NAME         announce only the capabilities given: fragmentation,\n"
 		"                                pipelining, async; repeatable (default: all three)\n"
@@ -435,7 +445,8 @@ void cli_print_help(FILE *out)
 		"SIZE is bytes, or a number with k, m or g (512k, 4m).\n"
 		"Exit status: 0 after a clean stop, 1 on a runtime error, 2 on a configuration\n"
 		"error. See spoa-mirror(8) and spoa-mirror.ini.example for the INI file.\n",
-		CFG_DEFAULT_ADDRESS, CFG_DEFAULT_PORT, CFG_DEFAULT_BACKLOG, frame, reasm,
+		CFG_DEFAULT_ADDRESS, CFG_DEFAULT_PORT, CFG_DEFAULT_SOCKET_MODE, CFG_DEFAULT_BACKLOG,
+		frame, reasm,
 		CFG_DEFAULT_MAX_CONNECTIONS, idle, CFG_DEFAULT_WORKERS, CFG_DEFAULT_QUEUE_MAX_ENTRIES,
 		qbytes, drain, monitor);
 }

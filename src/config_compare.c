@@ -12,7 +12,7 @@
 #if defined(__x86_64__) && defined(__LP64__)
 _Static_assert(sizeof(struct target_config) == 136,
 	       "struct target_config changed: update target_config_diff()");
-_Static_assert(sizeof(struct agent_config) == 216,
+_Static_assert(sizeof(struct agent_config) == 232,
 	       "struct agent_config changed: update config_diff()");
 #endif
 
@@ -109,6 +109,10 @@ static const char *agent_field_ne(const struct agent_config *a, const struct age
 		return "reassembly_max";
 	if (a->max_connections != b->max_connections)
 		return "max_connections";
+	if (a->socket_mode != b->socket_mode)
+		return "socket_mode";
+	if (str_ne(a->socket_owner, b->socket_owner))
+		return "socket_owner";
 	if (a->idle_timeout_ms != b->idle_timeout_ms)
 		return "idle_timeout_ms";
 	if (str_ne(a->libev_backend, b->libev_backend))

@@ -97,6 +97,24 @@ static int set_address(struct agent_config *c, const char *v, bool append, char 
 	return 0;
 }
 
+static int set_socket_mode(struct agent_config *c, const char *v, bool append, char *why,
+			   size_t n)
+{
+	return listener_parse_mode(v, &c->socket_mode, why, n);
+}
+
+static int set_socket_owner(struct agent_config *c, const char *v, bool append, char *why,
+			    size_t n)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (*v && listener_parse_owner(v, &uid, &gid, why, n) < 0)
+		return -1;
+	replace_str(&c->socket_owner, v);
+	return 0;
+}
+
 static int set_port(struct agent_config *c, const char *v, bool append, char *why, size_t n)
 {
 	unsigned long long x;
@@ -726,6 +744,19 @@ static int get_drain_timeout(const struct agent_config *c, struct strbuf *out, c
 	return put_time(out, c->drain_timeout_ms);
 }
 
+static int get_socket_mode(const struct agent_config *c, struct strbuf *out, char *why,
+			   size_t n)
+{
+	strbuf_printf(out, "%04o", c->socket_mode);
+	return 0;
+}
+
+static int get_socket_owner(const struct agent_config *c, struct strbuf *out, char *why,
+			    size_t n)
+{
+	return put_str(out, c->socket_owner);
+}
+
 static int get_metrics(const struct agent_config *c, struct strbuf *out, char *why, size_t n)
 {
 	return put_str(out, c->metrics_address);
@@ -925,6 +956,8 @@ static int get_ca_file(const struct target_config *t, struct strbuf *out, char *
 static const struct setting table[] = {
 	AGENT("address", NULL, false, set_address, get_address),
 	AGENT("port", NULL, false, set_port, get_port),
+	AGENT("socket-mode", NULL, false, set_socket_mode, get_socket_mode),
+	AGENT("socket-owner", NULL, false, set_socket_owner, get_socket_owner),
 	AGENT("backlog", "connection-backlog", false, set_backlog, get_backlog),
 	AGENT("capabilities", "capability", true, set_capabilities, get_capabilities),
 	AGENT("max-frame-size", NULL, false, set_max_frame_size, get_max_frame_size),
