@@ -170,6 +170,21 @@ def markdown(res):
                       _us(c["ack_p99_us"]), _us(c["ack_p999_us"]), _us(c["ack_max_us"]),
                       _n(max(c["drops"] or 0, c["agent_dropped"] or 0)),
                       _us(c["cpu_us_per_req"]))]
+    if res.get("unix_vs_tcp"):
+        lines += ["", "### (u) SPOP over a UNIX socket against TCP loopback (body 0; rounds "
+                  "interleaved; unix/tcp rows: median of the rounds' ratios)", "",
+                  "| Case | Transport | NOTIFY/s | ACK p50 | ACK p99 | Agent CPU / mirrored "
+                  "| Load (1 min) |",
+                  "|---|---|---:|---:|---:|---:|---:|"]
+        for r in res["unix_vs_tcp"]:
+            if r["transport"] == "unix/tcp":
+                lines.append("| %s | unix/tcp | %s | %s | %s | %s | |" % (
+                    r["case"], _n(r["notify_per_s"], 3), _n(r["ack_p50_us"], 3),
+                    _n(r["ack_p99_us"], 3), _n(r["cpu_us_per_req"], 3)))
+            else:
+                lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+                    r["case"], r["transport"], _n(r["notify_per_s"]), _us(r["ack_p50_us"]),
+                    _us(r["ack_p99_us"]), _us(r["cpu_us_per_req"]), _n(r["loadavg_1m"], 2)))
     lines += ["", "The agent ACKs every NOTIFY at once and drops what its queue cannot hold: "
               "NOTIFY/s in (a) is the SPOP side alone, Mirrored/s what reached the sink; "
               "(c) takes the smaller of the two as the maximum. "

@@ -8,11 +8,11 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "cli.h"
 #include "http_endpoint.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
+#include "reload.h"
 #include "replay.h"
 #include "server.h"
 #include "settings.h"
@@ -60,8 +60,7 @@ static void runtime_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void sig_hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct agent *a = w->data;
-	struct agent_config fresh;
-	struct target_set *set;
+	struct reload_result got;
 	char err[512];
 	int rc;
 
@@ -69,25 +68,15 @@ static void sig_hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	if (rc < 0)
 		log_error("SIGHUP: reopening the log file failed, writing on to the old one: %s",
 			  strerror(-rc));
-	config_init(&fresh);
-	if (cli_parse(a->argc, a->argv, &fresh, err, sizeof(err)) != 0 ||
-	    settings_validate(&fresh, err, sizeof(err)) != 0) {
+	if (reload_build(a->argc, a->argv, &a->registry, &got, err, sizeof(err)) < 0) {
 		log_error("reload failed, keeping the running configuration: %s", err);
-		config_free(&fresh);
-		return;
-	}
-	set = target_set_new(&fresh, &a->registry, err, sizeof(err));
-	if (!set) {
-		log_error("reload failed, keeping the running configuration: %s", err);
-		config_free(&fresh);
 		return;
 	}
 	target_set_unref(a->targets);
-	a->targets = set; /* requests in flight keep their own reference to the old set */
-	log_set_level(fresh.log_level);
-	log_info("reloaded: %zu target(s), log level %s", set->count,
-		 log_level_name(fresh.log_level));
-	config_free(&fresh);
+	a->targets = got.targets; /* requests in flight keep their reference to the old set */
+	log_set_level(got.log_level);
+	log_info("reloaded: %zu target(s), log level %s", got.targets->count,
+		 log_level_name(got.log_level));
 }
 
 static void monitor_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -121,6 +110,7 @@ static void metrics_route(void *arg, struct http_reply *reply)
 		.spop_memory = &a->spop_memory,
 		.queue_depth = replay_pool_queued(a->pool),
 		.active_transfers = replay_pool_active(a->pool),
+		.curl_multi_errors = replay_pool_multi_errors(a->pool),
 		.workers_alive = replay_pool_alive(a->pool) ? a->cfg.num_workers : 0,
 		.workers_total = a->cfg.num_workers,
 		.listening = server_accepting(a->server),
@@ -222,6 +212,7 @@ static int agent_start(struct agent *a, char *err, size_t errlen)
 		.address = a->cfg.address,
 		.port = a->cfg.port,
 		.backlog = a->cfg.backlog,
+		.unix_access = { .mode = a->cfg.socket_mode },
 		.max_connections = fit_connection_limit(&a->cfg),
 		.idle_timeout_ms = a->cfg.idle_timeout_ms,
 		.processing_delay_ms = a->cfg.processing_delay_ms,
@@ -237,11 +228,18 @@ static int agent_start(struct agent *a, char *err, size_t errlen)
 	struct conn_handler handler = { mirror_on_message, &a->dispatch };
 	sigset_t block, old;
 
-	/* validated when set: this only turns "PORT" or "LOW-HIGH" into numbers */
+	/* validated when set: these only turn "PORT" or "LOW-HIGH" and
+	 * "USER:GROUP" into numbers */
 	if (a->cfg.mirror_local_port && *a->cfg.mirror_local_port &&
 	    units_parse_port_range(a->cfg.mirror_local_port, &rs.local_port_low,
 				   &rs.local_port_high, err, errlen) < 0)
 		return -1;
+	if (a->cfg.socket_owner) {
+		if (listener_parse_owner(a->cfg.socket_owner, &ss.unix_access.uid,
+					 &ss.unix_access.gid, err, errlen) < 0)
+			return -1;
+		ss.unix_access.set_owner = true;
+	}
 	a->targets = target_set_new(&a->cfg, &a->registry, err, errlen);
 	if (!a->targets)
 		return -1;
@@ -344,9 +342,11 @@ int agent_run(struct agent_config *cfg, int argc, char **argv, void (*ready)(voi
 		log_error("%s", err);
 		status = 1;
 	} else {
-		log_info("spoa-mirror listening on %s:%u, %zu target(s), %u worker(s)",
-			 a->cfg.address, server_port(a->server), a->targets->count,
-			 a->cfg.num_workers);
+		char where[160];
+
+		server_name(a->server, where, sizeof(where));
+		log_info("spoa-mirror listening on %s, %zu target(s), %u worker(s)", where,
+			 a->targets->count, a->cfg.num_workers);
 		if (ready)
 			ready(arg);
 		ev_run(a->loop, 0);

@@ -73,6 +73,7 @@ void config_init(struct agent_config *cfg)
 		.address = xstrdup(CFG_DEFAULT_ADDRESS),
 		.port = CFG_DEFAULT_PORT,
 		.backlog = CFG_DEFAULT_BACKLOG,
+		.socket_mode = CFG_DEFAULT_SOCKET_MODE,
 		.caps = SPOP_CAP_ALL,
 		.max_frame_size = CFG_DEFAULT_MAX_FRAME_SIZE,
 		.reassembly_max = CFG_DEFAULT_REASSEMBLY_MAX,
@@ -107,6 +108,7 @@ void config_free(struct agent_config *cfg)
 	free(cfg->targets);
 	header_pairs_free(cfg->mirror_headers, cfg->n_mirror_headers);
 	free(cfg->metrics_address);
+	free(cfg->socket_owner);
 	free(cfg->logfile);
 	free(cfg->pidfile);
 	free(cfg->config_file);

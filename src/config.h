@@ -18,6 +18,8 @@
 /* HAProxy opens many SPOP connections at once; the incumbent's backlog of 10
  * resets them under bursts. */
 #define CFG_DEFAULT_BACKLOG 1024
+/* a UNIX socket listener's permission bits: its owner and group only */
+#define CFG_DEFAULT_SOCKET_MODE 0660
 /* High enough that HAProxy's tune.bufsize is the only knob for big bodies:
  * the frame size actually used is min(this, HAProxy's). */
 #define CFG_DEFAULT_MAX_FRAME_SIZE (4u * 1024 * 1024)
@@ -94,9 +96,11 @@ struct target_config {
 
 struct agent_config {
 	/* SPOP listener */
-	char *address;
+	char *address;              /* or unix:PATH, /PATH: a UNIX socket */
 	uint16_t port;
 	int backlog;
+	unsigned socket_mode;       /* UNIX socket's permission bits */
+	char *socket_owner;         /* UNIX socket's USER[:GROUP], NULL = ours */
 	unsigned caps;              /* SPOP_CAP_* announced */
 	uint32_t max_frame_size;
 	size_t reassembly_max;      /* 0 = CFG_REASSEMBLY_FRAMES x max_frame_size */

@@ -20,6 +20,13 @@
 #define ACCEPT_PAUSE_S 0.1
 #define ACCEPT_BURST 16
 
+/* The answer when memory runs out while serving (a client's state, a page
+ * that cannot be built): static, so sending it needs no allocation. */
+static const char OUT_OF_MEMORY_REPLY[] =
+	"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+	"Content-Length: 14\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"
+	"out of memory\n";
+
 enum client_state { READING_HEAD, WRITING_REPLY, DRAINING };
 
 struct http_client {
@@ -31,6 +38,8 @@ struct http_client {
 	enum client_state state;
 	size_t in_len;
 	struct strbuf out;
+	const char *reply;  /* out's bytes, or OUT_OF_MEMORY_REPLY */
+	size_t reply_len;
 	size_t out_off;
 	char in[HTTP_ENDPOINT_HEAD_MAX];
 };
@@ -87,7 +96,7 @@ static const char *status_text(int status)
 }
 
 /* Queues the whole reply and switches the client to writing it, within a
- * fresh deadline. */
+ * fresh deadline. Out of memory for it: the static 503 goes instead. */
 static void client_reply(struct http_client *c, int status, const char *ctype,
 			 struct slice body, const char *extra)
 {
@@ -96,6 +105,13 @@ static void client_reply(struct http_client *c, int status, const char *ctype,
 		      "Cache-Control: no-store\r\n%sConnection: close\r\n\r\n",
 		      status, status_text(status), ctype, body.len, extra);
 	strbuf_append(&c->out, body.ptr, body.len);
+	if (c->out.failed) {
+		c->reply = OUT_OF_MEMORY_REPLY;
+		c->reply_len = sizeof(OUT_OF_MEMORY_REPLY) - 1;
+	} else {
+		c->reply = c->out.data;
+		c->reply_len = c->out.len;
+	}
 	c->state = WRITING_REPLY;
 	watch(c, EV_WRITE);
 	ev_timer_stop(c->ep->loop, &c->deadline);
@@ -177,7 +193,7 @@ static void client_serve(struct http_client *c, struct slice head)
 	}
 	for (size_t i = 0; i < ep->n_routes; i++) {
 		const struct http_route *route = &ep->routes[i];
-		struct http_reply reply = { 200, "text/plain; charset=utf-8", STRBUF_INIT };
+		struct http_reply reply = { 200, "text/plain; charset=utf-8", STRBUF_INIT_CHECKED };
 
 		if (!slice_eq_cstr(path, route->path))
 			continue;
@@ -187,8 +203,11 @@ static void client_serve(struct http_client *c, struct slice head)
 			return;
 		}
 		route->handler(route->arg, &reply);
-		client_reply(c, reply.status, reply.content_type,
-			     slice_make(reply.body.data, reply.body.len), "");
+		if (reply.body.failed) /* a cut page would read as valid metrics */
+			client_error(c, 503, "out of memory\n");
+		else
+			client_reply(c, reply.status, reply.content_type,
+				     slice_make(reply.body.data, reply.body.len), "");
 		strbuf_free(&reply.body);
 		return;
 	}
@@ -229,8 +248,8 @@ static void client_on_read(struct http_client *c)
 
 static void client_on_write(struct http_client *c)
 {
-	while (c->out_off < c->out.len) {
-		ssize_t w = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
+	while (c->out_off < c->reply_len) {
+		ssize_t w = send(c->fd, c->reply + c->out_off, c->reply_len - c->out_off,
 				 MSG_NOSIGNAL);
 
 		if (w < 0) {
@@ -288,8 +307,15 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			close(fd);
 			continue;
 		}
-		c = xmalloc(sizeof(*c));
-		*c = (struct http_client){ .ep = ep, .fd = fd, .next = ep->clients };
+		c = malloc(sizeof(*c));
+		if (!c) { /* best effort: the socket's buffer is empty, this fits */
+			send(fd, OUT_OF_MEMORY_REPLY, sizeof(OUT_OF_MEMORY_REPLY) - 1,
+			     MSG_NOSIGNAL | MSG_DONTWAIT);
+			close(fd);
+			continue;
+		}
+		*c = (struct http_client){ .ep = ep, .fd = fd, .next = ep->clients,
+					   .out = STRBUF_INIT_CHECKED };
 		ev_io_init(&c->io, client_io_cb, fd, EV_READ);
 		c->io.data = c;
 		ev_timer_init(&c->deadline, client_deadline_cb, ep->timeout_s, 0.);

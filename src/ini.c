@@ -295,16 +295,18 @@ out:
 int ini_load(const char *path, struct agent_config *cfg, bool require_target, char *err,
 	     size_t errlen)
 {
+	/* before the file is open: on a reload out of memory (xalloc_try) the
+	 * allocation does not return, and the FILE would be lost */
+	char *buf = xmalloc(INI_MAX_FILE_SIZE + 1);
 	FILE *f = fopen(path, "rb");
-	char *buf;
 	size_t len = 0;
 	int rc;
 
 	if (!f) {
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		free(buf);
 		return -1;
 	}
-	buf = xmalloc(INI_MAX_FILE_SIZE + 1);
 	len = fread(buf, 1, INI_MAX_FILE_SIZE + 1, f);
 	if (ferror(f)) {
 		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));

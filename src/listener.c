@@ -3,10 +3,16 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
 #include <netinet/in.h>
+#include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 int listener_parse_addr(const char *spec, struct sockaddr_storage *out, socklen_t *outlen,
@@ -155,4 +161,197 @@ unsigned listener_host(const struct sockaddr *sa, char *host, size_t len)
 		return ntohs(a6->sin6_port);
 	}
 	return 0;
+}
+
+/* ---- UNIX sockets ---- */
+
+const char *listener_unix_path(const char *address)
+{
+	if (!address)
+		return NULL;
+	if (!strncmp(address, "unix:", 5))
+		return address + 5;
+	return address[0] == '/' ? address : NULL;
+}
+
+int listener_parse_mode(const char *spec, unsigned *mode, char *why, size_t n)
+{
+	unsigned v = 0;
+	const char *p = spec;
+
+	if (!p || !*p) {
+		snprintf(why, n, "must be octal permission bits, like 0660");
+		return -1;
+	}
+	for (; *p; p++) {
+		if (*p < '0' || *p > '7' || (v = v * 8 + (unsigned)(*p - '0')) > 0777) {
+			snprintf(why, n, "must be octal permission bits 0..0777, like 0660");
+			return -1;
+		}
+	}
+	*mode = v;
+	return 0;
+}
+
+/* A name or a number of a user (group == false) or a group. */
+static int lookup_id(const char *name, bool group, unsigned long *id)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(name, &end, 10);
+	if (*name && !*end && !errno && v < (unsigned long)(uid_t)-1) {
+		*id = v;
+		return 0;
+	}
+	if (group) {
+		struct group *g = getgrnam(name);
+
+		if (!g)
+			return -1;
+		*id = g->gr_gid;
+	} else {
+		struct passwd *pw = getpwnam(name);
+
+		if (!pw)
+			return -1;
+		*id = pw->pw_uid;
+	}
+	return 0;
+}
+
+int listener_parse_owner(const char *spec, uid_t *uid, gid_t *gid, char *why, size_t n)
+{
+	char user[128];
+	const char *colon = spec ? strchr(spec, ':') : NULL;
+	size_t ulen = colon ? (size_t)(colon - spec) : (spec ? strlen(spec) : 0);
+	unsigned long id;
+
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
+	if (!spec || (!ulen && (!colon || !colon[1]))) {
+		snprintf(why, n, "must be USER, USER:GROUP or :GROUP");
+		return -1;
+	}
+	if (ulen >= sizeof(user)) {
+		snprintf(why, n, "user name too long");
+		return -1;
+	}
+	memcpy(user, spec, ulen);
+	user[ulen] = '\0';
+	if (ulen) {
+		if (lookup_id(user, false, &id) < 0) {
+			snprintf(why, n, "no user '%s'", user);
+			return -1;
+		}
+		*uid = (uid_t)id;
+	}
+	if (colon && colon[1]) {
+		if (lookup_id(colon + 1, true, &id) < 0) {
+			snprintf(why, n, "no group '%s'", colon + 1);
+			return -1;
+		}
+		*gid = (gid_t)id;
+	}
+	return 0;
+}
+
+/* Clears the way for a new socket at path: nothing there, or a socket file
+ * nobody answers on (a crashed agent's), which is removed. */
+static int remove_stale(const char *path, const struct sockaddr_un *sun, char *why, size_t n)
+{
+	struct stat st;
+	int fd, rc;
+
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(why, n, "unix socket %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(why, n, "unix socket %s: the path exists and is not a socket", path);
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(why, n, "unix socket %s: %s", path, strerror(errno));
+		return -1;
+	}
+	rc = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	close(fd);
+	if (rc == 0) {
+		snprintf(why, n, "unix socket %s: another process listens on it", path);
+		return -1;
+	}
+	if (errno != ECONNREFUSED) {
+		snprintf(why, n, "unix socket %s: cannot tell whether it is in use: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	if (unlink(path) < 0 && errno != ENOENT) {
+		snprintf(why, n, "unix socket %s: cannot remove the stale socket: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int listener_open_unix(const char *path, int backlog, const struct listener_unix_access *acc,
+		       struct listener_unix_file *made, char *why, size_t n)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat st;
+	mode_t old_mask;
+	int fd, rc;
+
+	if (!path || path[0] != '/') {
+		snprintf(why, n, "unix socket '%s': the path must be absolute", path ? path : "");
+		return -1;
+	}
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(why, n, "unix socket %s: the path is longer than %zu bytes", path,
+			 sizeof(sun.sun_path) - 1);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	if (remove_stale(path, &sun, why, n) < 0)
+		return -1;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(why, n, "unix socket %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* Created with no permission at all, so that nobody but root connects
+	 * before the owner and mode below are in place. umask is per process;
+	 * this runs at start-up, before any other thread creates files. */
+	old_mask = umask(0777);
+	rc = bind(fd, (const struct sockaddr *)&sun, sizeof(sun));
+	umask(old_mask);
+	if (rc < 0) {
+		snprintf(why, n, "unix socket %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (lstat(path, &st) < 0 ||
+	    (acc->set_owner && chown(path, acc->uid, acc->gid) < 0) ||
+	    chmod(path, (mode_t)acc->mode) < 0 || listen(fd, backlog) < 0) {
+		snprintf(why, n, "unix socket %s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	made->dev = st.st_dev;
+	made->ino = st.st_ino;
+	return fd;
+}
+
+void listener_unlink_unix(const char *path, const struct listener_unix_file *made)
+{
+	struct stat st;
+
+	if (path && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == made->dev &&
+	    st.st_ino == made->ino)
+		unlink(path);
 }

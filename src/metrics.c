@@ -217,6 +217,9 @@ static void render_queue(struct strbuf *o, const struct metrics_view *v)
 		   "Highest queue_bytes since the start.", peak);
 	scalar_u64(o, "spoa_mirror_active_transfers", "gauge",
 		   "Mirror transfers in libcurl now.", v->active_transfers);
+	scalar_u64(o, "spoa_mirror_curl_multi_errors_total", "counter",
+		   "curl_multi_* calls in the replay workers that did not return CURLM_OK.",
+		   v->curl_multi_errors);
 }
 
 static void render_process(struct strbuf *o, const struct metrics_view *v)

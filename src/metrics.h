@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "strbuf.h"
 
@@ -24,6 +25,7 @@ struct metrics_view {
 	const struct spop_budget *spop_memory;  /* src/spop_budget.h: SPOP buffers, limit, peak */
 	size_t queue_depth;                     /* waiting in worker queues */
 	size_t active_transfers;
+	uint64_t curl_multi_errors; /* curl_multi_* calls not CURLM_OK */
 	unsigned workers_alive, workers_total;
 	bool listening, accepting;
 	double uptime_s;

@@ -163,6 +163,11 @@ size_t replay_pool_active(struct replay_pool *p)
 	return n;
 }
 
+uint64_t replay_pool_multi_errors(struct replay_pool *p)
+{
+	return atomic_load_explicit(&p->log.multi_errors, memory_order_relaxed);
+}
+
 bool replay_pool_alive(struct replay_pool *p)
 {
 	for (unsigned i = 0; i < p->n_workers; i++)

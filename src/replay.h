@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "replay_window.h"
 
@@ -36,6 +37,8 @@ void replay_pool_submit_take(struct replay_pool *p, struct mirror_request *r);
 size_t replay_pool_queued(struct replay_pool *p);
 /* Transfers currently in curl. */
 size_t replay_pool_active(struct replay_pool *p);
+/* curl_multi_* calls that did not return CURLM_OK since the start. */
+uint64_t replay_pool_multi_errors(struct replay_pool *p);
 /* True while every worker thread runs its loop. */
 bool replay_pool_alive(struct replay_pool *p);
 

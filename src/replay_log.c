@@ -6,11 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "log.h"
 #include "request.h"
 #include "target.h"
 
 #define SHADOW_ERROR_LEVEL LOG_LVL_WARN
+#define MULTI_ERRORS "curl multi errors"
 
 /* One target's window; nodes are never freed before the pool. */
 struct error_log {
@@ -25,6 +25,8 @@ void replay_log_init(struct replay_log *l, unsigned interval_ms)
 	pthread_mutex_init(&l->lock, NULL);
 	l->targets = NULL;
 	l->interval_ms = interval_ms;
+	l->multi_log = (struct log_ratelimit)LOG_RATELIMIT_INIT(interval_ms);
+	atomic_init(&l->multi_errors, 0);
 }
 
 void replay_log_free(struct replay_log *l)
@@ -89,8 +91,18 @@ void replay_log_error(struct replay_log *l, const struct mirror_request *r,
 		    printable(uri, sizeof(uri), r->uri), why);
 }
 
+void replay_log_multi_error(struct replay_log *l, const char *call, const char *why)
+{
+	atomic_fetch_add_explicit(&l->multi_errors, 1, memory_order_relaxed);
+	log_limited(&l->multi_log, LOG_LVL_ERROR, MULTI_ERRORS, "replay: %s: %s", call, why);
+}
+
 void replay_log_flush(struct replay_log *l, bool now)
 {
+	if (now)
+		log_ratelimit_flush_now(&l->multi_log, LOG_LVL_ERROR, MULTI_ERRORS);
+	else
+		log_ratelimit_flush(&l->multi_log, LOG_LVL_ERROR, MULTI_ERRORS);
 	pthread_mutex_lock(&l->lock);
 	for (struct error_log *e = l->targets; e; e = e->next) {
 		if (now)

@@ -5,8 +5,11 @@
 #define SPOA_MIRROR_REPLAY_LOG_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "log.h"
 
 struct mirror_request;
 struct target;
@@ -16,6 +19,9 @@ struct replay_log {
 	pthread_mutex_t lock;
 	struct error_log *targets; /* one rate limit per target, kept across reloads */
 	unsigned interval_ms;
+	/* curl_multi_* calls that did not return CURLM_OK, all workers */
+	struct log_ratelimit multi_log;
+	atomic_uint_fast64_t multi_errors;
 };
 
 void replay_log_init(struct replay_log *l, unsigned interval_ms);
@@ -24,6 +30,10 @@ void replay_log_free(struct replay_log *l);
 /* A mirror of r to t failed for `why`: logged unless t's window is full. */
 void replay_log_error(struct replay_log *l, const struct mirror_request *r,
 		      const struct target *t, const char *why);
+/* A curl_multi_* call (named by `call`) failed for `why`: counted, logged at
+ * most once per interval. Any worker may call it. */
+void replay_log_multi_error(struct replay_log *l, const char *call, const char *why);
+
 /* Writes the summaries of the windows that are over; with `now`, of every
  * window that suppressed something (shutdown). */
 void replay_log_flush(struct replay_log *l, bool now);

@@ -11,6 +11,13 @@ struct socket_watch {
 	struct socket_watch *next, *prev;
 };
 
+/* Every CURLMcode ends here: what is not OK goes to the error callback. */
+static void check(struct replay_loop *l, const char *call, CURLMcode rc)
+{
+	if (rc != CURLM_OK)
+		l->error(l->arg, call, rc);
+}
+
 static void read_completions(struct replay_loop *l)
 {
 	CURLMsg *m;
@@ -30,7 +37,8 @@ static void on_socket_ready(struct ev_loop *loop, ev_io *io, int revents)
 		     (revents & EV_WRITE ? CURL_CSELECT_OUT : 0);
 	int running;
 
-	curl_multi_socket_action(l->multi, sw->fd, action, &running);
+	check(l, "curl_multi_socket_action", curl_multi_socket_action(l->multi, sw->fd, action,
+								      &running));
 	read_completions(l); /* sw may be gone now */
 }
 
@@ -39,7 +47,8 @@ static void on_timeout(struct ev_loop *loop, ev_timer *tm, int revents)
 	struct replay_loop *l = tm->data;
 	int running;
 
-	curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check(l, "curl_multi_socket_action(timeout)",
+	      curl_multi_socket_action(l->multi, CURL_SOCKET_TIMEOUT, 0, &running));
 	read_completions(l);
 }
 
@@ -65,7 +74,7 @@ static int socket_cb(CURL *e, curl_socket_t fd, int what, void *arg, void *sockp
 	if (what == CURL_POLL_REMOVE) {
 		if (sw) {
 			forget(l, sw);
-			curl_multi_assign(l->multi, fd, NULL);
+			check(l, "curl_multi_assign", curl_multi_assign(l->multi, fd, NULL));
 		}
 		return 0;
 	}
@@ -81,7 +90,7 @@ static int socket_cb(CURL *e, curl_socket_t fd, int what, void *arg, void *sockp
 		l->sockets = sw;
 		ev_io_init(&sw->io, on_socket_ready, fd, events);
 		sw->io.data = sw;
-		curl_multi_assign(l->multi, fd, sw);
+		check(l, "curl_multi_assign", curl_multi_assign(l->multi, fd, sw));
 	} else {
 		ev_io_stop(l->loop, &sw->io);
 		ev_io_set(&sw->io, fd, events);
@@ -104,21 +113,28 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *arg)
 }
 
 int replay_loop_init(struct replay_loop *l, struct ev_loop *loop,
-		     void (*done)(void *arg, CURL *easy, CURLcode rc), void *arg)
+		     void (*done)(void *arg, CURL *easy, CURLcode rc),
+		     void (*error)(void *arg, const char *call, CURLMcode rc), void *arg)
 {
 	l->loop = loop;
 	l->sockets = NULL;
 	l->done = done;
+	l->error = error;
 	l->arg = arg;
 	ev_timer_init(&l->timer, on_timeout, 0., 0.);
 	l->timer.data = l;
 	l->multi = curl_multi_init();
 	if (!l->multi)
 		return -1;
-	curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-	curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l);
-	curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l);
+	/* without these callbacks nothing would ever run: a start-up error */
+	if (curl_multi_setopt(l->multi, CURLMOPT_SOCKETFUNCTION, socket_cb) != CURLM_OK ||
+	    curl_multi_setopt(l->multi, CURLMOPT_SOCKETDATA, l) != CURLM_OK ||
+	    curl_multi_setopt(l->multi, CURLMOPT_TIMERFUNCTION, timer_cb) != CURLM_OK ||
+	    curl_multi_setopt(l->multi, CURLMOPT_TIMERDATA, l) != CURLM_OK) {
+		curl_multi_cleanup(l->multi);
+		l->multi = NULL;
+		return -1;
+	}
 	return 0;
 }
 
@@ -129,8 +145,8 @@ void replay_loop_stop(struct replay_loop *l)
 
 void replay_loop_free(struct replay_loop *l)
 {
-	if (l->multi)
-		curl_multi_cleanup(l->multi); /* may still call socket_cb(REMOVE) */
+	if (l->multi) /* may still call socket_cb(REMOVE) */
+		check(l, "curl_multi_cleanup", curl_multi_cleanup(l->multi));
 	l->multi = NULL;
 	while (l->sockets)
 		forget(l, l->sockets);

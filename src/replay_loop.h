@@ -17,12 +17,16 @@ struct replay_loop {
 	ev_timer timer;               /* curl's timeout */
 	struct socket_watch *sockets; /* one ev_io per socket curl watches */
 	void (*done)(void *arg, CURL *easy, CURLcode rc);
+	/* a curl_multi_* call, named by `call`, did not return CURLM_OK */
+	void (*error)(void *arg, const char *call, CURLMcode rc);
 	void *arg;
 };
 
-/* Creates the multi handle and wires it to loop. -1: out of memory. */
+/* Creates the multi handle and wires it to loop. -1: out of memory or a
+ * callback curl refused. */
 int replay_loop_init(struct replay_loop *l, struct ev_loop *loop,
-		     void (*done)(void *arg, CURL *easy, CURLcode rc), void *arg);
+		     void (*done)(void *arg, CURL *easy, CURLcode rc),
+		     void (*error)(void *arg, const char *call, CURLMcode rc), void *arg);
 /* Stops curl's timer (the loop is about to end). */
 void replay_loop_stop(struct replay_loop *l);
 /* Cleans the multi handle up (its easy handles removed first) and forgets

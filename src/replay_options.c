@@ -132,10 +132,11 @@ const char *replay_options_prepare(struct transfer *x, const struct mirror_reque
 /* From the targets' windows: curl never has to park a transfer for want of
  * a connection (targets may share a host), and enough connections stay
  * cached that keep-alive survives a full window. */
-long replay_options_connections(CURLM *multi, const struct target_set *set,
-				struct replay_options *o)
+CURLMcode replay_options_connections(CURLM *multi, const struct target_set *set,
+				     struct replay_options *o, long *count)
 {
 	long total = 0;
+	CURLMcode rc;
 
 	for (size_t i = 0; i < set->count; i++) {
 		const struct target *t = &set->targets[i];
@@ -151,7 +152,7 @@ long replay_options_connections(CURLM *multi, const struct target_set *set,
 		total = MAX_CACHED_CONNS;
 	if (total < 1)
 		total = 1;
-	curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, total);
-	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, total);
-	return total;
+	*count = total;
+	rc = curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, total);
+	return rc != CURLM_OK ? rc : curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, total);
 }

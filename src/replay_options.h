@@ -29,10 +29,11 @@ struct replay_options {
 const char *replay_options_prepare(struct transfer *x, const struct mirror_request *r,
 				   const struct target *t, const struct replay_options *o);
 
-/* Sizes the multi handle's connection limits for the targets of set and
- * returns the count, which is also how many idle transfers are worth
- * keeping. Warns once about h2c targets a broken libcurl cannot reuse. */
-long replay_options_connections(CURLM *multi, const struct target_set *set,
-				struct replay_options *o);
+/* Sizes the multi handle's connection limits for the targets of set; the
+ * count goes to *total, which is also how many idle transfers are worth
+ * keeping. Warns once about h2c targets a broken libcurl cannot reuse.
+ * What curl_multi_setopt returned (the first that is not CURLM_OK). */
+CURLMcode replay_options_connections(CURLM *multi, const struct target_set *set,
+				     struct replay_options *o, long *total);
 
 #endif

@@ -25,6 +25,13 @@ static enum outcome_class failure_class(CURLcode rc)
 	}
 }
 
+/* A CURLMcode that is not OK: counted and logged (rate-limited). */
+static void check_multi(struct worker *w, const char *call, CURLMcode rc)
+{
+	if (rc != CURLM_OK)
+		replay_log_multi_error(&w->pool->log, call, curl_multi_strerror(rc));
+}
+
 static void recycle(struct worker *w, struct transfer *x)
 {
 	transfer_put(&w->transfers, x, !atomic_load(&w->pool->stopping));
@@ -63,6 +70,7 @@ static void start(struct worker *w, struct mirror_request *r, struct target_wind
 	x->start_ns = clock_monotonic_ns();
 	mrc = curl_multi_add_handle(w->curl.multi, x->easy);
 	if (mrc != CURLM_OK) {
+		check_multi(w, "curl_multi_add_handle", mrc);
 		recycle(w, x);
 		why = curl_multi_strerror(mrc);
 		goto failed;
@@ -87,7 +95,8 @@ static void start_waiting(struct worker *w, struct target_window *win)
 static void submit(struct worker *w, struct mirror_request *r, struct target *t)
 {
 	struct target_window *win =
-		replay_window_of(&w->windows, t, replay_target_window(t->cfg.max_inflight));
+		replay_window_of(&w->windows, t, t->generation,
+				 replay_target_window(t->cfg.max_inflight));
 
 	if (!win) {
 		fail_to_start(w, r, t, "out of memory for a transfer");
@@ -106,10 +115,15 @@ void replay_send(struct worker *w, struct mirror_request *r)
 	struct target_set *set = r->set;
 	uint32_t mask = r->target_mask;
 
-	if (set != w->sized_for) {
-		w->transfers.max_idle =
-			(size_t)replay_options_connections(w->curl.multi, set, &w->pool->options);
-		w->sized_for = set;
+	/* by generation: a reload's new set may reuse a freed set's address */
+	if (set->generation != w->sized_for) {
+		long total;
+
+		check_multi(w, "curl_multi_setopt(connection limits)",
+			    replay_options_connections(w->curl.multi, set, &w->pool->options,
+						       &total));
+		w->transfers.max_idle = (size_t)total;
+		w->sized_for = set->generation;
 	}
 	/* r may be freed by its last transfer: read the mask first */
 	for (unsigned i = 0; mask && i < set->count; i++) {
@@ -126,7 +140,7 @@ void replay_send_done(struct worker *w, struct transfer *x, CURLcode rc)
 	uint64_t us = (clock_monotonic_ns() - x->start_ns) / 1000;
 	long status = 0;
 
-	curl_multi_remove_handle(w->curl.multi, x->easy);
+	check_multi(w, "curl_multi_remove_handle", curl_multi_remove_handle(w->curl.multi, x->easy));
 	transfer_deactivate(&w->transfers, x);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -151,7 +165,7 @@ void replay_send_done(struct worker *w, struct transfer *x, CURLcode rc)
 
 void replay_send_abort(struct worker *w, struct transfer *x)
 {
-	curl_multi_remove_handle(w->curl.multi, x->easy);
+	check_multi(w, "curl_multi_remove_handle", curl_multi_remove_handle(w->curl.multi, x->easy));
 	transfer_deactivate(&w->transfers, x);
 	replay_window_leave(x->win);
 	w->n_aborted++;

@@ -33,7 +33,7 @@ struct worker {
 	ev_timer drain_timer;
 	struct transfer_pool transfers;
 	struct replay_windows windows;
-	const struct target_set *sized_for; /* connection limits follow this set */
+	uint64_t sized_for; /* connection limits follow the set of this generation */
 	atomic_bool alive;
 	bool draining;
 	bool aborted;

@@ -32,11 +32,12 @@ static bool window_idle(const struct target_window *win)
 }
 
 struct target_window *replay_window_of(struct replay_windows *ws, struct target *t,
-				       unsigned limit)
+				       uint64_t generation, unsigned limit)
 {
 	struct target_window *win, *reuse = NULL;
 
-	for (win = ws->list; win && win->t != t; win = win->next)
+	for (win = ws->list; win && (win->t != t || win->generation != generation);
+	     win = win->next)
 		if (!reuse && window_idle(win))
 			reuse = win;
 	if (!win && !reuse) {
@@ -50,6 +51,7 @@ struct target_window *replay_window_of(struct replay_windows *ws, struct target 
 	if (!win) {
 		win = reuse;
 		win->t = t;
+		win->generation = generation;
 		win->in_curl = 0;
 	}
 	/* a reload may change the limit; it applies from now on */

@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Transfers one worker has in curl for one target at once (for HTTP/1.1,
  * connections to it); more wait in the worker, in arrival order. */
@@ -33,12 +34,14 @@ struct target;
 
 struct window_wait;
 
-/* One target's window; found by the target's address. Its address stays
- * valid until replay_windows_destroy(): transfers keep it. */
+/* One target's window; found by the target's address and its set's
+ * generation (a reload may put a new target where a freed one was). Its
+ * address stays valid until replay_windows_destroy(): transfers keep it. */
 struct target_window {
 	struct target_window *next;
 	struct replay_windows *owner;
 	struct target *t;
+	uint64_t generation;
 	unsigned limit;     /* transfers in curl at most */
 	unsigned in_curl;   /* transfers in curl now */
 	struct window_wait *head, *tail; /* waiting, in arrival order */
@@ -56,7 +59,7 @@ void replay_windows_destroy(struct replay_windows *ws);
 /* The window of t, created empty with `limit` when new (a reload brings new
  * targets; an empty window of a target gone is reused). NULL: out of memory. */
 struct target_window *replay_window_of(struct replay_windows *ws, struct target *t,
-				       unsigned limit);
+				       uint64_t generation, unsigned limit);
 
 /* Takes a place in curl if one is free. */
 bool replay_window_enter(struct target_window *win);

@@ -29,6 +29,13 @@ static void on_curl_done(void *arg, CURL *easy, CURLcode rc)
 	check_drained(w);
 }
 
+static void on_curl_error(void *arg, const char *call, CURLMcode rc)
+{
+	struct worker *w = arg;
+
+	replay_log_multi_error(&w->pool->log, call, curl_multi_strerror(rc));
+}
+
 static void drop_queued(struct worker *w, struct mirror_request *list)
 {
 	while (list) {
@@ -137,7 +144,7 @@ int replay_worker_init(struct replay_pool *p, struct worker *w, unsigned index, 
 		snprintf(err, errlen, "replay worker %u: cannot create an event loop", index);
 		return -1;
 	}
-	if (replay_loop_init(&w->curl, w->loop, on_curl_done, w) < 0) {
+	if (replay_loop_init(&w->curl, w->loop, on_curl_done, on_curl_error, w) < 0) {
 		snprintf(err, errlen, "replay worker %u: curl_multi_init failed", index);
 		return -1;
 	}

@@ -61,6 +61,8 @@ struct server {
 	struct conn_handler handler;
 	struct spop_stats *stats;
 	int listen_fd;
+	const char *unix_path; /* listening on this UNIX socket (settings' string) */
+	struct listener_unix_file unix_file;
 	ev_io accept_io;
 	bool accepting;
 	int spare_fd; /* given up to accept-and-close when out of descriptors */
@@ -104,6 +106,8 @@ static void format_peer(const struct sockaddr_storage *ss, char *out, size_t len
 		snprintf(out, len, "[%s]:%u", host, port);
 	else if (ss->ss_family == AF_INET)
 		snprintf(out, len, "%s:%u", host, port);
+	else if (ss->ss_family == AF_UNIX)
+		snprintf(out, len, "unix"); /* HAProxy binds no name: the peer has none */
 	else
 		snprintf(out, len, "unknown");
 }
@@ -492,7 +496,8 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		format_peer(&ss, peer, sizeof(peer));
 		/* ACKs are small and latency is the point */
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (ss.ss_family != AF_UNIX)
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		server_adopt(srv, fd, peer);
 	}
 }
@@ -523,13 +528,44 @@ struct server *server_new(struct ev_loop *loop, const struct server_settings *s,
 	return srv;
 }
 
+static void start_accepting(struct server *srv, int fd)
+{
+	srv->listen_fd = fd;
+	ev_io_init(&srv->accept_io, accept_cb, fd, EV_READ);
+	srv->accept_io.data = srv;
+	ev_io_start(srv->loop, &srv->accept_io);
+	srv->accepting = true;
+}
+
+/* The default keeps the socket to its owner and group: HAProxy's user gets
+ * in through --socket-owner. */
+#define SERVER_DEFAULT_SOCKET_MODE 0660
+
+static int listen_unix(struct server *srv, const char *path, char *err, size_t errlen)
+{
+	struct listener_unix_access acc = srv->settings.unix_access;
+	int fd;
+
+	if (!acc.mode)
+		acc.mode = SERVER_DEFAULT_SOCKET_MODE;
+	fd = listener_open_unix(path, srv->settings.backlog, &acc, &srv->unix_file, err, errlen);
+	if (fd < 0)
+		return -1;
+	srv->unix_path = path;
+	start_accepting(srv, fd);
+	return 0;
+}
+
 int server_listen(struct server *srv, char *err, size_t errlen)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
 	struct addrinfo *res = NULL, *ai;
+	const char *path = listener_unix_path(srv->settings.address);
 	char port[8];
 	int rc, fd = -1, last_errno = 0;
 
+	if (path)
+		return listen_unix(srv, path, err, errlen);
 	snprintf(port, sizeof(port), "%u", srv->settings.port);
 	rc = getaddrinfo(srv->settings.address, port, &hints, &res);
 	if (rc != 0) {
@@ -549,17 +585,21 @@ int server_listen(struct server *srv, char *err, size_t errlen)
 		return -1;
 	}
 	srv->bound_port = listener_port(fd);
-	srv->listen_fd = fd;
-	ev_io_init(&srv->accept_io, accept_cb, fd, EV_READ);
-	srv->accept_io.data = srv;
-	ev_io_start(srv->loop, &srv->accept_io);
-	srv->accepting = true;
+	start_accepting(srv, fd);
 	return 0;
 }
 
 uint16_t server_port(const struct server *srv)
 {
 	return srv->bound_port;
+}
+
+void server_name(const struct server *srv, char *out, size_t len)
+{
+	if (srv->unix_path)
+		snprintf(out, len, "unix:%s", srv->unix_path);
+	else
+		snprintf(out, len, "%s:%u", srv->settings.address, srv->bound_port);
 }
 
 bool server_accepting(const struct server *srv)
@@ -571,6 +611,11 @@ static void stop_listening(struct server *srv)
 {
 	if (srv->listen_fd >= 0) {
 		ev_io_stop(srv->loop, &srv->accept_io);
+		/* while the socket is open its inode cannot be reused, so the
+		 * file compared is really ours */
+		if (srv->unix_path)
+			listener_unlink_unix(srv->unix_path, &srv->unix_file);
+		srv->unix_path = NULL;
 		close(srv->listen_fd);
 		srv->listen_fd = -1;
 	}

@@ -10,11 +10,16 @@
 #include <ev.h>
 
 #include "conn.h"
+#include "listener.h"
 #include "stats.h"
 
 struct server_settings {
-	const char *address;     /* IPv4 or IPv6 literal or name; "0.0.0.0", "::" */
-	uint16_t port;           /* 0 = any free port (tests) */
+	/* IPv4 or IPv6 literal or name ("0.0.0.0", "::"), or a UNIX socket
+	 * path ("unix:/run/spoa-mirror.sock" or "/run/spoa-mirror.sock") */
+	const char *address;
+	uint16_t port;           /* 0 = any free port (tests); unused for UNIX */
+	/* a UNIX socket's mode and owner (listener.h); mode 0 takes 0660 */
+	struct listener_unix_access unix_access;
 	int backlog;
 	unsigned max_connections;
 	unsigned idle_timeout_ms;
@@ -31,8 +36,11 @@ struct server *server_new(struct ev_loop *loop, const struct server_settings *s,
 			  const struct conn_handler *h, struct spop_stats *stats);
 /* Binds and listens. -1 with a one-line reason in err. */
 int server_listen(struct server *srv, char *err, size_t errlen);
-/* The bound port (after server_listen, useful with port 0). */
+/* The bound port (after server_listen, useful with port 0); 0 on a UNIX
+ * socket. */
 uint16_t server_port(const struct server *srv);
+/* Where it listens, for log lines: "ADDR:PORT" or "unix:PATH". */
+void server_name(const struct server *srv, char *out, size_t len);
 bool server_accepting(const struct server *srv);
 /* Serves an already connected stream socket (one end of a socketpair, a
  * descriptor handed over) like an accepted connection; takes fd, closed on
@@ -47,7 +55,8 @@ void server_shutdown(struct server *srv, unsigned grace_ms, void (*done)(void *)
 /* Writes the "N more" summaries of rate-limited log lines whose window is
  * over; call it periodically so a burst that stops still gets its count. */
 void server_flush_logs(struct server *srv);
-/* Closes everything at once and frees the server. */
+/* Closes everything at once and frees the server; a UNIX socket's file is
+ * removed when the listener closes. */
 void server_free(struct server *srv);
 
 #endif

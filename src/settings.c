@@ -86,6 +86,17 @@ PRINT(print_uint)
 	return 0;
 }
 
+PARSE(parse_mode)
+{
+	return listener_parse_mode(v, AT(base, s->off, unsigned), why, n);
+}
+
+PRINT(print_mode)
+{
+	strbuf_printf(out, "%04o", *CAT(base, s->off, unsigned));
+	return 0;
+}
+
 PARSE(parse_size)
 {
 	size_t x;
@@ -450,9 +461,18 @@ static const struct {
 	[TYPE_SAMPLE_KEY] = { parse_sample_key, print_sample_key },
 	[TYPE_HOST] = { parse_host, print_host },
 	[TYPE_MIRROR_URL] = { parse_mirror_url, print_mirror_url },
+	[TYPE_MODE] = { parse_mode, print_mode },
 };
 
 /* ---- checks of single values ------------------------------------------ */
+
+static int check_socket_owner(const char *v, char *why, size_t n)
+{
+	uid_t uid;
+	gid_t gid;
+
+	return *v && listener_parse_owner(v, &uid, &gid, why, n) < 0 ? -1 : 0;
+}
 
 static int check_address(const char *v, char *why, size_t n)
 {
@@ -596,8 +616,12 @@ static int check_ca_file(const char *v, char *why, size_t n)
 static const struct setting table[] = {
 	HEADING("SPOP listener:"),
 	A("address", NULL, 'a', TYPE_STRING, address, 0, 0, check_address, "ADDR",
-	  "address to listen on"),
+	  "address to listen on; unix:PATH or /PATH: a UNIX socket"),
 	A("port", NULL, 'p', TYPE_UINT, port, 1, 65535, NULL, "PORT", "port to listen on"),
+	A("socket-mode", NULL, 0, TYPE_MODE, socket_mode, 0, 0, NULL, "MODE",
+	  "a UNIX socket's permission bits, in octal"),
+	A("socket-owner", NULL, 0, TYPE_STRING, socket_owner, 0, 0, check_socket_owner,
+	  "USER[:GROUP]", "a UNIX socket's owner and group, names or numbers (default: ours)"),
 	A("backlog", "connection-backlog", 'b', TYPE_UINT, backlog, 1, 65535, NULL, "N",
 	  "listen backlog"),
 	A("capabilities", "capability", 'c', TYPE_CAPS, caps, 0, 0, NULL, "NAME",

@@ -40,6 +40,7 @@ enum setting_type {
 	TYPE_SAMPLE_KEY, /* sample_key and sample_key_name */
 	TYPE_HOST,       /* enum host_policy */
 	TYPE_MIRROR_URL, /* the target "default" */
+	TYPE_MODE,       /* unsigned permission bits, written in octal */
 };
 
 struct setting {

@@ -16,16 +16,18 @@
 
 struct target_stats *stats_registry_get(struct stats_registry *reg, const char *name)
 {
-	struct stats_entry *e;
+	struct stats_entry e;
 
 	for (size_t i = 0; i < reg->count; i++)
 		if (!strcmp(reg->entries[i].name, name))
 			return reg->entries[i].stats;
+	/* the registry outlives a reload that runs out of memory here (see
+	 * xalloc_try): it changes only once everything is allocated */
+	e.name = xstrdup(name);
+	e.stats = xcalloc(1, sizeof(*e.stats));
 	reg->entries = xrealloc(reg->entries, (reg->count + 1) * sizeof(*reg->entries));
-	e = &reg->entries[reg->count++];
-	e->name = xstrdup(name);
-	e->stats = xcalloc(1, sizeof(*e->stats));
-	return e->stats;
+	reg->entries[reg->count++] = e;
+	return e.stats;
 }
 
 void stats_registry_free(struct stats_registry *reg)
@@ -42,6 +44,8 @@ void stats_registry_free(struct stats_registry *reg)
 /* ------------------------------------------------------------------ */
 /* sets                                                                */
 
+static atomic_uint_fast64_t set_generations;
+
 struct target_set *target_set_new(const struct agent_config *cfg, struct stats_registry *reg,
 				  char *err, size_t errlen)
 {
@@ -54,6 +58,7 @@ struct target_set *target_set_new(const struct agent_config *cfg, struct stats_r
 	}
 	set = xcalloc(1, sizeof(*set) + cfg->n_targets * sizeof(struct target));
 	atomic_init(&set->refs, 1);
+	set->generation = atomic_fetch_add_explicit(&set_generations, 1, memory_order_relaxed) + 1;
 	for (size_t i = 0; i < cfg->n_targets; i++) {
 		struct target *t = &set->targets[i];
 		char why[256];
@@ -64,6 +69,7 @@ struct target_set *target_set_new(const struct agent_config *cfg, struct stats_r
 			target_set_unref(set);
 			return NULL;
 		}
+		t->generation = set->generation;
 		target_config_copy(&t->cfg, &cfg->targets[i]);
 		t->stats = stats_registry_get(reg, t->cfg.name);
 		t->sample_threshold = (uint64_t)(t->cfg.sample_percent / 100.0 * 4294967296.0);

@@ -19,6 +19,7 @@
 #include "url.h"
 
 struct target {
+	uint64_t generation;      /* its set's */
 	struct target_config cfg; /* owned copy */
 	struct target_url url;
 	struct target_stats *stats; /* owned by the registry */
@@ -30,6 +31,9 @@ struct target {
 
 struct target_set {
 	atomic_uint refs;
+	/* 1, 2, ... in creation order: what workers compare, since a reload's
+	 * new set may get the address of a set freed before */
+	uint64_t generation;
 	size_t count;
 	struct target targets[];
 };

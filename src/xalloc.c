@@ -1,13 +1,19 @@
-/* Checked allocation for setup paths. */
+/* Checked allocation for setup paths (see xalloc.h). */
 #include "xalloc.h"
 
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Set while xalloc_try() runs on this thread: where exhaustion returns. */
+static _Thread_local jmp_buf *recover;
+
 static void *check(void *p)
 {
 	if (!p) {
+		if (recover)
+			longjmp(*recover, 1);
 		fputs("spoa-mirror: out of memory\n", stderr);
 		abort();
 	}
@@ -29,9 +35,21 @@ void *xrealloc(void *p, size_t n)
 	return check(realloc(p, n ? n : 1));
 }
 
+/* The copies go through malloc, like every other x*() allocation (the
+ * allocation-failure tests wrap malloc). */
+char *xstrndup(const char *s, size_t n)
+{
+	size_t len = strnlen(s, n);
+	char *p = xmalloc(len + 1);
+
+	memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
 char *xstrdup(const char *s)
 {
-	return check(strdup(s));
+	return xstrndup(s, strlen(s));
 }
 
 char *xstrdup_or_null(const char *s)
@@ -39,7 +57,20 @@ char *xstrdup_or_null(const char *s)
 	return s ? xstrdup(s) : NULL;
 }
 
-char *xstrndup(const char *s, size_t n)
+int xalloc_try(int (*fn)(void *arg), void *arg, int *oom)
 {
-	return check(strndup(s, n));
+	jmp_buf here;
+	jmp_buf *volatile outer = recover;
+	int rc;
+
+	*oom = 0;
+	if (setjmp(here)) {
+		recover = outer;
+		*oom = 1;
+		return -1;
+	}
+	recover = &here;
+	rc = fn(arg);
+	recover = outer;
+	return rc;
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/un.h>
 
 #include "bench_msg.h"
 #include "lat_hist.h"
@@ -73,11 +74,13 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: spop-bench -p PORT [options]\n"
+		"       spop-bench -a unix:PATH [options]\n"
 		"Load an SPOE agent with NOTIFY frames the way HAProxy sends them.\n"
 		"\n"
 		"Target and load:\n"
-		"  -a, --address ADDR      agent address (default 127.0.0.1)\n"
-		"  -p, --port PORT         agent port (required)\n"
+		"  -a, --address ADDR      agent address (default 127.0.0.1), or unix:PATH\n"
+		"                          for an agent on a UNIX socket\n"
+		"  -p, --port PORT         agent port (required on TCP)\n"
 		"  -c, --connections N     SPOP connections (default 1)\n"
 		"  -t, --threads N         load threads, connections shared out (default 1)\n"
 		"  -w, --window N          NOTIFY in flight per connection (default 20)\n"
@@ -349,7 +352,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		fprintf(stderr, "spop-bench: unexpected argument '%s' (see --help)\n", argv[optind]);
 		return 2;
 	}
-	if (o->port < 0) {
+	if (o->port < 0 && strncmp(o->address, "unix:", 5)) {
 		fprintf(stderr, "spop-bench: -p PORT is required (see --help)\n");
 		return 2;
 	}
@@ -425,8 +428,12 @@ static void report(const struct options *o, struct load_thread *th, size_t paylo
 	per_s = elapsed > 0 ? (double)tot.acked / elapsed : 0.0;
 
 	if (!o->quiet) {
-		printf("spop-bench %s:%ld  %u thread(s), %u connection(s), window %u, ", o->address,
-		       o->port, o->threads, o->conns, o->window);
+		if (o->port >= 0)
+			printf("spop-bench %s:%ld  ", o->address, o->port);
+		else
+			printf("spop-bench %s  ", o->address);
+		printf("%u thread(s), %u connection(s), window %u, ", o->threads, o->conns,
+		       o->window);
 		if (o->count)
 			printf("%" PRIu64 " NOTIFY", o->count);
 		else
@@ -480,6 +487,35 @@ static void report(const struct options *o, struct load_thread *th, size_t paylo
 	fflush(stdout);
 }
 
+/* -a 127.0.0.1 -p PORT, or -a unix:PATH. */
+static int plan_address(const struct options *o, struct load_plan *plan)
+{
+	struct sockaddr_in *in = (struct sockaddr_in *)&plan->addr;
+	struct sockaddr_un *un = (struct sockaddr_un *)&plan->addr;
+
+	if (!strncmp(o->address, "unix:", 5)) {
+		const char *path = o->address + 5;
+
+		if (!*path || strlen(path) >= sizeof(un->sun_path)) {
+			fprintf(stderr, "spop-bench: --address '%s': the path is empty or longer "
+				"than %zu bytes\n", o->address, sizeof(un->sun_path) - 1);
+			return -1;
+		}
+		un->sun_family = AF_UNIX;
+		strcpy(un->sun_path, path);
+		plan->addrlen = sizeof(*un);
+		return 0;
+	}
+	in->sin_family = AF_INET;
+	in->sin_port = htons((uint16_t)o->port);
+	if (inet_pton(AF_INET, o->address, &in->sin_addr) != 1) {
+		fprintf(stderr, "spop-bench: --address '%s' is not an IPv4 address\n", o->address);
+		return -1;
+	}
+	plan->addrlen = sizeof(*in);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -502,10 +538,7 @@ int main(int argc, char **argv)
 			o.msg.body_size);
 		return 2;
 	}
-	plan.addr.sin_family = AF_INET;
-	plan.addr.sin_port = htons((uint16_t)o.port);
-	if (inet_pton(AF_INET, o.address, &plan.addr.sin_addr) != 1) {
-		fprintf(stderr, "spop-bench: --address '%s' is not an IPv4 address\n", o.address);
+	if (plan_address(&o, &plan) < 0) {
 		free(payload);
 		return 2;
 	}

@@ -477,16 +477,19 @@ static int conn_open(struct loop *l, struct conn *c)
 	int one = 1;
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT, .data.ptr = c };
 
-	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	c->fd = socket(l->p->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		return -1;
-	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (l->p->addr.ss_family == AF_INET) /* as HAProxy does; a UNIX socket has no Nagle */
+		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	c->state = C_CONNECTING;
 	c->since_ns = l->now;
 	c->want_out = true;
 	if (epoll_ctl(l->ep, EPOLL_CTL_ADD, c->fd, &ev) < 0)
 		return -1;
-	if (connect(c->fd, (const struct sockaddr *)&l->p->addr, sizeof(l->p->addr)) < 0 &&
+	/* a UNIX socket whose backlog is full says EAGAIN: counted as a
+	 * connect error like a refused TCP connection */
+	if (connect(c->fd, (const struct sockaddr *)&l->p->addr, l->p->addrlen) < 0 &&
 	    errno != EINPROGRESS)
 		conn_kill(l, c, &l->t->err_connect);
 	return 0;

@@ -6,6 +6,7 @@
 #define SPOA_MIRROR_SPOP_LOAD_H
 
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -15,7 +16,8 @@
 
 /* What every thread does, read-only once threads start. */
 struct load_plan {
-	struct sockaddr_in addr;
+	struct sockaddr_storage addr; /* the agent: IPv4 or a UNIX socket */
+	socklen_t addrlen;
 	unsigned total_conns;     /* over all threads: stream ids encode the connection */
 	unsigned window;          /* NOTIFY in flight per connection */
 	uint32_t max_frame_size;  /* announced in HAPROXY-HELLO */

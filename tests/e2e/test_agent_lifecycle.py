@@ -130,3 +130,29 @@ def test_counters_add_up_after_mixed_real_traffic(world):
     assert live.wait_count("/api/v1/mix?", n) == n
     assert live.wait_count("/half/api/v1/mix?", int(half)) == int(half)
     assert os.path.exists(ini)
+
+
+def test_unix_socket_private_replaced_when_stale_kept_when_in_use_removed_at_exit(world):
+    """The SPOP socket file: mode 0660 by default (srw-rw----), a second
+    agent on a path in use exits naming it and leaves it alone, the file of
+    a killed agent is replaced at the next start, and a clean stop removes
+    it."""
+    shadow = world.shadow()
+    path = os.path.join(world.workdir, "spop.sock")
+    first = world.agent(name="first", urls=[shadow.url], socket=path)
+    st = os.stat(path)
+    assert (st.st_mode & 0o170000, st.st_mode & 0o777) == (0o140000, 0o660)
+
+    second = world.agent(name="second", urls=[shadow.url], socket=path, start=False)
+    second.proc = procs.Proc("second", second.argv(),
+                             os.path.join(world.workdir, "second.out")).start()
+    assert second.proc.wait(10) == 1
+    assert "unix socket %s: another process listens on it" % path in second.proc.tail()
+    assert first.spop_open()
+
+    first.kill()  # a crash: the file stays, nobody answers on it
+    assert os.path.exists(path) and not first.spop_open()
+    again = world.agent(name="again", urls=[shadow.url], socket=path)
+    assert again.spop_open()
+    again.proc.stop()
+    assert not os.path.exists(path)

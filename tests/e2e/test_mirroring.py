@@ -4,7 +4,9 @@ the client sent and with what the primary got.
 
 One stack for the whole module (the cases only add requests): primary,
 shadow, one agent configured the seeds' way (INI [mirror] with mirror-url
-and mirror-headers), HAProxy with the shipped example config."""
+and mirror-headers), HAProxy with the shipped example config. Every case
+runs twice: HAProxy reaches the agent over TCP loopback, then over a UNIX
+socket (`server agent1 /path/agent.sock`)."""
 
 import hashlib
 import json
@@ -13,6 +15,7 @@ import uuid
 
 import pytest
 
+from harness import world as world_mod
 from harness.client import Client
 
 # Dropped before comparing header lists: connection-level headers HAProxy or
@@ -22,10 +25,14 @@ REBUILT = {"host", "content-length", "transfer-encoding", "connection", "expect"
 ADDED = {"x-forwarded-host", "x-forwarded-for", "x-mirror", "x-shadow-version"}
 
 
-@pytest.fixture(scope="module")
-def stack(module_world):
-    primary, shadow, agent, proxy = module_world.stack()
-    return module_world, primary, shadow, agent, proxy
+@pytest.fixture(scope="module", params=["tcp", "unix"])
+def stack(tmp_path_factory, request):
+    w = world_mod.World(tmp_path_factory.mktemp("mirroring-" + request.param))
+    try:
+        primary, shadow, agent, proxy = w.stack(transport=request.param)
+        yield w, primary, shadow, agent, proxy
+    finally:
+        w.close()
 
 
 def send_sequential(proxy, targets):

@@ -97,6 +97,9 @@ static void chk_delay(const struct agent_config *c) { assert_int_equal(c->proces
 static void chk_iface(const struct agent_config *c) { assert_string_equal(c->mirror_interface, "eth0"); }
 static void chk_lport(const struct agent_config *c) { assert_string_equal(c->mirror_local_port, "4000-4100"); }
 static void chk_metrics(const struct agent_config *c) { assert_string_equal(c->metrics_address, "[::1]:9100"); }
+static void chk_unix(const struct agent_config *c) { assert_string_equal(c->address, "unix:/run/a.sock"); }
+static void chk_sock_mode(const struct agent_config *c) { assert_int_equal(c->socket_mode, 0600); }
+static void chk_sock_owner(const struct agent_config *c) { assert_string_equal(c->socket_owner, "root:0"); }
 static void chk_level(const struct agent_config *c) { assert_int_equal(c->log_level, LOG_LVL_DEBUG); }
 static void chk_access(const struct agent_config *c) { assert_true(c->access_log); }
 static void chk_maxconn(const struct agent_config *c) { assert_int_equal(c->max_connections, 50); }
@@ -146,6 +149,9 @@ static void test_each_option_sets_its_field(void **state)
 		{ "-P", "4000-4100", chk_lport },
 		{ "--mirror-local-port", "4000-4100", chk_lport },
 		{ "--metrics", "[::1]:9100", chk_metrics },
+		{ "-a", "unix:/run/a.sock", chk_unix },
+		{ "--socket-mode", "0600", chk_sock_mode },
+		{ "--socket-owner", "root:0", chk_sock_owner },
 		{ "--log-level", "debug", chk_level },
 		{ "--access-log", NULL, chk_access },
 		{ "--access-log=yes", NULL, chk_access },

@@ -474,6 +474,8 @@ static const struct {
 } samples[] = {
 	{ "address", { "127.0.0.1", "::", "\"x\"" } },
 	{ "port", { "1", "65535", "8080" } },
+	{ "socket-mode", { "0", "0660", "0777", "600" } },
+	{ "socket-owner", { "", "root", "0:0", ":0" } },
 	{ "backlog", { "1", "65535" } },
 	{ "capabilities", { "async", "fragmentation, pipelining", "PIPELINING" } },
 	{ "max-frame-size", { "256", "1g", "65536", "1.5k" } },

@@ -1,7 +1,10 @@
 /* Unit tests for src/http_endpoint.c over real sockets on 127.0.0.1: the
  * endpoint runs on a libev loop in a second thread, the test is an
  * ordinary blocking client with receive timeouts, so nothing can hang.
- * The contract: GET only, one request per connection, answer and close. */
+ * The contract: GET only, one request per connection, answer and close;
+ * out of memory, a 503 and the endpoint keeps serving (allocations of the
+ * endpoint's thread fail on demand: the binary is linked with
+ * --wrap=malloc,realloc,calloc). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ev.h>
@@ -23,6 +26,7 @@
 
 #include <cmocka.h>
 
+#include "alloc_fail.h"
 #include "http_endpoint.h"
 
 #define CLIENT_TIMEOUT_MS 3000
@@ -70,6 +74,7 @@ static void *server_main(void *arg)
 {
 	struct server *s = arg;
 
+	alloc_fail_watch_this_thread();
 	ev_run(s->loop, 0);
 	return NULL;
 }
@@ -452,6 +457,62 @@ static void test_large_reply_arrives_whole(void **state)
 	server_stop(s);
 }
 
+/* Every allocation of a scrape fails in turn (N = 1, 2, ... until a scrape
+ * no longer reaches the Nth): the client state, the page as it grows, the
+ * reply. Each scrape gets the whole page or a 503 (or, when not even the
+ * client's state fits, a 503 or a close); the endpoint serves the next one. */
+static void test_out_of_memory_scrape_gets_503_and_serving_goes_on(void **state)
+{
+	struct server *s = server_start(0, 0);
+	struct response r;
+	int n503 = 0, n200 = 0;
+
+	for (long n = 1;; n++) {
+		int fd, failed_before = alloc_fail_count();
+		ssize_t got;
+		char first;
+
+		alloc_fail_after(n);
+		fd = connect_to(s->port);
+		send_str(fd, "GET /big HTTP/1.1\r\n\r\n");
+		got = recv(fd, &first, 1, MSG_PEEK);
+
+		if (got <= 0) {
+			/* closed at accept without even the 503: only if the
+			 * client's own state did not fit */
+			assert_int_equal(alloc_fail_count(), failed_before + 1);
+		} else {
+			read_response(fd, false, &r);
+			if (r.status == 503) {
+				n503++;
+				assert_string_equal(r.body, "out of memory\n");
+			} else {
+				assert_int_equal(r.status, 200);
+				assert_int_equal(r.body_len, 2000000);
+				n200++;
+			}
+			free(r.body);
+		}
+		close(fd);
+		if (alloc_fail_count() == failed_before) {
+			/* this scrape made fewer than n allocations: swept them all */
+			alloc_fail_after(0);
+			assert_int_equal(r.status, 200);
+			break;
+		}
+		alloc_fail_after(0);
+		/* still serving, allocating normally */
+		request(s->port, "GET /metrics HTTP/1.1\r\n\r\n", false, &r);
+		assert_int_equal(r.status, 200);
+		assert_string_equal(r.body, "spoa_mirror_up 1\n");
+		free(r.body);
+		assert_true(n < 1000);
+	}
+	/* the page grows over several reallocations: most failures were in it */
+	assert_true(n503 >= 5);
+	server_stop(s);
+}
+
 /* Mutated requests: each gets a well-formed answer with a known status, or
  * a close; the endpoint keeps serving afterwards. */
 static void test_mutated_requests_answered_or_closed(void **state)
@@ -537,6 +598,7 @@ int main(void)
 		cmocka_unit_test(test_client_that_never_reads_is_dropped_at_the_deadline),
 		cmocka_unit_test(test_connections_over_the_cap_closed_at_once),
 		cmocka_unit_test(test_large_reply_arrives_whole),
+		cmocka_unit_test(test_out_of_memory_scrape_gets_503_and_serving_goes_on),
 		cmocka_unit_test(test_mutated_requests_answered_or_closed),
 		cmocka_unit_test(test_start_on_a_busy_port_names_the_address),
 	};

@@ -95,6 +95,7 @@ static int setup(void **state)
 		.budget = &f->budget,
 		.queue_depth = 17,
 		.active_transfers = 9,
+		.curl_multi_errors = 3,
 		.workers_alive = 4,
 		.workers_total = 4,
 		.listening = true,
@@ -158,6 +159,7 @@ static void test_required_families_present_with_their_types(void **state)
 		{ "spoa_mirror_queue_max_bytes", "gauge" },
 		{ "spoa_mirror_queue_peak_bytes", "gauge" },
 		{ "spoa_mirror_active_transfers", "gauge" },
+		{ "spoa_mirror_curl_multi_errors_total", "counter" },
 		{ "spoa_mirror_workers_alive", "gauge" },
 		{ "spoa_mirror_up", "gauge" },
 		{ "spoa_mirror_uptime_seconds", "gauge" },
@@ -262,6 +264,7 @@ static void test_queue_and_process_gauges_equal_the_view(void **state)
 	assert_true(value_of(d, "spoa_mirror_queue_max_bytes", 0, 0, 0, 0) == 8u << 20);
 	assert_true(value_of(d, "spoa_mirror_queue_peak_bytes", 0, 0, 0, 0) == 1000);
 	assert_true(value_of(d, "spoa_mirror_active_transfers", 0, 0, 0, 0) == 9);
+	assert_true(value_of(d, "spoa_mirror_curl_multi_errors_total", 0, 0, 0, 0) == 3);
 	assert_true(value_of(d, "spoa_mirror_workers_alive", 0, 0, 0, 0) == 4);
 	assert_true(value_of(d, "spoa_mirror_workers_configured", 0, 0, 0, 0) == 4);
 	assert_true(value_of(d, "spoa_mirror_up", 0, 0, 0, 0) == 1);

@@ -30,6 +30,7 @@
 #include "log_lines.h"
 #include "queue.h"
 #include "replay.h"
+#include "replay_log.h"
 #include "request.h"
 #include "target.h"
 
@@ -983,6 +984,40 @@ static void test_replay_shadow_errors_logged_once_per_interval(void **state)
 	unlink(path);
 }
 
+/* Every curl_multi_* result that is not CURLM_OK is counted (what
+ * /metrics shows) and logged once per interval, then summed up. */
+static void test_replay_curl_multi_errors_counted_and_rate_limited(void **state)
+{
+	char path[] = "/tmp/test_replay_log_XXXXXX";
+	char spec[64];
+	int fd = mkstemp(path);
+	struct replay_log l;
+	uint64_t age;
+	size_t lines;
+
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(spec, sizeof(spec), "w:%s", path);
+	assert_int_equal(log_open(spec), 0);
+	fake_clock_start(1000000);
+	replay_log_init(&l, 1000);
+	for (int i = 0; i < 7; i++)
+		replay_log_multi_error(&l, "curl_multi_socket_action",
+				       "Invalid socket argument");
+	assert_int_equal(atomic_load(&l.multi_errors), 7);
+	assert_int_equal(log_lines_count(path, "replay: curl_multi_socket_action: "), 1);
+	replay_log_flush(&l, false); /* the window is still open */
+	assert_int_equal(log_summaries_sum(path, "curl multi errors", &lines, &age), 0);
+	fake_clock_advance(1000);
+	replay_log_flush(&l, false);
+	assert_int_equal(log_summaries_sum(path, "curl multi errors", &lines, &age), 6);
+	assert_int_equal(lines, 1);
+	replay_log_free(&l);
+	fake_clock_stop();
+	log_close();
+	unlink(path);
+}
+
 /* A burst of failures, then silence: the "N more" line comes when the
  * interval ends, written by the pool's own timer, with no further error.
  * The logs' clock is the test's: the window ends when the test moves it. */
@@ -1296,6 +1331,7 @@ int main(void)
 		cmocka_unit_test(test_replay_local_port_range_used),
 		cmocka_unit_test(test_replay_shadow_errors_logged_once_per_interval),
 		cmocka_unit_test(test_replay_shadow_error_summary_logged_after_burst_without_new_error),
+		cmocka_unit_test(test_replay_curl_multi_errors_counted_and_rate_limited),
 		cmocka_unit_test(test_replay_access_log_line_per_mirror),
 		cmocka_unit_test(test_replay_http2_prior_knowledge_on_cleartext),
 		cmocka_unit_test(test_replay_tls_verified_unless_disabled),

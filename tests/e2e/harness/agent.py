@@ -1,9 +1,11 @@
 """spoa-mirror for the E2E suite: the built binary (SPOA_MIRROR=/path to pick
-another), started on free loopback ports with its metrics endpoint, an INI
-file when the test needs one, and a reader for its Prometheus metrics."""
+another), started on a free loopback port or a UNIX socket, with its metrics
+endpoint, an INI file when the test needs one, and a reader for its
+Prometheus metrics."""
 
 import os
 import re
+import socket
 import urllib.error
 import urllib.request
 
@@ -81,9 +83,10 @@ class Agent:
     and the command line agree on them."""
 
     def __init__(self, workdir, name="agent", urls=(), ini=None, port=None, metrics_port=None,
-                 extra_args=()):
+                 extra_args=(), socket=None):
         self.workdir = str(workdir)
         self.name = name
+        self.socket = socket  # SPOP on this UNIX socket path instead of a TCP port
         self.port = port or procs.free_port()
         self.metrics_port = metrics_port or procs.free_port()
         self.urls = list(urls)
@@ -96,9 +99,26 @@ class Agent:
             raise RuntimeError("spoa-mirror binary not found at %s: build it first "
                                "(tests/e2e/run does) or set SPOA_MIRROR" % path)
 
+    @property
+    def spop_addr(self):
+        """What HAProxy's `server` line names: a path or 127.0.0.1:PORT."""
+        return self.socket or "127.0.0.1:%d" % self.port
+
+    def spop_open(self):
+        if not self.socket:
+            return procs.port_open(self.port)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(0.2)
+            try:
+                s.connect(self.socket)
+                return True
+            except OSError:
+                return False
+
     def argv(self):
-        argv = [binary(), "-a", "127.0.0.1", "-p", str(self.port),
-                "--metrics", "127.0.0.1:%d" % self.metrics_port, "-r0"]
+        listen = ["-a", "unix:" + self.socket] if self.socket else \
+            ["-a", "127.0.0.1", "-p", str(self.port)]
+        argv = [binary()] + listen + ["--metrics", "127.0.0.1:%d" % self.metrics_port, "-r0"]
         for u in self.urls:
             argv += ["-u", u]
         if self.ini:
@@ -114,8 +134,8 @@ class Agent:
                          what="%s ready on /readyz" % self.name)
         if not self.proc.alive():
             raise RuntimeError("%s exited at start:\n%s" % (self.name, self.proc.tail()))
-        procs.wait_until(lambda: procs.port_open(self.port), timeout,
-                         what="%s listening on %d" % (self.name, self.port))
+        procs.wait_until(self.spop_open, timeout,
+                         what="%s listening on %s" % (self.name, self.spop_addr))
         return self
 
     def ready(self):

@@ -92,13 +92,15 @@ class HAProxy:
         self.stats_port = procs.free_port()
         self.workdir = str(workdir)
         self.socket = os.path.join(self.workdir, "haproxy-admin.sock")
-        agents = list(agent_ports) + list(agent_ports)[:1]  # a single agent fills both slots
+        # a port on 127.0.0.1, or a UNIX socket path (an agent started with socket=)
+        agents = [a if isinstance(a, str) else "127.0.0.1:%d" % a for a in agent_ports]
+        agents += agents[:1]  # a single agent fills both slots
         self.env = {
             "PROXY_BIND": "127.0.0.1:%d" % self.port,
             "STATS_BIND": "127.0.0.1:%d" % self.stats_port,
             "PRIMARY_ADDR": "127.0.0.1:%d" % primary_port,
-            "AGENT1_ADDR": "127.0.0.1:%d" % agents[0],
-            "AGENT2_ADDR": "127.0.0.1:%d" % agents[1],
+            "AGENT1_ADDR": agents[0],
+            "AGENT2_ADDR": agents[1],
             "SPOE_CONF": spoe_conf or fam_spoe,
             "ADMIN_SOCKET": self.socket,
         }

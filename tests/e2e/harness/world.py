@@ -46,26 +46,32 @@ class World:
     def ini(self, name, **kw):
         return write_ini(os.path.join(self.workdir, name + ".ini"), **kw)
 
-    def mirror_agent(self, shadow_url, name="agent", mirror_headers=MIRROR_HEADERS, targets=()):
+    def mirror_agent(self, shadow_url, name="agent", mirror_headers=MIRROR_HEADERS, targets=(),
+                     transport="tcp"):
         """An agent configured the seeds' way: an INI [mirror] section with
-        mirror-url and mirror-headers, plus optional [target] sections."""
+        mirror-url and mirror-headers, plus optional [target] sections.
+        transport "unix": HAProxy reaches it on a UNIX socket in the workdir."""
         ini = self.ini(name, mirror_url=shadow_url, mirror_headers=mirror_headers,
                        targets=targets)
-        return self.agent(name=name, ini=ini)
+        socket = os.path.join(self.workdir, name + ".sock") if transport == "unix" else None
+        return self.agent(name=name, ini=ini, socket=socket)
 
     def haproxy(self, primary, agents, spoe_conf=None, env=None, cfg=None, wait_agents=True):
-        h = self._add(HAProxy(self.workdir, primary.port, [a.port for a in agents],
+        h = self._add(HAProxy(self.workdir, primary.port,
+                              [getattr(a, "spop_addr", a.port) for a in agents],
                               spoe_conf=spoe_conf, env=env, cfg=cfg))
         h.start()
         if wait_agents:
             h.wait_agents("UP")
         return h
 
-    def stack(self, shadow_delay=0.0, shadow_running=True, env=None, spoe_conf=None):
-        """primary + shadow + one agent (seed-style INI) + HAProxy, all up."""
+    def stack(self, shadow_delay=0.0, shadow_running=True, env=None, spoe_conf=None,
+              transport="tcp"):
+        """primary + shadow + one agent (seed-style INI) + HAProxy, all up;
+        transport "unix" puts the agent on a UNIX socket."""
         primary = self.primary()
         shadow = self.shadow(delay=shadow_delay, start=shadow_running)
-        agent = self.mirror_agent(shadow.url)
+        agent = self.mirror_agent(shadow.url, transport=transport)
         proxy = self.haproxy(primary, [agent], spoe_conf=spoe_conf, env=env)
         return primary, shadow, agent, proxy
 
