@@ -1,7 +1,8 @@
 """docker/ without a Docker engine: the compose file parses, every file it
 and the Dockerfile use exists, and its HAProxy runs the very HAProxy and SPOE
 files this suite runs, with only the addresses changed through the
-environment variables the config declares with `presetenv`."""
+environment variables the config declares with `presetenv`. The image and the
+running stack are tested by tests/docker/run (scripts/test-all stage 7)."""
 
 import os
 import re
@@ -21,6 +22,17 @@ DOCKER = os.path.join(REPO, "docker")
 def compose():
     with open(os.path.join(DOCKER, "docker-compose.yml")) as f:
         return yaml.safe_load(f)
+
+
+# ${VAR:-default}: the compose file's image names, overridable from the environment.
+IMAGE_REF = re.compile(r"^\$\{(\w+):-([^}]+)\}$")
+
+
+def default_image(svc):
+    """The image a user gets with no variable set."""
+    m = IMAGE_REF.match(svc["image"])
+    assert m, "image should read ${VAR:-default}: " + svc["image"]
+    return m.group(2)
 
 
 def host_path(spec):
@@ -95,7 +107,7 @@ def test_dockerfile_is_multistage_non_root_and_health_checked():
 
 def test_haproxy_service_runs_the_files_the_e2e_suite_runs(compose):
     svc = compose["services"]["haproxy"]
-    m = re.match(r"haproxy:(\d+)\.(\d+)", svc["image"])
+    m = re.match(r"haproxy:(\d+)\.(\d+)$", default_image(svc))
     assert m, svc["image"]
     fam = haproxy.family_for(int(m.group(1)), int(m.group(2)))
     cfg, spoe, _ = haproxy.config_paths(fam)
@@ -134,7 +146,25 @@ def test_agents_and_backends_are_wired_to_each_other(compose):
         svc = services[name]
         # The same backend the E2E suite and scripts/demo run.
         assert mounts(svc)["/app/backend.py"] == os.path.join(REPO, "tests/e2e/harness/backend.py")
-        assert svc["command"][-1] == "0.0.0.0:8080"
+        listen = svc["command"].index("--listen")
+        assert svc["command"][listen + 1] == "0.0.0.0:8080"
+
+
+def test_images_default_to_todays_names_and_come_from_the_environment(compose):
+    services = compose["services"]
+    defaults = {name: default_image(svc) for name, svc in services.items()}
+    assert defaults == {"backend-primary": "python:3.12-slim", "backend-shadow": "python:3.12-slim",
+                        "spoa-mirror-1": "spoa-mirror:local", "spoa-mirror-2": "spoa-mirror:local",
+                        "haproxy": "haproxy:3.0"}
+    variables = {IMAGE_REF.match(svc["image"]).group(1) for svc in services.values()}
+    assert variables == {"PYTHON_IMAGE", "SPOA_MIRROR_IMAGE", "HAPROXY_IMAGE"}
+    # tests/docker/run sets two of them to its local stand-ins and reads the
+    # shadow's record file.
+    run = open(os.path.join(REPO, "tests/docker/run")).read()
+    assert "PYTHON_IMAGE=" in run and "HAPROXY_IMAGE=" in run
+    shadow = services["backend-shadow"]["command"]
+    record = shadow[shadow.index("--record") + 1]
+    assert record in run
 
 
 def test_agent_accepts_the_images_ini_file():
