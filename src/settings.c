@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "http_token.h"
 #include "listener.h"
 #include "spop.h"
 #include "strbuf.h"
@@ -361,7 +362,7 @@ PARSE(parse_sample_key)
 		snprintf(why, n, "must be random, client, header:NAME or cookie:NAME");
 		return -1;
 	}
-	if (name && !units_is_token(name, strlen(name))) {
+	if (name && !http_token(slice_from_cstr(name))) {
 		snprintf(why, n, "'%s' is not a valid %s name", name,
 			 kind == SAMPLE_KEY_HEADER ? "header" : "cookie");
 		return -1;
@@ -569,7 +570,7 @@ static int check_logfile(const char *v, char *why, size_t n)
 
 static int check_header_name(const char *v, char *why, size_t n)
 {
-	if (!units_is_token(v, strlen(v))) {
+	if (!http_token(slice_from_cstr(v))) {
 		snprintf(why, n, "'%s' is not a valid header name", v);
 		return -1;
 	}

@@ -55,15 +55,20 @@ static bool read_decimal(const char **p, double *v)
 	return true;
 }
 
+/* Units of time, read by the parser and written by the formatter; the
+ * formatter uses the whole units from "s" up. */
+static const struct {
+	const char *name;
+	double ms;
+} time_units[] = {
+	{ "", 1 }, { "us", 0.001 }, { "ms", 1 }, { "s", 1000 },
+	{ "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
+};
+#define N_TIME_UNITS (sizeof(time_units) / sizeof(time_units[0]))
+#define FIRST_WHOLE_UNIT 3 /* "s" */
+
 int units_parse_time_ms(const char *s, unsigned *out_ms, char *why, size_t n)
 {
-	static const struct {
-		const char *name;
-		double ms;
-	} units[] = {
-		{ "", 1 }, { "us", 0.001 }, { "ms", 1 }, { "s", 1000 },
-		{ "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
-	};
 	const char *p = s;
 	double v, ms = -1;
 
@@ -72,9 +77,9 @@ int units_parse_time_ms(const char *s, unsigned *out_ms, char *why, size_t n)
 				 "m, h or d (e.g. 500ms, 5s)");
 		return -1;
 	}
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (!strcmp(p, units[i].name)) {
-			ms = v * units[i].ms;
+	for (size_t i = 0; i < N_TIME_UNITS; i++) {
+		if (!strcmp(p, time_units[i].name)) {
+			ms = v * time_units[i].ms;
 			break;
 		}
 	}
@@ -86,19 +91,16 @@ int units_parse_time_ms(const char *s, unsigned *out_ms, char *why, size_t n)
 		snprintf(why, n, "duration too long (at most %ums, about 49 days)", UINT_MAX);
 		return -1;
 	}
-	{
-		unsigned r = (unsigned)(ms + 0.5);
-
-		if (r == 0 && ms > 0)
-			r = 1;
-		*out_ms = r;
-	}
+	*out_ms = (unsigned)(ms + 0.5);
+	if (*out_ms == 0 && ms > 0)
+		*out_ms = 1;
 	return 0;
 }
 
 int units_parse_size(const char *s, size_t min, size_t max, size_t *out, char *why, size_t n)
 {
-	const char *p = s;
+	static const char scale[] = "kKmMgG"; /* 1024, 1024^2, 1024^3 */
+	const char *p = s, *u;
 	double v, mult = 1, bytes;
 	char minb[32], maxb[32];
 
@@ -108,24 +110,10 @@ int units_parse_size(const char *s, size_t min, size_t max, size_t *out, char *w
 		snprintf(why, n, "not a size: give bytes or a number with k, m or g (e.g. 512k, 4m)");
 		return -1;
 	}
-	switch (*p) {
-	case 'k':
-	case 'K':
-		mult = 1024.0;
+	u = *p ? strchr(scale, *p) : NULL;
+	if (u) {
+		mult = (double)(1ull << (10 * ((u - scale) / 2 + 1)));
 		p++;
-		break;
-	case 'm':
-	case 'M':
-		mult = 1024.0 * 1024;
-		p++;
-		break;
-	case 'g':
-	case 'G':
-		mult = 1024.0 * 1024 * 1024;
-		p++;
-		break;
-	default:
-		break;
 	}
 	if (*p && strcasecmp(p, "b") && (mult == 1 || strcasecmp(p, "ib"))) {
 		snprintf(why, n, "unknown size suffix '%s' (use k, m or g)", p);
@@ -144,28 +132,30 @@ int units_parse_size(const char *s, size_t min, size_t max, size_t *out, char *w
 	return 0;
 }
 
+/* Reads the digits at *p into *v, ULLONG_MAX when they overflow; advances
+ * *p. False when no digit starts the number. */
+static bool read_uint(const char **p, unsigned long long *v)
+{
+	const char *s = *p;
+
+	if (!is_digit(*s))
+		return false;
+	for (*v = 0; is_digit(*s); s++) {
+		unsigned d = (unsigned)(*s - '0');
+
+		*v = *v > (ULLONG_MAX - d) / 10 ? ULLONG_MAX : *v * 10 + d;
+	}
+	*p = s;
+	return true;
+}
+
 int units_parse_uint(const char *s, unsigned long long min, unsigned long long max,
 		     unsigned long long *out, char *why, size_t n)
 {
-	unsigned long long v = 0;
+	unsigned long long v;
 	const char *p = s;
 
-	if (!s || !is_digit(*p)) {
-		snprintf(why, n, "must be an integer between %llu and %llu", min, max);
-		return -1;
-	}
-	for (; is_digit(*p); p++) {
-		unsigned d = (unsigned)(*p - '0');
-
-		if (v > (ULLONG_MAX - d) / 10) {
-			v = ULLONG_MAX;
-			while (is_digit(*p))
-				p++;
-			break;
-		}
-		v = v * 10 + d;
-	}
-	if (*p || v < min || v > max) {
+	if (!s || !read_uint(&p, &v) || *p || v < min || v > max) {
 		snprintf(why, n, "must be an integer between %llu and %llu", min, max);
 		return -1;
 	}
@@ -209,20 +199,11 @@ int units_parse_bool(const char *s, bool *out, char *why, size_t n)
 
 static bool read_port(const char **p, unsigned *port)
 {
-	unsigned v = 0;
-	const char *s = *p;
+	unsigned long long v;
 
-	if (!is_digit(*s))
+	if (!read_uint(p, &v) || v == 0 || v > 65535)
 		return false;
-	for (; is_digit(*s); s++) {
-		v = v * 10 + (unsigned)(*s - '0');
-		if (v > 65535)
-			return false;
-	}
-	if (v == 0)
-		return false;
-	*port = v;
-	*p = s;
+	*port = (unsigned)v;
 	return true;
 }
 
@@ -253,11 +234,6 @@ bad:
 	return -1;
 }
 
-bool units_is_token(const char *s, size_t len)
-{
-	return http_token(slice_make(s, len));
-}
-
 static bool is_space(char c)
 {
 	return c == ' ' || c == '\t';
@@ -265,41 +241,24 @@ static bool is_space(char c)
 
 int units_parse_list(const char *s, char ***items, size_t *count, char *why, size_t n)
 {
-	struct slice rest = slice_from_cstr(s);
-	size_t added = 0, slots = 1;
+	struct slice rest = s ? slice_from_cstr(s) : slice_make("", 0);
+	size_t first = *count;
+	bool last = slice_trim(rest).len == 0;
 
-	if (!s)
-		return 0;
-	for (size_t i = 0; i < rest.len; i++)
-		slots += rest.ptr[i] == ',';
-	if (slice_trim(rest).len == 0)
-		return 0;
-	/* check first, so nothing is appended on error */
-	{
-		struct slice r = rest;
+	while (!last) {
+		struct slice item;
 
-		while (1) {
-			bool last = memchr(r.ptr, ',', r.len) == NULL;
-			struct slice item = slice_trim(slice_split(&r, ','));
-
-			if (!item.len) {
-				snprintf(why, n, "empty item in the comma list");
-				return -1;
-			}
-			if (last)
-				break;
+		last = memchr(rest.ptr, ',', rest.len) == NULL;
+		item = slice_trim(slice_split(&rest, ','));
+		if (!item.len) { /* take back what this call appended */
+			while (*count > first)
+				free((*items)[--*count]);
+			snprintf(why, n, "empty item in the comma list");
+			return -1;
 		}
+		*items = xrealloc(*items, (*count + 1) * sizeof(char *));
+		(*items)[(*count)++] = xstrndup(item.ptr, item.len);
 	}
-	*items = xrealloc(*items, (*count + slots) * sizeof(char *));
-	while (1) {
-		bool last = memchr(rest.ptr, ',', rest.len) == NULL;
-		struct slice item = slice_trim(slice_split(&rest, ','));
-
-		(*items)[*count + added++] = xstrndup(item.ptr, item.len);
-		if (last)
-			break;
-	}
-	*count += added;
 	return 0;
 }
 
@@ -421,32 +380,29 @@ void units_one_line(char *s)
 
 void units_format_time_ms(unsigned ms, char *out, size_t n)
 {
-	if (ms == 0)
-		snprintf(out, n, "0"); /* zero in any unit, as the example file writes it */
-	else if (ms % 86400000u == 0)
-		snprintf(out, n, "%ud", ms / 86400000u);
-	else if (ms % 3600000u == 0)
-		snprintf(out, n, "%uh", ms / 3600000u);
-	else if (ms % 60000u == 0)
-		snprintf(out, n, "%um", ms / 60000u);
-	else if (ms % 1000u == 0)
-		snprintf(out, n, "%us", ms / 1000u);
-	else
-		snprintf(out, n, "%ums", ms);
+	/* the largest whole unit; zero in any unit, as the example file writes it */
+	for (size_t i = N_TIME_UNITS - 1; ms && i >= FIRST_WHOLE_UNIT; i--) {
+		unsigned unit = (unsigned)time_units[i].ms;
+
+		if (ms % unit == 0) {
+			snprintf(out, n, "%u%s", ms / unit, time_units[i].name);
+			return;
+		}
+	}
+	snprintf(out, n, ms ? "%ums" : "%u", ms);
 }
 
 void units_format_size(size_t bytes, char *out, size_t n)
 {
-	const size_t k = 1024;
+	for (unsigned e = 3; bytes && e >= 1; e--) { /* g, m, k */
+		size_t unit = (size_t)1 << (10 * e);
 
-	if (bytes && bytes % (k * k * k) == 0)
-		snprintf(out, n, "%zug", bytes / (k * k * k));
-	else if (bytes && bytes % (k * k) == 0)
-		snprintf(out, n, "%zum", bytes / (k * k));
-	else if (bytes && bytes % k == 0)
-		snprintf(out, n, "%zuk", bytes / k);
-	else
-		snprintf(out, n, "%zu", bytes);
+		if (bytes % unit == 0) {
+			snprintf(out, n, "%zu%c", bytes / unit, "kmg"[e - 1]);
+			return;
+		}
+	}
+	snprintf(out, n, "%zu", bytes);
 }
 
 int units_format_decimal(double v, char *out, size_t n)

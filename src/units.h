@@ -38,9 +38,6 @@ int units_parse_bool(const char *s, bool *out, char *why, size_t n);
 /* "PORT" or "LOW-HIGH", each 1..65535, LOW <= HIGH. */
 int units_parse_port_range(const char *s, unsigned *low, unsigned *high, char *why, size_t n);
 
-/* An HTTP token (RFC 9110 tchar+): header names, cookie names. */
-bool units_is_token(const char *s, size_t len);
-
 /* Comma-separated list of non-empty items, each trimmed; appended to
  * (*items, *count), which the caller owns. Nothing is appended on error. */
 int units_parse_list(const char *s, char ***items, size_t *count, char *why, size_t n);
