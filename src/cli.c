@@ -111,30 +111,6 @@ struct first_pass {
 	const char *config;
 };
 
-static int scan(int argc, char **args, const struct options *o, struct first_pass *fp,
-		char *err, size_t errlen)
-{
-	int c;
-
-	optind = 0; /* glibc: full re-initialisation */
-	opterr = 0;
-	while ((c = getopt_long(argc, args, o->shorts, o->lo, NULL)) != -1) {
-		if (c == '?' || c == ':')
-			return getopt_error(c, args, err, errlen);
-		fp->help |= c == 'h';
-		fp->version |= c == 'V';
-		fp->has_url |= c == 'u';
-		if (c == 'f')
-			fp->config = optarg;
-	}
-	if (optind < argc) {
-		snprintf(err, errlen, "unexpected argument '%.100s' (options start with '-'; see --help)",
-			 args[optind]);
-		return CLI_ERROR;
-	}
-	return CLI_RUN;
-}
-
 static int add_url_target(struct agent_config *cfg, const struct setting *s, const char *url,
 			  size_t nth, char *err, size_t errlen)
 {
@@ -204,90 +180,52 @@ static int print_effective_config(const struct agent_config *cfg, char *err, siz
 	return rc;
 }
 
-static int apply(int argc, char **args, const struct options *o, struct agent_config *cfg,
-		 char *err, size_t errlen)
+/* One walk over the options. The first (cfg NULL) checks them and notes
+ * -f, -h, -V and -u; the second applies the others through the table. */
+static int walk(int argc, char **args, const struct options *o, struct first_pass *fp,
+		struct agent_config *cfg, char *err, size_t errlen)
 {
 	bool *list_seen = xcalloc(settings_count(), sizeof(bool));
 	size_t n_urls = 0, n_headers = 0;
 	int c, rc = CLI_RUN;
 
-	optind = 0;
+	optind = 0; /* glibc: full re-initialisation */
 	opterr = 0;
 	while (rc == CLI_RUN && (c = getopt_long(argc, args, o->shorts, o->lo, NULL)) != -1) {
 		const struct setting *s = find_option(c);
-		size_t idx = (size_t)(s - settings_at(0));
 		char why[400];
 
-		if (s->type == TYPE_CLI) /* -f, -h, -V: done by the first pass */
-			continue;
-		if (c == 'u') {
+		if (c == '?' || c == ':') {
+			rc = getopt_error(c, args, err, errlen);
+		} else if (!cfg) {
+			fp->help |= c == 'h';
+			fp->version |= c == 'V';
+			fp->has_url |= c == 'u';
+			if (c == 'f')
+				fp->config = optarg;
+		} else if (s->type == TYPE_CLI) {
+			continue; /* -f, -h, -V: done by the first pass */
+		} else if (c == 'u') {
 			rc = add_url_target(cfg, s, optarg, ++n_urls, err, errlen);
-			continue;
-		}
-		if (s->type == TYPE_HEADERS) { /* --mirror-header: not a list */
+		} else if (s->type == TYPE_HEADERS) { /* --mirror-header: not a list */
 			rc = add_mirror_header(cfg, s, optarg, n_headers++ == 0, err, errlen);
-			continue;
+		} else {
+			size_t idx = (size_t)(s - settings_at(0));
+
+			/* --access-log alone switches it on */
+			if (setting_apply(s, cfg, NULL, optarg ? optarg : "true",
+					  setting_is_list(s) && list_seen[idx], why, sizeof(why)) < 0)
+				rc = bad_value(s, optarg ? optarg : "", why, err, errlen);
+			list_seen[idx] = true;
 		}
-		/* --access-log alone switches it on */
-		if (setting_apply(s, cfg, NULL, optarg ? optarg : "true",
-				  setting_is_list(s) && list_seen[idx], why, sizeof(why)) < 0)
-			rc = bad_value(s, optarg ? optarg : "", why, err, errlen);
-		list_seen[idx] = true;
+	}
+	if (rc == CLI_RUN && optind < argc) {
+		snprintf(err, errlen, "unexpected argument '%.100s' (options start with '-'; see --help)",
+			 args[optind]);
+		rc = CLI_ERROR;
 	}
 	free(list_seen);
 	return rc;
-}
-
-int cli_parse(int argc, char **argv, struct agent_config *cfg, char *err, size_t errlen)
-{
-	/* getopt_long permutes its array: work on a copy, so argv can be parsed
-	 * again on reload */
-	char **args = xcalloc((size_t)argc + 1, sizeof(char *));
-	struct first_pass fp = { 0 };
-	struct options o;
-	char why[512];
-	int rc;
-
-	build_options(&o);
-	memcpy(args, argv, (size_t)argc * sizeof(char *));
-	rc = scan(argc, args, &o, &fp, err, errlen);
-	if (rc == CLI_RUN && (fp.help || fp.version)) {
-		if (fp.help)
-			cli_print_help(stdout);
-		else
-			cli_print_version(stdout);
-		rc = CLI_EXIT;
-	}
-	/* with -u on the command line the file need not name a target */
-	if (rc == CLI_RUN && fp.config) {
-		rc = ini_load(fp.config, cfg, !fp.has_url, err, errlen) < 0 ? CLI_ERROR : CLI_RUN;
-		free(cfg->config_file);
-		cfg->config_file = xstrdup(fp.config);
-	}
-	if (rc == CLI_RUN) {
-		memcpy(args, argv, (size_t)argc * sizeof(char *));
-		rc = apply(argc, args, &o, cfg, err, errlen);
-	}
-	if (rc == CLI_RUN) {
-		config_apply_mirror_headers(cfg);
-		if (settings_validate(cfg, why, sizeof(why)) < 0) {
-			snprintf(err, errlen, "%s", why);
-			rc = CLI_ERROR;
-		}
-	}
-	if (rc == CLI_RUN && cfg->check_only)
-		rc = print_effective_config(cfg, err, errlen);
-	if (rc == CLI_ERROR)
-		units_one_line(err);
-	free(o.lo);
-	free(args);
-	fflush(stdout);
-	return rc;
-}
-
-void cli_print_version(FILE *out)
-{
-	fprintf(out, "spoa-mirror %s\n", version_string());
 }
 
 /* One option: its names in the first 30 columns, then its help and its
@@ -331,7 +269,7 @@ static void print_option(FILE *out, const struct setting *s, const struct agent_
 	strbuf_free(&dflt);
 }
 
-void cli_print_help(FILE *out)
+static void print_help(FILE *out)
 {
 	struct agent_config def;
 
@@ -354,4 +292,51 @@ void cli_print_help(FILE *out)
 		     "Exit status: 0 after a clean stop, 1 on a runtime error, 2 on a configuration\n"
 		     "error. See spoa-mirror(8) and spoa-mirror.ini.example for the INI file.\n");
 	config_free(&def);
+}
+
+int cli_parse(int argc, char **argv, struct agent_config *cfg, char *err, size_t errlen)
+{
+	/* getopt_long permutes its array: work on a copy, so argv can be parsed
+	 * again on reload */
+	char **args = xcalloc((size_t)argc + 1, sizeof(char *));
+	struct first_pass fp = { 0 };
+	struct options o;
+	char why[512];
+	int rc;
+
+	build_options(&o);
+	memcpy(args, argv, (size_t)argc * sizeof(char *));
+	rc = walk(argc, args, &o, &fp, NULL, err, errlen);
+	if (rc == CLI_RUN && (fp.help || fp.version)) {
+		if (fp.help)
+			print_help(stdout);
+		else
+			printf("spoa-mirror %s\n", version_string());
+		rc = CLI_EXIT;
+	}
+	/* with -u on the command line the file need not name a target */
+	if (rc == CLI_RUN && fp.config) {
+		rc = ini_load(fp.config, cfg, !fp.has_url, err, errlen) < 0 ? CLI_ERROR : CLI_RUN;
+		free(cfg->config_file);
+		cfg->config_file = xstrdup(fp.config);
+	}
+	if (rc == CLI_RUN) {
+		memcpy(args, argv, (size_t)argc * sizeof(char *));
+		rc = walk(argc, args, &o, &fp, cfg, err, errlen);
+	}
+	if (rc == CLI_RUN) {
+		config_apply_mirror_headers(cfg);
+		if (settings_validate(cfg, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%s", why);
+			rc = CLI_ERROR;
+		}
+	}
+	if (rc == CLI_RUN && cfg->check_only)
+		rc = print_effective_config(cfg, err, errlen);
+	if (rc == CLI_ERROR)
+		units_one_line(err);
+	free(o.lo);
+	free(args);
+	fflush(stdout);
+	return rc;
 }

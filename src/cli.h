@@ -26,7 +26,4 @@ enum cli_result {
  * getopt_long: main thread only. */
 int cli_parse(int argc, char **argv, struct agent_config *cfg, char *err, size_t errlen);
 
-void cli_print_help(FILE *out);
-void cli_print_version(FILE *out);
-
 #endif

@@ -52,11 +52,6 @@ static int fail(struct ini_state *st, unsigned line, const char *key, size_t key
 	return -1;
 }
 
-static int fail_cstr(struct ini_state *st, unsigned line, const char *key, const char *reason)
-{
-	return fail(st, line, key, strlen(key), "%s", reason);
-}
-
 static bool valid_target_name(struct slice s)
 {
 	if (!s.len || s.len > TARGET_NAME_MAX)
@@ -251,7 +246,7 @@ int ini_load_buffer(const char *name, const char *text, size_t len, struct agent
 
 			for (const char *p = text; p < nul; p++)
 				line += *p == '\n';
-			rc = fail_cstr(&st, line, "", "NUL byte in the line: not a text file");
+			rc = fail(&st, line, "", 0, "NUL byte in the line: not a text file");
 			goto out;
 		}
 	}
@@ -284,9 +279,9 @@ int ini_load_buffer(const char *name, const char *text, size_t len, struct agent
 	if (rc < 0)
 		goto out;
 	if (require_target && cfg->n_targets == 0)
-		rc = fail_cstr(&st, st.line ? st.line : 1, "mirror-url",
-			       "no mirror target: set mirror-url in [mirror] or add a [target NAME] "
-			       "section");
+		rc = fail(&st, st.line ? st.line : 1, "mirror-url", 10,
+			  "no mirror target: set mirror-url in [mirror] or add a [target NAME] "
+			  "section");
 out:
 	free(st.seen);
 	return rc;
