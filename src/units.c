@@ -253,6 +253,10 @@ int units_parse_list(const char *s, char ***items, size_t *count, char *why, siz
 		if (!item.len) { /* take back what this call appended */
 			while (*count > first)
 				free((*items)[--*count]);
+			if (!first) { /* and the array it made */
+				free(*items);
+				*items = NULL;
+			}
 			snprintf(why, n, "empty item in the comma list");
 			return -1;
 		}

@@ -178,6 +178,10 @@ static void test_list_trims_items_and_rejects_empty_ones(void **state)
 	size_t n = 0;
 	char why[200];
 
+	/* an error into an empty list leaves no array behind */
+	assert_int_equal(units_parse_list("x, y,", &items, &n, why, sizeof(why)), -1);
+	assert_null(items);
+	assert_int_equal(n, 0);
 	assert_int_equal(units_parse_list(" a , b,c ", &items, &n, why, sizeof(why)), 0);
 	assert_int_equal(n, 3);
 	assert_string_equal(items[0], "a");
