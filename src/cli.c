@@ -224,7 +224,7 @@ static int walk(int argc, char **args, const struct options *o, struct first_pas
 			 args[optind]);
 		rc = CLI_ERROR;
 	}
-	free(list_seen);
+	xfree(list_seen);
 	return rc;
 }
 
@@ -317,7 +317,7 @@ int cli_parse(int argc, char **argv, struct agent_config *cfg, char *err, size_t
 	/* with -u on the command line the file need not name a target */
 	if (rc == CLI_RUN && fp.config) {
 		rc = ini_load(fp.config, cfg, !fp.has_url, err, errlen) < 0 ? CLI_ERROR : CLI_RUN;
-		free(cfg->config_file);
+		xfree(cfg->config_file);
 		cfg->config_file = xstrdup(fp.config);
 	}
 	if (rc == CLI_RUN) {
@@ -335,8 +335,8 @@ int cli_parse(int argc, char **argv, struct agent_config *cfg, char *err, size_t
 		rc = print_effective_config(cfg, err, errlen);
 	if (rc == CLI_ERROR)
 		units_one_line(err);
-	free(o.lo);
-	free(args);
+	xfree(o.lo);
+	xfree(args);
 	fflush(stdout);
 	return rc;
 }

@@ -41,15 +41,15 @@ void target_config_init(struct target_config *t)
 
 void target_config_free(struct target_config *t)
 {
-	free(t->name);
-	free(t->url);
-	free(t->sample_key_name);
+	xfree(t->name);
+	xfree(t->url);
+	xfree(t->sample_key_name);
 	header_pairs_free(t->add_headers, t->n_add_headers);
 	for (size_t i = 0; i < t->n_remove_headers; i++)
-		free(t->remove_headers[i]);
-	free(t->remove_headers);
-	free(t->ca_file);
-	free(t->origin);
+		xfree(t->remove_headers[i]);
+	xfree(t->remove_headers);
+	xfree(t->ca_file);
+	xfree(t->origin);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -96,22 +96,22 @@ void config_init(struct agent_config *cfg)
 
 void config_free(struct agent_config *cfg)
 {
-	free(cfg->address);
-	free(cfg->libev_backend);
+	xfree(cfg->address);
+	xfree(cfg->libev_backend);
 	for (size_t i = 0; i < cfg->n_message_names; i++)
-		free(cfg->message_names[i]);
-	free(cfg->message_names);
-	free(cfg->mirror_interface);
-	free(cfg->mirror_local_port);
+		xfree(cfg->message_names[i]);
+	xfree(cfg->message_names);
+	xfree(cfg->mirror_interface);
+	xfree(cfg->mirror_local_port);
 	for (size_t i = 0; i < cfg->n_targets; i++)
 		target_config_free(&cfg->targets[i]);
-	free(cfg->targets);
+	xfree(cfg->targets);
 	header_pairs_free(cfg->mirror_headers, cfg->n_mirror_headers);
-	free(cfg->metrics_address);
-	free(cfg->socket_owner);
-	free(cfg->logfile);
-	free(cfg->pidfile);
-	free(cfg->config_file);
+	xfree(cfg->metrics_address);
+	xfree(cfg->socket_owner);
+	xfree(cfg->logfile);
+	xfree(cfg->pidfile);
+	xfree(cfg->config_file);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -137,10 +137,10 @@ struct target_config *config_add_target(struct agent_config *cfg, const char *na
 void header_pairs_free(struct header_pair *pairs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		free(pairs[i].name);
-		free(pairs[i].value);
+		xfree(pairs[i].name);
+		xfree(pairs[i].value);
 	}
-	free(pairs);
+	xfree(pairs);
 }
 
 void config_drop_mirror_url_targets(struct agent_config *cfg)

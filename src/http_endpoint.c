@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "http_token.h"
+#include "http_head.h"
 #include "listener.h"
 #include "slice.h"
 #include "xalloc.h"
@@ -124,68 +124,13 @@ static void client_error(struct http_client *c, int status, const char *msg)
 	client_reply(c, status, "text/plain; charset=utf-8", slice_make(msg, strlen(msg)), "");
 }
 
-/* Next line of the head (without its CR LF or LF); false at the end. */
-static bool next_line(struct slice *rest, struct slice *line)
-{
-	if (!rest->len)
-		return false;
-	*line = slice_split(rest, '\n');
-	if (line->len && line->ptr[line->len - 1] == '\r')
-		line->len--;
-	return true;
-}
-
-static int bad(const char **why, int status, const char *msg)
-{
-	*why = msg;
-	return status;
-}
-
-/* 0 when head (without its blank line) asks for a path this endpoint may
- * answer, which *method and *path then hold; else the status of the error
- * reply and its text in *why. A body is never read: the answer closes the
- * connection whatever the head announced. */
-static int parse_head(struct slice head, struct slice *method, struct slice *path,
-		      const char **why)
-{
-	struct slice line = { "", 0 }, target, version; /* an empty head: malformed */
-
-	next_line(&head, &line);
-	*method = slice_split(&line, ' ');
-	target = slice_split(&line, ' ');
-	version = line;
-	if (!http_token(*method) || !target.len || !version.len)
-		return bad(why, 400, "malformed request line\n");
-	if (!slice_eq_cstr(version, "HTTP/1.1") && !slice_eq_cstr(version, "HTTP/1.0")) {
-		if (version.len == 8 && !memcmp(version.ptr, "HTTP/", 5))
-			return bad(why, 505, "only HTTP/1.0 and HTTP/1.1\n");
-		return bad(why, 400, "malformed request line\n");
-	}
-	if (target.ptr[0] != '/')
-		return bad(why, 400, "request target must be a path\n");
-	*path = slice_split(&target, '?');
-	for (size_t i = 0; i < path->len; i++) {
-		unsigned char ch = (unsigned char)path->ptr[i];
-
-		if (ch <= ' ' || ch == 0x7f || ch == '#')
-			return bad(why, 400, "malformed path\n");
-	}
-	while (next_line(&head, &line)) {
-		const char *colon = memchr(line.ptr, ':', line.len);
-
-		if (!colon || !http_token(slice_make(line.ptr, (size_t)(colon - line.ptr))))
-			return bad(why, 400, "malformed header line\n");
-	}
-	return 0;
-}
-
 /* Answers one request head (without its blank line). */
 static void client_serve(struct http_client *c, struct slice head)
 {
 	struct http_endpoint *ep = c->ep;
 	struct slice method, path;
 	const char *why;
-	int status = parse_head(head, &method, &path, &why);
+	int status = http_head_parse(head, &method, &path, &why);
 
 	if (status) {
 		client_error(c, status, why);
@@ -214,17 +159,6 @@ static void client_serve(struct http_client *c, struct slice head)
 	client_error(c, 404, "not found\n");
 }
 
-/* 1 + the length of the head before its blank line (CR LF or bare LF), or
- * 0 while that line has not arrived. */
-static size_t head_end(const char *buf, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i++)
-		if (buf[i] == '\n' && (buf[i + 1] == '\n' || (buf[i + 1] == '\r' && i + 2 < len &&
-								  buf[i + 2] == '\n')))
-			return i + 1;
-	return 0;
-}
-
 static void client_on_read(struct http_client *c)
 {
 	char *at = c->state == DRAINING ? c->in : c->in + c->in_len;
@@ -239,7 +173,7 @@ static void client_on_read(struct http_client *c)
 	if (r < 0 || c->state == DRAINING)
 		return;
 	c->in_len += (size_t)r;
-	end = head_end(c->in, c->in_len);
+	end = http_head_end(c->in, c->in_len);
 	if (end) /* what follows the head is ignored */
 		client_serve(c, slice_make(c->in, end - 1));
 	else if (c->in_len == sizeof(c->in))

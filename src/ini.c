@@ -128,7 +128,7 @@ static int begin_section(struct ini_state *st, struct slice inner)
 				    "too many targets (at most %d)", TARGET_MAX);
 		cname = xstrndup(name.ptr, name.len);
 		config_add_target(cfg, cname, NULL);
-		free(cname);
+		xfree(cname);
 		st->target = cfg->n_targets - 1;
 		cfg->targets[st->target].origin = origin_text(st, st->line);
 		dup = duplicate_of(cfg, st->target);
@@ -186,10 +186,10 @@ static int key_value(struct ini_state *st, struct slice line)
 			hint = " (an agent setting: put it in [mirror])";
 		rc = fail(st, st->line, key.ptr, key.len, "unknown key in %s%s",
 			  st->section == SEC_MIRROR ? "[mirror]" : "a [target] section", hint);
-		free(ckey);
+		xfree(ckey);
 		return rc;
 	}
-	free(ckey);
+	xfree(ckey);
 	idx = (size_t)(s - settings_at(0));
 	if (st->seen[idx] && !setting_is_list(s))
 		return fail(st, st->line, key.ptr, key.len,
@@ -199,19 +199,19 @@ static int key_value(struct ini_state *st, struct slice line)
 			   value, st->seen[idx] != 0, why, sizeof(why));
 	if (rc < 0) {
 		rc = fail(st, st->line, key.ptr, key.len, "bad value '%.100s': %s", value, why);
-		free(value);
+		xfree(value);
 		return rc;
 	}
 	st->seen[idx] = st->line;
 	/* the [mirror] URL becomes the target "default" (an empty one makes
 	 * none) */
 	made_target = s->type == TYPE_MIRROR_URL && *value;
-	free(value);
+	xfree(value);
 	if (made_target) {
 		size_t t = cfg->n_targets - 1;
 		long dup;
 
-		free(cfg->targets[t].origin);
+		xfree(cfg->targets[t].origin);
 		cfg->targets[t].origin = origin_text(st, st->line);
 		dup = duplicate_of(cfg, t);
 		if (dup >= 0)
@@ -283,7 +283,7 @@ int ini_load_buffer(const char *name, const char *text, size_t len, struct agent
 			  "no mirror target: set mirror-url in [mirror] or add a [target NAME] "
 			  "section");
 out:
-	free(st.seen);
+	xfree(st.seen);
 	return rc;
 }
 
@@ -299,25 +299,25 @@ int ini_load(const char *path, struct agent_config *cfg, bool require_target, ch
 
 	if (!f) {
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		free(buf);
+		xfree(buf);
 		return -1;
 	}
 	len = fread(buf, 1, INI_MAX_FILE_SIZE + 1, f);
 	if (ferror(f)) {
 		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
 		fclose(f);
-		free(buf);
+		xfree(buf);
 		return -1;
 	}
 	fclose(f);
 	if (len > INI_MAX_FILE_SIZE) {
 		snprintf(err, errlen, "%s: larger than %d bytes: not a configuration file", path,
 			 INI_MAX_FILE_SIZE);
-		free(buf);
+		xfree(buf);
 		return -1;
 	}
 	rc = ini_load_buffer(path, buf, len, cfg, require_target, err, errlen);
-	free(buf);
+	xfree(buf);
 	return rc;
 }
 

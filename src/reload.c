@@ -1,9 +1,8 @@
 /* SIGHUP's configuration and target set (see reload.h). The parser and the
  * target builder are start-up code that allocates with the x*() helpers;
  * here they run inside xalloc_try(), so exhaustion refuses the reload
- * instead of aborting. What a refused attempt had built is abandoned, not
- * freed (see xalloc.h): bounded by one configuration per SIGHUP, and only
- * when memory is already exhausted. */
+ * instead of aborting, and what the refused attempt had built is freed
+ * (see xalloc.h). */
 #include "reload.h"
 
 #include <stdio.h>

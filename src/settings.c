@@ -40,8 +40,8 @@ typedef int print_fn(const struct setting *s, const void *base, struct strbuf *o
 static void free_strv(char **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
+		xfree(v[i]);
+	xfree(v);
 }
 
 /* ---- one parser and one printer per type ------------------------------ */
@@ -179,7 +179,7 @@ PARSE(parse_string)
 
 	if (keep < 0)
 		return -1;
-	free(*slot);
+	xfree(*slot);
 	*slot = keep == 0 && *v ? xstrdup(v) : NULL;
 	return 0;
 }
@@ -368,7 +368,7 @@ PARSE(parse_sample_key)
 		return -1;
 	}
 	t->sample_key = kind;
-	free(t->sample_key_name);
+	xfree(t->sample_key_name);
 	t->sample_key_name = name ? xstrdup(name) : NULL;
 	return 0;
 }

@@ -85,7 +85,7 @@ void strbuf_reset(struct strbuf *b)
 
 void strbuf_free(struct strbuf *b)
 {
-	free(b->data);
+	xfree(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
 	b->failed = false;

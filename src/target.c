@@ -27,16 +27,20 @@ struct target_stats *stats_registry_get(struct stats_registry *reg, const char *
 	e.stats = xcalloc(1, sizeof(*e.stats));
 	reg->entries = xrealloc(reg->entries, (reg->count + 1) * sizeof(*reg->entries));
 	reg->entries[reg->count++] = e;
+	/* the registry's now, whatever becomes of a reload that made them */
+	xalloc_keep(e.name);
+	xalloc_keep(e.stats);
+	xalloc_keep(reg->entries);
 	return e.stats;
 }
 
 void stats_registry_free(struct stats_registry *reg)
 {
 	for (size_t i = 0; i < reg->count; i++) {
-		free(reg->entries[i].name);
-		free(reg->entries[i].stats);
+		xfree(reg->entries[i].name);
+		xfree(reg->entries[i].stats);
 	}
-	free(reg->entries);
+	xfree(reg->entries);
 	reg->entries = NULL;
 	reg->count = 0;
 }
@@ -93,7 +97,7 @@ void target_set_unref(struct target_set *set)
 		target_config_free(&set->targets[i].cfg);
 		target_url_free(&set->targets[i].url);
 	}
-	free(set);
+	xfree(set);
 }
 
 /* ------------------------------------------------------------------ */

@@ -252,9 +252,9 @@ int units_parse_list(const char *s, char ***items, size_t *count, char *why, siz
 		item = slice_trim(slice_split(&rest, ','));
 		if (!item.len) { /* take back what this call appended */
 			while (*count > first)
-				free((*items)[--*count]);
+				xfree((*items)[--*count]);
 			if (!first) { /* and the array it made */
-				free(*items);
+				xfree(*items);
 				*items = NULL;
 			}
 			snprintf(why, n, "empty item in the comma list");
@@ -312,7 +312,7 @@ static int read_header(const char **p, bool in_list, struct header_pair *out, ch
 	val = xmalloc(cap);
 	for (; *s; s++) {
 		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f) {
-			free(val);
+			xfree(val);
 			snprintf(why, n, "header '%.*s' has a control character in its value",
 				 (int)name_len, name);
 			return -1;
@@ -327,7 +327,7 @@ static int read_header(const char **p, bool in_list, struct header_pair *out, ch
 	}
 	out->name = xstrndup(name, name_len);
 	out->value = trimmed_copy(val, len);
-	free(val);
+	xfree(val);
 	*p = *s == ',' ? s + 1 : s;
 	return 0;
 }
@@ -358,10 +358,10 @@ int units_parse_header_list(const char *s, struct header_pair **pairs, size_t *c
 		got = xrealloc(got, (ngot + 1) * sizeof(*got));
 		if (read_header(&p, true, &got[ngot], why, n) < 0) {
 			for (size_t i = 0; i < ngot; i++) {
-				free(got[i].name);
-				free(got[i].value);
+				xfree(got[i].name);
+				xfree(got[i].value);
 			}
-			free(got);
+			xfree(got);
 			return -1;
 		}
 		ngot++;
@@ -371,7 +371,7 @@ int units_parse_header_list(const char *s, struct header_pair **pairs, size_t *c
 		memcpy(*pairs + *count, got, ngot * sizeof(*got));
 		*count += ngot;
 	}
-	free(got);
+	xfree(got);
 	return 0;
 }
 

@@ -66,14 +66,24 @@ int target_url_parse(const char *url, struct target_url *out, char *err, size_t 
 	CURLU *h;
 	CURLUcode uc;
 	char *scheme, *host, *port, *path;
+	size_t cap;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	if (check_text(url, err, errlen) < 0)
 		return -1;
+	/* Allocated before libcurl's handle exists: on a reload out of memory
+	 * (xalloc_try) an x*() call does not return, and the handle would be
+	 * lost. curl's parts are no longer than the URL, percent-encoding
+	 * (3 bytes a character) at most. */
+	cap = 3 * strlen(url) + 16;
+	out->origin = xmalloc(cap);
+	out->host = xmalloc(cap);
+	out->prefix = xmalloc(cap);
 	h = curl_url();
 	if (!h) {
 		snprintf(err, errlen, "out of memory");
+		target_url_free(out);
 		return -1;
 	}
 	uc = curl_url_set(h, CURLUPART_URL, url, CURLU_PATH_AS_IS);
@@ -91,29 +101,36 @@ int target_url_parse(const char *url, struct target_url *out, char *err, size_t 
 		snprintf(err, errlen, "URL '%s': %s", url,
 			 uc != CURLUE_OK ? curl_url_strerror(uc) : "cannot be parsed");
 	} else {
-		size_t plen = strlen(path), n = strlen(scheme) + strlen(host) + 16;
+		int plen = (int)strnlen(path, cap - 1);
+		int n;
 
 		while (plen && path[plen - 1] == '/')
 			plen--;
 		out->https = !strcmp(scheme, "https");
-		out->origin = xmalloc(n + (port ? strlen(port) : 0));
-		sprintf(out->origin, "%s://%s%s%s", scheme, host, port ? ":" : "", port ? port : "");
-		out->host = xstrdup(out->origin + strlen(scheme) + 3);
-		out->prefix = xstrndup(path, plen);
-		rc = 0;
+		n = snprintf(out->origin, cap, "%s://%s%s%s", scheme, host, port ? ":" : "",
+			     port ? port : "");
+		if (n < 0 || (size_t)n >= cap || strlen(path) >= cap) {
+			snprintf(err, errlen, "URL '%s' is too long once normalised", url);
+		} else {
+			snprintf(out->host, cap, "%s", out->origin + strlen(scheme) + 3);
+			snprintf(out->prefix, cap, "%.*s", plen, path);
+			rc = 0;
+		}
 	}
 	curl_free(scheme);
 	curl_free(host);
 	curl_free(port);
 	curl_free(path);
 	curl_url_cleanup(h);
+	if (rc < 0)
+		target_url_free(out);
 	return rc;
 }
 
 void target_url_free(struct target_url *u)
 {
-	free(u->origin);
-	free(u->host);
-	free(u->prefix);
+	xfree(u->origin);
+	xfree(u->host);
+	xfree(u->prefix);
 	memset(u, 0, sizeof(*u));
 }

@@ -17,13 +17,23 @@ char *xstrdup(const char *s);
 char *xstrdup_or_null(const char *s);
 char *xstrndup(const char *s, size_t n);
 
+/* Frees a block from the x*() helpers. Inside xalloc_try() it must be
+ * used instead of free() for them (the attempt forgets the block); outside
+ * it is free(). */
+void xfree(void *p);
+
 /* Runs fn(arg) and returns what it returns, or -1 when an x*() helper ran
  * out of memory inside it (on this thread): fn is then left where the
- * allocation failed, without unwinding. So fn must build into memory
- * nothing else sees until it returns, and whatever it built by then is
- * abandoned (a setter may have freed a pointer it had not yet replaced, so
- * freeing it is not safe); shared structures it touches must stay
- * consistent at every x*() call. *oom tells the two -1 apart. */
+ * allocation failed, without unwinding, and every block the x*() helpers
+ * gave during the attempt and that was not freed with xfree() or kept is
+ * freed. So fn builds into memory nothing else sees until it returns;
+ * blocks it hands to a structure that outlives a failed attempt (a
+ * registry) are given up with xalloc_keep(), and such structures must be
+ * consistent at every x*() call. Resources other than x*() memory (files,
+ * libcurl handles) must not be held across an x*() call. Not nested. *oom
+ * tells the two -1 apart. */
 int xalloc_try(int (*fn)(void *arg), void *arg, int *oom);
+/* The block now belongs to a structure outside the attempt. */
+void xalloc_keep(const void *p);
 
 #endif
