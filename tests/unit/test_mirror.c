@@ -283,19 +283,27 @@ static void test_message_without_path_counted_invalid(void **state)
 	fixture_free(fx);
 }
 
-/* A burst of invalid messages that stops still gets its "N more" line when
- * the agent's monitor flushes after the window, not only at the next one. */
-static void test_invalid_burst_summary_flushed_after_window(void **state)
+/* The log goes to a new file named from the mkstemp() template `path`. */
+static void log_to_temp_file(char *path)
 {
-	struct fixture *fx = fixture_new(100, 100, 1 << 20);
-	char path[] = "/tmp/test_mirror_log_XXXXXX", spec[64];
-	struct spop_message m;
+	char spec[64];
 	int fd = mkstemp(path);
 
 	assert_true(fd >= 0);
 	close(fd);
 	snprintf(spec, sizeof(spec), "w:%s", path);
 	assert_int_equal(log_open(spec), 0);
+}
+
+/* A burst of invalid messages that stops still gets its "N more" line when
+ * the agent's monitor flushes after the window, not only at the next one. */
+static void test_invalid_burst_summary_flushed_after_window(void **state)
+{
+	struct fixture *fx = fixture_new(100, 100, 1 << 20);
+	char path[] = "/tmp/test_mirror_log_XXXXXX";
+	struct spop_message m;
+
+	log_to_temp_file(path);
 	fake_clock_start(50000);
 	msg_init(&m, "mirror");
 	msg_str(&m, "method", "GET");
@@ -349,14 +357,10 @@ static void test_truncated_body_dropped_and_counted(void **state)
 static void test_grpc_call_dropped_for_http1_target_sent_to_http2(void **state)
 {
 	struct fixture *fx = fixture_new_h2(100, 100, 1 << 20, true);
-	char path[] = "/tmp/test_mirror_log_XXXXXX", spec[64];
+	char path[] = "/tmp/test_mirror_log_XXXXXX";
 	struct spop_message m;
-	int fd = mkstemp(path);
 
-	assert_true(fd >= 0);
-	close(fd);
-	snprintf(spec, sizeof(spec), "w:%s", path);
-	assert_int_equal(log_open(spec), 0);
+	log_to_temp_file(path);
 	post_message(&m, "http://front/pkg.Svc/Call",
 		     "content-type: application/grpc+proto\r\nte: trailers\r\n\r\n", "12345");
 	for (int i = 0; i < 3; i++)
