@@ -267,9 +267,11 @@ static int agent_start(struct agent *a, char *err, size_t errlen)
 		.stats = &a->spop_stats,
 		.invalid_log = LOG_RATELIMIT_INIT(5000),
 		.truncated_log = LOG_RATELIMIT_INIT(5000),
+		.grpc_log = LOG_RATELIMIT_INIT(5000),
 	};
 	a->dispatch.invalid_log.interval_ms = a->cfg.monitor_interval_ms;
 	a->dispatch.truncated_log.interval_ms = a->cfg.monitor_interval_ms;
+	a->dispatch.grpc_log.interval_ms = a->cfg.monitor_interval_ms;
 
 	a->server = server_new(a->loop, &ss, &handler, &a->spop_stats);
 	if (!a->server || server_listen(a->server, err, errlen) < 0)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "grpc.h"
 #include "queue.h"
 #include "spop.h"
 #include "spop_budget.h"
@@ -313,6 +314,21 @@ static void render_targets(struct strbuf *o, const struct stats_registry *reg)
 			sample(o, "spoa_mirror_target_responses_total", "target", reg->entries[i].name,
 			       "class", outcome_class_name(c),
 			       u64(num, sizeof(num), stat_get(&reg->entries[i].stats->outcome[c])));
+
+	/* only the codes seen: 19 series per target would mostly be zeros, and
+	 * most targets never see a gRPC call */
+	family(o, "spoa_mirror_grpc_status_total", "counter",
+	       "Answered gRPC mirrors by the shadow's grpc-status (0-16, invalid, missing); "
+	       "codes never seen are not listed.");
+	for (size_t i = 0; i < n; i++)
+		for (unsigned g = 0; g < GRPC_SLOTS; g++) {
+			uint64_t count = stat_get(&reg->entries[i].stats->grpc_status[g]);
+
+			if (count)
+				sample(o, "spoa_mirror_grpc_status_total", "target",
+				       reg->entries[i].name, "code", grpc_slot_name(g),
+				       u64(num, sizeof(num), count));
+		}
 
 	family(o, "spoa_mirror_target_inflight", "gauge",
 	       "Requests admitted for the target and not finished (queued or sending).");

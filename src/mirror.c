@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "grpc.h"
 #include "headers.h"
 #include "message.h"
 #include "queue.h"
@@ -14,6 +15,7 @@
 /* what the rate-limited log lines' summaries call them */
 #define INVALID_MESSAGES "invalid mirror messages"
 #define TRUNCATED_BODIES "truncated bodies"
+#define GRPC_NOT_HTTP2 "gRPC calls for targets without http2"
 
 /* Content-Length as a number; false when absent or not plain digits. */
 static bool content_length(const struct header_list *h, uint64_t *out)
@@ -55,6 +57,7 @@ void mirror_dispatch_flush_logs(struct mirror_dispatch *d)
 {
 	log_ratelimit_flush(&d->invalid_log, LOG_LVL_WARN, INVALID_MESSAGES);
 	log_ratelimit_flush(&d->truncated_log, LOG_LVL_WARN, TRUNCATED_BODIES);
+	log_ratelimit_flush(&d->grpc_log, LOG_LVL_WARN, GRPC_NOT_HTTP2);
 }
 
 void mirror_on_message(void *arg, const struct spop_message *m)
@@ -93,6 +96,7 @@ void mirror_on_message(void *arg, const struct spop_message *m)
 		.headers = &headers,
 		.client = f.client,
 		.truncated = body_truncated(&f, &headers),
+		.grpc = grpc_call(headers.items, headers.count),
 		.now_ns = clock_monotonic_ns(),
 	};
 	if (in.truncated) {
@@ -103,9 +107,16 @@ void mirror_on_message(void *arg, const struct spop_message *m)
 			    (int)f.method.len, f.method.ptr, (int)f.uri.len, f.uri.ptr, f.body.len);
 	}
 	for (size_t i = 0; i < set->count; i++) {
-		if (target_admit(&set->targets[i], &in) == ADMIT_SEND) {
+		enum admit_verdict v = target_admit(&set->targets[i], &in);
+
+		if (v == ADMIT_SEND) {
 			mask |= 1u << i;
 			n_send++;
+		} else if (v == ADMIT_DROP_GRPC_NEEDS_HTTP2) {
+			log_limited(&d->grpc_log, LOG_LVL_WARN, GRPC_NOT_HTTP2,
+				    "target '%s': gRPC call %.*s not mirrored: gRPC needs "
+				    "HTTP/2 (set http2 = yes); counted dropped (grpc_needs_http2)",
+				    set->targets[i].cfg.name, (int)f.uri.len, f.uri.ptr);
 		}
 	}
 	if (!mask)

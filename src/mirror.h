@@ -32,6 +32,7 @@ struct mirror_dispatch {
 	struct spop_stats *stats;
 	struct log_ratelimit invalid_log;
 	struct log_ratelimit truncated_log;
+	struct log_ratelimit grpc_log;
 };
 
 /* Handler for every message of every NOTIFY (conn_handler.on_message). */

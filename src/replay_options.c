@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "grpc.h"
 #include "log.h"
 #include "replay_window.h"
 #include "replay_transfer.h"
@@ -21,6 +22,21 @@
 
 static size_t discard_body(char *ptr, size_t size, size_t nmemb, void *arg)
 {
+	return size * nmemb;
+}
+
+/* grpc-status arrives as a trailer after the messages, or as a header of
+ * a trailers-only answer (an error before any message). libcurl hands
+ * both to the header callback: 7.88 keeps an HTTP/2 stream's trailers and
+ * writes them as header lines when the stream closes, 8.x flags them
+ * CLIENTWRITE_TRAILER but writes them the same way. */
+static size_t note_grpc_status(char *line, size_t size, size_t nmemb, void *arg)
+{
+	struct transfer *x = arg;
+	int slot = grpc_status_line(line, size * nmemb);
+
+	if (slot != GRPC_STATUS_NONE)
+		x->grpc_status = slot;
 	return size * nmemb;
 }
 
@@ -108,6 +124,12 @@ const char *replay_options_prepare(struct transfer *x, const struct mirror_reque
 		nodes[i].next = i + 1 < s.n_lines ? &nodes[i + 1] : NULL;
 	}
 	set_target_options(x, t, o);
+	x->grpc = s.grpc;
+	x->grpc_status = GRPC_STATUS_NONE;
+	if (s.grpc) {
+		curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, note_grpc_status);
+		curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+	}
 	curl_easy_setopt(e, CURLOPT_URL, s.url);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, s.n_lines ? nodes : NULL);
 	switch (s.body_mode) {

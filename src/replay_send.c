@@ -4,6 +4,7 @@
 #include "replay_send.h"
 
 #include "clock.h"
+#include "grpc.h"
 #include "log.h"
 #include "replay_types.h"
 #include "request.h"
@@ -146,6 +147,10 @@ void replay_send_done(struct worker *w, struct transfer *x, CURLcode rc)
 		curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
 	if (rc == CURLE_OK && status > 0) {
 		target_finish(x->t, status, OUTCOME_OTHER, us);
+		if (x->grpc)
+			target_count_grpc_status(x->t, x->grpc_status == GRPC_STATUS_NONE
+							       ? GRPC_SLOT_MISSING
+							       : (unsigned)x->grpc_status);
 	} else {
 		const char *why = rc != CURLE_OK ? (x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc))
 						 : "no HTTP status in the answer";

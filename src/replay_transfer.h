@@ -22,6 +22,8 @@ struct transfer {
 	struct target *t;
 	struct target_window *win; /* the place in curl it holds */
 	uint64_t start_ns;
+	bool grpc;       /* a gRPC call: its answer's grpc-status is counted */
+	int grpc_status; /* grpc_status_line()'s slot, GRPC_STATUS_NONE until seen */
 	void *scratch; /* curl_slist nodes, then shadow_build()'s buffer */
 	size_t scratch_cap;
 	char errbuf[CURL_ERROR_SIZE];

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "grpc.h"
 #include "http_token.h"
 #include "request.h"
 #include "target.h"
@@ -107,19 +108,14 @@ static bool forwardable(const struct mirror_request *r, const struct target_conf
 	return !is_removed(c, h->name) && !is_added(c, h->name);
 }
 
-static const struct http_header *client_host(const struct mirror_request *r)
-{
-	for (size_t i = 0; i < r->n_headers; i++)
-		if (slice_case_eq_cstr(r->headers[i].name, "host") && header_sendable(&r->headers[i]))
-			return &r->headers[i];
-	return NULL;
-}
-
 /* The path?query part of the uri: absolute-form loses scheme and
- * authority. The result may be empty or lack its leading '/'. */
-static struct slice uri_path(struct slice uri)
+ * authority, which goes to *authority (userinfo cut; empty for any other
+ * form). The path may be empty or lack its leading '/'. */
+static struct slice uri_split(struct slice uri, struct slice *authority)
 {
 	size_t i = 0;
+
+	*authority = slice_make("", 0);
 
 	while (i < uri.len) {
 		char c = uri.ptr[i];
@@ -130,12 +126,34 @@ static struct slice uri_path(struct slice uri)
 		i++;
 	}
 	if (i > 0 && uri.len - i >= 3 && !memcmp(uri.ptr + i, "://", 3)) {
+		size_t from;
+
 		i += 3;
-		while (i < uri.len && uri.ptr[i] != '/' && uri.ptr[i] != '?' && uri.ptr[i] != '#')
+		from = i;
+		while (i < uri.len && uri.ptr[i] != '/' && uri.ptr[i] != '?' && uri.ptr[i] != '#') {
+			if (uri.ptr[i] == '@')
+				from = i + 1;
 			i++;
+		}
+		*authority = slice_make(uri.ptr + from, i - from);
 		return slice_make(uri.ptr + i, uri.len - i);
 	}
 	return uri;
+}
+
+/* The authority the client asked for: an absolute-form uri's, else its
+ * Host header's; empty when it gave neither. */
+static struct slice client_authority(const struct mirror_request *r)
+{
+	struct slice authority;
+
+	uri_split(r->uri, &authority);
+	if (authority.len)
+		return authority;
+	for (size_t i = 0; i < r->n_headers; i++)
+		if (slice_case_eq_cstr(r->headers[i].name, "host") && header_sendable(&r->headers[i]))
+			return r->headers[i].value;
+	return slice_make("", 0);
 }
 
 static bool uri_valid(struct slice uri)
@@ -171,8 +189,7 @@ size_t shadow_lines_max(const struct mirror_request *r, const struct target *t)
 size_t shadow_size_max(const struct mirror_request *r, const struct target *t)
 {
 	const struct target_config *c = &t->cfg;
-	const struct http_header *host = client_host(r);
-	size_t host_len = host ? host->value.len : 0;
+	size_t host_len = client_authority(r).len;
 	size_t url_host_len = strlen(t->url.host);
 	size_t n;
 
@@ -197,6 +214,7 @@ struct writer {
 	size_t len;
 	size_t cap;
 	bool overflow;
+	bool lower_names; /* HTTP/2: header names go lower-case */
 };
 
 static void put(struct writer *w, const char *s, size_t n)
@@ -218,6 +236,19 @@ static void put_slice(struct writer *w, struct slice s)
 static void put_cstr(struct writer *w, const char *s)
 {
 	put(w, s, strlen(s));
+}
+
+/* A header name, lower-cased for HTTP/2 as it is written. */
+static void put_name(struct writer *w, struct slice name)
+{
+	size_t start = w->len;
+
+	put_slice(w, name);
+	if (!w->lower_names || w->overflow)
+		return;
+	for (size_t i = start; i < w->len; i++)
+		if (w->buf[i] >= 'A' && w->buf[i] <= 'Z')
+			w->buf[i] = (char)(w->buf[i] - 'A' + 'a');
 }
 
 /* Ends the string begun at `start`; returns it (NULL on overflow). */
@@ -251,7 +282,7 @@ static void header_line(struct lines *l, struct writer *w, struct slice name, st
 {
 	size_t start = w->len;
 
-	put_slice(w, name);
+	put_name(w, name);
 	if (value.len) {
 		put(w, ": ", 2);
 		put_slice(w, value);
@@ -265,19 +296,44 @@ static void header_line(struct lines *l, struct writer *w, struct slice name, st
 		l->seen_content_type = true;
 }
 
+/* A suppression line, "Name:" (lower-cased for HTTP/2 like the rest). */
 static void fixed_line(struct lines *l, struct writer *w, const char *line)
 {
 	size_t start = w->len;
 
-	put_cstr(w, line);
+	put_name(w, slice_from_cstr(line));
 	add_line(l, w, start);
+}
+
+/* "trailers" among TE's comma-separated codings (parameters ignored). */
+static bool te_lists_trailers(struct slice value)
+{
+	while (value.len) {
+		struct slice coding = slice_split(&value, ',');
+		struct slice param = coding;
+
+		coding = slice_trim(slice_split(&param, ';'));
+		if (slice_case_eq_cstr(coding, "trailers"))
+			return true;
+	}
+	return false;
+}
+
+/* HTTP/2 keeps one TE: "te: trailers", when the client asked for it. */
+static bool te_trailers_kept(const struct mirror_request *r, const struct target_config *c,
+			     size_t i)
+{
+	const struct http_header *h = &r->headers[i];
+
+	return c->http2 && slice_case_eq_cstr(h->name, "te") && header_sendable(h) &&
+	       te_lists_trailers(h->value) && !is_removed(c, h->name) && !is_added(c, h->name);
 }
 
 /* The client's headers that survive, X-Forwarded-For extended in place. */
 static void client_lines(const struct mirror_request *r, const struct target_config *c,
 			 struct lines *l, struct writer *w, bool *xff_sent, bool *xfh_sent)
 {
-	bool has_connection = false;
+	bool has_connection = false, te_sent = false;
 	size_t last_xff = SIZE_MAX;
 
 	for (size_t i = 0; i < r->n_headers; i++)
@@ -291,12 +347,17 @@ static void client_lines(const struct mirror_request *r, const struct target_con
 	for (size_t i = 0; i < r->n_headers; i++) {
 		const struct http_header *h = &r->headers[i];
 
+		if (!te_sent && te_trailers_kept(r, c, i)) {
+			fixed_line(l, w, "te: trailers");
+			te_sent = true;
+			continue;
+		}
 		if (!forwardable(r, c, i, has_connection))
 			continue;
 		if (i == last_xff && client_usable(r->client)) {
 			size_t start = w->len;
 
-			put_slice(w, h->name);
+			put_name(w, h->name);
 			put(w, ": ", 2);
 			if (h->value.len) {
 				put_slice(w, h->value);
@@ -319,10 +380,10 @@ int shadow_build(const struct mirror_request *r, const struct target *t, void *b
 		 struct shadow_request *out)
 {
 	const struct target_config *c = &t->cfg;
-	const struct http_header *host = client_host(r);
+	struct slice host = client_authority(r), ignored;
 	size_t max_lines = shadow_lines_max(r, t);
 	size_t ptr_bytes = max_lines * sizeof(char *);
-	struct slice path = uri_path(r->uri);
+	struct slice path = uri_split(r->uri, &ignored);
 	struct lines l = { 0 };
 	struct writer w;
 	bool xff_sent = false, xfh_sent = false;
@@ -337,7 +398,7 @@ int shadow_build(const struct mirror_request *r, const struct target *t, void *b
 		return SHADOW_E_SPACE;
 	l.v = buf;
 	l.max = max_lines;
-	w = (struct writer){ (char *)buf + ptr_bytes, 0, cap - ptr_bytes, false };
+	w = (struct writer){ (char *)buf + ptr_bytes, 0, cap - ptr_bytes, false, c->http2 };
 
 	/* prefix has no trailing '/', path gets a leading one: one slash at the join */
 	start = w.len;
@@ -353,18 +414,22 @@ int shadow_build(const struct mirror_request *r, const struct target *t, void *b
 	out->method = finish(&w, start);
 
 	if (!is_added(c, SLICE_LIT("host"))) {
-		if (c->host_policy == HOST_FROM_CLIENT && host)
-			header_line(&l, &w, SLICE_LIT("Host"), host->value);
-		else
-			header_line(&l, &w, SLICE_LIT("Host"), slice_from_cstr(t->url.host));
+		struct slice value = c->host_policy == HOST_FROM_CLIENT && host.len
+					     ? host
+					     : slice_from_cstr(t->url.host);
+
+		start = w.len;
+		header_line(&l, &w, SLICE_LIT("Host"), value);
+		if (!w.overflow)
+			out->authority = w.buf + start + sizeof("Host: ") - 1;
 	}
 
 	if (c->send_headers) {
 		client_lines(r, c, &l, &w, &xff_sent, &xfh_sent);
-		if (c->host_policy == HOST_FROM_TARGET && host && !xfh_sent &&
+		if (c->host_policy == HOST_FROM_TARGET && host.len && !xfh_sent &&
 		    !is_removed(c, SLICE_LIT("x-forwarded-host")) &&
 		    !is_added(c, SLICE_LIT("x-forwarded-host")))
-			header_line(&l, &w, SLICE_LIT("X-Forwarded-Host"), host->value);
+			header_line(&l, &w, SLICE_LIT("X-Forwarded-Host"), host);
 		if (client_usable(r->client) && !xff_sent && !is_removed(c, SLICE_LIT("x-forwarded-for")) &&
 		    !is_added(c, SLICE_LIT("x-forwarded-for")))
 			header_line(&l, &w, SLICE_LIT("X-Forwarded-For"), r->client);
@@ -389,6 +454,7 @@ int shadow_build(const struct mirror_request *r, const struct target *t, void *b
 
 	if (w.overflow || !out->url || !out->method)
 		return SHADOW_E_SPACE;
+	out->grpc = grpc_call(r->headers, r->n_headers);
 	out->lines = l.v;
 	out->n_lines = l.n;
 	return SHADOW_OK;

@@ -35,6 +35,12 @@ enum shadow_rc {
 struct shadow_request {
 	const char *url;      /* target origin + prefix + path?query */
 	const char *method;   /* as received */
+	/* The Host value sent: the value of the Host line, which libcurl turns
+	 * into :authority for HTTP/2 (7.88's Curl_pseudo_headers and 8.x's
+	 * Curl_http_req_to_h2 both do, and send no host header then). NULL when
+	 * an added "Host" header overrides it. */
+	const char *authority;
+	bool grpc;            /* a gRPC call (content-type application/grpc...) */
 	enum shadow_body body_mode;
 	struct slice body;    /* view into the mirror request (SHADOW_BODY_SEND) */
 	const char **lines;   /* n_lines NUL-terminated lines, in the buffer */
@@ -53,6 +59,9 @@ size_t shadow_lines_max(const struct mirror_request *r, const struct target *t);
  * Rules:
  * - URL: target origin + prefix + the uri's path?query; an absolute-form
  *   uri (http://host/p?q) is reduced to /p?q, an empty one becomes "/".
+ *   The client's authority is an absolute-form uri's (what HAProxy hands
+ *   over for an HTTP/2 client, which sends no Host header; RFC 9112 3.2.2
+ *   also makes it win over Host), else its Host header.
  * - Client headers in their order, minus hop-by-hop ones (Connection and
  *   every header it names, Keep-Alive, Proxy-Connection, TE, Trailer,
  *   Transfer-Encoding, Upgrade), Content-Length and Expect (libcurl sets
@@ -63,10 +72,15 @@ size_t shadow_lines_max(const struct mirror_request *r, const struct target *t);
  *   forwards none of the client's headers (nor the X-Forwarded-* derived
  *   from them); added ones still go.
  * - Host comes first: the target's host (HOST_FROM_TARGET, the client's
- *   Host then goes into X-Forwarded-Host unless one is already there) or
- *   the client's (HOST_FROM_CLIENT, even with send_headers=false; the
- *   target's when the client sent none). An added "Host" header overrides
- *   both.
+ *   authority then goes into X-Forwarded-Host unless one is already there)
+ *   or the client's authority (HOST_FROM_CLIENT, even with
+ *   send_headers=false; the target's when the client gave none). An added
+ *   "Host" header overrides both.
+ * - HTTP/2 targets (cfg.http2): every name is written lower-case (RFC 9113
+ *   8.2.1; HAProxy and nghttp2 servers reset streams with upper-case
+ *   names), and a client's TE that lists "trailers" goes as "te: trailers"
+ *   (the one TE value HTTP/2 allows, which gRPC servers require); any other
+ *   TE is dropped like the other connection-specific headers.
  * - X-Forwarded-For: r->client is appended to the last one, or one is
  *   added. remove_headers may name either X-Forwarded-* header.
  * - Body: HEAD never carries one. Otherwise a body with Content-Length goes

@@ -41,6 +41,7 @@ const char *drop_reason_name(enum drop_reason r)
 {
 	static const char *const names[DROP_REASON_COUNT] = {
 		"queue_full", "target_busy", "rate_limited", "truncated", "shutdown", "shadow_down",
+		"grpc_needs_http2",
 	};
 	return r < DROP_REASON_COUNT ? names[r] : "unknown";
 }

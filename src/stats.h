@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "grpc.h"
 #include "spop.h"
 
 /* ---- SPOP side (main thread only) ---- */
@@ -59,6 +60,7 @@ enum drop_reason {
 	DROP_TRUNCATED,       /* HAProxy cut the body; not replayed */
 	DROP_SHUTDOWN,        /* still queued when the drain timeout ended */
 	DROP_SHADOW_DOWN,     /* target backing off after consecutive failures */
+	DROP_GRPC_NEEDS_HTTP2, /* a gRPC call for a target without http2 = yes */
 	DROP_REASON_COUNT,
 };
 
@@ -95,6 +97,9 @@ struct target_stats {
 	atomic_uint_fast64_t latency_sum_us;
 	atomic_int_fast64_t inflight;   /* accepted, not finished (queued or sending) */
 	atomic_uint_fast64_t bytes_sent; /* body bytes */
+	/* answered gRPC mirrors by grpc-status, slots as in grpc.h; also
+	 * counted in `mirrored` and `outcome` by their HTTP status */
+	atomic_uint_fast64_t grpc_status[GRPC_SLOTS];
 	/* Health, kept with the counters so that it survives reloads: a shadow
 	 * that stops answering is given a rest instead of a retry per request. */
 	atomic_uint consecutive_failures;

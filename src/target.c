@@ -224,6 +224,13 @@ enum admit_verdict target_admit(struct target *t, const struct admit_input *in)
 		stat_inc(&s->sampled_out);
 		return ADMIT_SAMPLED_OUT;
 	}
+	/* gRPC needs HTTP/2 end to end (trailers, te: trailers, which HTTP/1.1
+	 * calls hop-by-hop): over HTTP/1.1 a gRPC server only answers with an
+	 * error, which would read as the shadow failing. */
+	if (in->grpc && !t->cfg.http2) {
+		stat_inc(&s->dropped[DROP_GRPC_NEEDS_HTTP2]);
+		return ADMIT_DROP_GRPC_NEEDS_HTTP2;
+	}
 	if (in->truncated && !t->cfg.replay_truncated) {
 		stat_inc(&s->dropped[DROP_TRUNCATED]);
 		return ADMIT_DROP_TRUNCATED;
@@ -243,6 +250,11 @@ enum admit_verdict target_admit(struct target *t, const struct admit_input *in)
 	}
 	atomic_fetch_add_explicit(&s->inflight, 1, memory_order_relaxed);
 	return ADMIT_SEND;
+}
+
+void target_count_grpc_status(struct target *t, unsigned slot)
+{
+	stat_inc(&t->stats->grpc_status[slot < GRPC_SLOTS ? slot : GRPC_SLOT_INVALID]);
 }
 
 void target_cancel(struct target *t, enum drop_reason reason)

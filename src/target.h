@@ -63,6 +63,7 @@ struct admit_input {
 	const struct header_list *headers;
 	struct slice client;
 	bool truncated;
+	bool grpc;       /* a gRPC call (grpc_call()) */
 	uint64_t now_ns; /* CLOCK_MONOTONIC */
 };
 
@@ -73,6 +74,7 @@ enum admit_verdict {
 	ADMIT_DROP_SHADOW_DOWN,
 	ADMIT_DROP_BUSY,
 	ADMIT_DROP_RATE_LIMITED,
+	ADMIT_DROP_GRPC_NEEDS_HTTP2,
 };
 
 /* A target whose last TARGET_BACKOFF_FAILURES mirrors all went unanswered
@@ -97,6 +99,9 @@ void target_cancel(struct target *t, enum drop_reason reason);
  * `failure` says why). Any thread. */
 void target_finish(struct target *t, long status, enum outcome_class failure,
 		   uint64_t latency_us);
+
+/* An answered gRPC mirror's grpc-status slot (grpc.h). Any thread. */
+void target_count_grpc_status(struct target *t, unsigned slot);
 
 /* 32-bit hash used by consistent sampling (exposed for tests). */
 uint32_t target_sample_hash(struct slice target_name, struct slice key);

@@ -175,7 +175,7 @@ int main(int argc, char **argv)
 		}
 		until = now_s(CLOCK_MONOTONIC) + (phase ? seconds : 0.3);
 		while (now_s(CLOCK_MONOTONIC) < until) {
-			struct admit_input in = { &list, parts.client, false, 0 };
+			struct admit_input in = { .headers = &list, .client = parts.client };
 			struct mirror_request *r;
 
 			if (atomic_load(&t->stats->inflight) >= (int64_t)cap) {

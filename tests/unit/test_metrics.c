@@ -324,6 +324,30 @@ static void test_target_counters_equal_what_was_put_in_zeros_included(void **sta
 	}
 }
 
+/* gRPC codes are sparse: only those seen are listed, under the target. */
+static void test_grpc_status_counted_per_target_only_codes_seen(void **state)
+{
+	struct fixture *f = *state;
+	const struct prom_doc *d = &f->doc;
+	struct target_stats *v2 = stats_registry_get(&f->reg, "v2");
+	const struct prom_family *fam;
+
+	atomic_store(&v2->grpc_status[0], 40);
+	atomic_store(&v2->grpc_status[5], 2);
+	atomic_store(&v2->grpc_status[GRPC_SLOT_MISSING], 1);
+	render_and_parse(f);
+	fam = prom_family(d, "spoa_mirror_grpc_status_total");
+	assert_non_null(fam);
+	assert_string_equal(fam->type, "counter");
+	assert_true(value_of(d, "spoa_mirror_grpc_status_total", "target", "v2", "code", "0") == 40);
+	assert_true(value_of(d, "spoa_mirror_grpc_status_total", "target", "v2", "code", "5") == 2);
+	assert_true(value_of(d, "spoa_mirror_grpc_status_total", "target", "v2", "code",
+			     "missing") == 1);
+	assert_null(prom_find(d, "spoa_mirror_grpc_status_total", "target", "v2", "code", "1",
+			      NULL));
+	assert_null(prom_find(d, "spoa_mirror_grpc_status_total", "target", "canary", NULL));
+}
+
 static void test_latency_histogram_cumulative_with_sum_and_count(void **state)
 {
 	struct fixture *f = *state;
@@ -462,6 +486,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_target_counters_equal_what_was_put_in_zeros_included, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_latency_histogram_cumulative_with_sum_and_count,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_grpc_status_counted_per_target_only_codes_seen,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_label_values_escaped_and_read_back, setup,
 						teardown),

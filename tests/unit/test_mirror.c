@@ -148,14 +148,19 @@ static void capture_submit(void *arg, struct mirror_request *r)
 	fx->got[fx->n_got++] = r;
 }
 
-static struct fixture *fixture_new(double sample_b, size_t max_entries, size_t max_bytes)
+/* Targets "a" (HTTP/1.1) and "b" (sample_b %, HTTP/2 when b_http2). */
+static struct fixture *fixture_new_h2(double sample_b, size_t max_entries, size_t max_bytes,
+				      bool b_http2)
 {
 	struct fixture *fx = calloc(1, sizeof(*fx));
+	struct target_config *b;
 	char err[256];
 
 	config_init(&fx->cfg);
 	config_add_target(&fx->cfg, "a", "http://127.0.0.1:1/");
-	config_add_target(&fx->cfg, "b", "http://127.0.0.1:2/pre")->sample_percent = sample_b;
+	b = config_add_target(&fx->cfg, "b", "http://127.0.0.1:2/pre");
+	b->sample_percent = sample_b;
+	b->http2 = b_http2;
 	fx->set = target_set_new(&fx->cfg, &fx->reg, err, sizeof(err));
 	assert_non_null(fx->set);
 	queue_budget_init(&fx->budget, max_entries, max_bytes);
@@ -169,8 +174,14 @@ static struct fixture *fixture_new(double sample_b, size_t max_entries, size_t m
 		.stats = &fx->stats,
 		.invalid_log = LOG_RATELIMIT_INIT(1000),
 		.truncated_log = LOG_RATELIMIT_INIT(1000),
+		.grpc_log = LOG_RATELIMIT_INIT(1000),
 	};
 	return fx;
+}
+
+static struct fixture *fixture_new(double sample_b, size_t max_entries, size_t max_bytes)
+{
+	return fixture_new_h2(sample_b, max_entries, max_bytes, false);
 }
 
 static void fixture_free(struct fixture *fx)
@@ -272,19 +283,27 @@ static void test_message_without_path_counted_invalid(void **state)
 	fixture_free(fx);
 }
 
-/* A burst of invalid messages that stops still gets its "N more" line when
- * the agent's monitor flushes after the window, not only at the next one. */
-static void test_invalid_burst_summary_flushed_after_window(void **state)
+/* The log goes to a new file named from the mkstemp() template `path`. */
+static void log_to_temp_file(char *path)
 {
-	struct fixture *fx = fixture_new(100, 100, 1 << 20);
-	char path[] = "/tmp/test_mirror_log_XXXXXX", spec[64];
-	struct spop_message m;
+	char spec[64];
 	int fd = mkstemp(path);
 
 	assert_true(fd >= 0);
 	close(fd);
 	snprintf(spec, sizeof(spec), "w:%s", path);
 	assert_int_equal(log_open(spec), 0);
+}
+
+/* A burst of invalid messages that stops still gets its "N more" line when
+ * the agent's monitor flushes after the window, not only at the next one. */
+static void test_invalid_burst_summary_flushed_after_window(void **state)
+{
+	struct fixture *fx = fixture_new(100, 100, 1 << 20);
+	char path[] = "/tmp/test_mirror_log_XXXXXX";
+	struct spop_message m;
+
+	log_to_temp_file(path);
 	fake_clock_start(50000);
 	msg_init(&m, "mirror");
 	msg_str(&m, "method", "GET");
@@ -330,6 +349,37 @@ static void test_truncated_body_dropped_and_counted(void **state)
 		assert_int_equal(stat_get(&fx->set->targets[t].stats->dropped[DROP_TRUNCATED]), 1);
 		assert_invariant(&fx->set->targets[t]);
 	}
+	fixture_free(fx);
+}
+
+/* gRPC over HTTP/1.1 cannot work (no te: trailers, no trailers back): such
+ * a target gets nothing, counted dropped, with one warning per window. */
+static void test_grpc_call_dropped_for_http1_target_sent_to_http2(void **state)
+{
+	struct fixture *fx = fixture_new_h2(100, 100, 1 << 20, true);
+	char path[] = "/tmp/test_mirror_log_XXXXXX";
+	struct spop_message m;
+
+	log_to_temp_file(path);
+	post_message(&m, "http://front/pkg.Svc/Call",
+		     "content-type: application/grpc+proto\r\nte: trailers\r\n\r\n", "12345");
+	for (int i = 0; i < 3; i++)
+		mirror_on_message(&fx->d, &m);
+	log_close();
+	assert_int_equal(fx->n_got, 3);
+	for (unsigned i = 0; i < fx->n_got; i++)
+		assert_int_equal(fx->got[i]->target_mask, 2);
+	assert_int_equal(stat_get(&fx->set->targets[0].stats->dropped[DROP_GRPC_NEEDS_HTTP2]), 3);
+	assert_int_equal(stat_get(&fx->set->targets[1].stats->dropped[DROP_GRPC_NEEDS_HTTP2]), 0);
+	assert_int_equal(log_lines_count(path, "target 'a': gRPC call http://front/pkg.Svc/Call "
+					       "not mirrored: gRPC needs HTTP/2"), 1);
+	unlink(path);
+	/* grpc-web is not gRPC: both targets get it */
+	post_message(&m, "/x", "content-type: application/grpc-web\r\n\r\n", "1");
+	mirror_on_message(&fx->d, &m);
+	assert_int_equal(fx->got[3]->target_mask, 3);
+	for (int t = 0; t < 2; t++)
+		assert_invariant(&fx->set->targets[t]);
 	fixture_free(fx);
 }
 
@@ -500,6 +550,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_header_block_counted_invalid),
 		cmocka_unit_test(test_truncated_body_dropped_and_counted),
 		cmocka_unit_test(test_truncated_body_replayed_when_target_allows),
+		cmocka_unit_test(test_grpc_call_dropped_for_http1_target_sent_to_http2),
 		cmocka_unit_test(test_queue_full_drops_counted_per_target),
 		cmocka_unit_test(test_byte_limit_drops_large_bodies),
 		cmocka_unit_test(test_sampled_out_target_not_in_mask),

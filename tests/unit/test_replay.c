@@ -26,6 +26,7 @@
 #include "config.h"
 #include "http_recorder.h"
 #include "fake_clock.h"
+#include "grpc.h"
 #include "log.h"
 #include "log_lines.h"
 #include "queue.h"
@@ -167,7 +168,8 @@ static unsigned mirror_with_set(struct fx *f, struct target_set *set, const stru
 	}
 	r = request_new(&p);
 	assert_non_null(r);
-	in = (struct admit_input){ &list, p.client, false, mono_ns() };
+	in = (struct admit_input){ .headers = &list, .client = p.client,
+				   .grpc = grpc_call(list.items, list.count), .now_ns = mono_ns() };
 	for (size_t i = 0; i < set->count; i++) {
 		if (target_admit(&set->targets[i], &in) == ADMIT_SEND) {
 			mask |= 1u << i;

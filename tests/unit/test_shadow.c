@@ -479,6 +479,186 @@ static void test_shadow_small_buffer_fails_cleanly(void **state)
 	stats_registry_free(&reg);
 }
 
+/* ---- HTTP/2 targets ---- */
+
+static void set_http2(struct target_config *c)
+{
+	c->http2 = true;
+}
+
+static void set_http2_host_from_client(struct target_config *c)
+{
+	c->http2 = true;
+	c->host_policy = HOST_FROM_CLIENT;
+}
+
+static void test_shadow_h2_names_lower_case_and_connection_headers_stripped(void **state)
+{
+	const char *h[] = { "Host", "front.example",
+			    "Connection", "keep-alive, X-Secret",
+			    "X-Secret", "named by Connection",
+			    "Keep-Alive", "timeout=5",
+			    "Proxy-Connection", "keep-alive",
+			    "Transfer-Encoding", "chunked",
+			    "Upgrade", "h2c",
+			    "TE", "gzip",
+			    "X-Mixed-Case", "Value Kept As Is",
+			    "Content-Type", "text/plain",
+			    "X-Forwarded-For", "192.0.2.1",
+			    NULL };
+	struct built b;
+
+	build(&b, "http://shadow:81", set_http2, "POST", "/Up?Q=1", "abc", 3, "10.0.0.9", h);
+	assert_int_equal(b.rc, SHADOW_OK);
+	assert_string_equal(b.s.url, "http://shadow:81/Up?Q=1");
+	assert_string_equal(joined(&b), "host: shadow:81|x-mixed-case: Value Kept As Is|"
+					"content-type: text/plain|"
+					"x-forwarded-for: 192.0.2.1, 10.0.0.9|"
+					"x-forwarded-host: front.example|expect:|accept:");
+	assert_string_equal(b.s.authority, "shadow:81");
+	assert_false(b.s.grpc);
+	built_free(&b);
+}
+
+static void add_mixed_case(struct target_config *c)
+{
+	c->http2 = true;
+	c->n_add_headers = 1;
+	c->add_headers = calloc(1, sizeof(*c->add_headers));
+	c->add_headers[0].name = strdup("X-Mirror-Of");
+	c->add_headers[0].value = strdup("Prod");
+}
+
+static void test_shadow_h2_added_headers_lower_case_too(void **state)
+{
+	struct built b;
+
+	build(&b, "http://s", add_mixed_case, "GET", "/", NULL, 0, NULL, NULL);
+	assert_int_equal(b.rc, SHADOW_OK);
+	assert_string_equal(joined(&b), "host: s|x-mirror-of: Prod|expect:|accept:");
+	built_free(&b);
+}
+
+/* HAProxy hands an HTTP/2 client's request over with the authority in an
+ * absolute-form uri and no Host header. */
+static void test_shadow_h2_authority_from_target_policy(void **state)
+{
+	struct built b;
+
+	build(&b, "http://shadow.internal:50051/pre", set_http2, "POST",
+	      "https://front.example:8443/pkg.Greeter/SayHello", "", 0, NULL, NULL);
+	assert_int_equal(b.rc, SHADOW_OK);
+	assert_string_equal(b.s.url, "http://shadow.internal:50051/pre/pkg.Greeter/SayHello");
+	assert_string_equal(b.s.authority, "shadow.internal:50051");
+	assert_string_equal(joined(&b), "host: shadow.internal:50051|"
+					"x-forwarded-host: front.example:8443|expect:|accept:|"
+					"content-type:");
+	built_free(&b);
+}
+
+static void test_shadow_h2_authority_from_client_policy(void **state)
+{
+	const char *h[] = { "host", "front.example", NULL };
+	struct built b;
+
+	/* absolute-form: the uri's authority, userinfo cut */
+	build(&b, "http://shadow:50051", set_http2_host_from_client, "GET",
+	      "http://user:pw@front.example:8080/p?q", NULL, 0, NULL, NULL);
+	assert_int_equal(b.rc, SHADOW_OK);
+	assert_string_equal(b.s.url, "http://shadow:50051/p?q");
+	assert_string_equal(b.s.authority, "front.example:8080");
+	assert_string_equal(joined(&b), "host: front.example:8080|expect:|accept:");
+	built_free(&b);
+
+	/* origin-form: the Host header */
+	build(&b, "http://shadow:50051", set_http2_host_from_client, "GET", "/p", NULL, 0, NULL, h);
+	assert_int_equal(b.rc, SHADOW_OK);
+	assert_string_equal(b.s.authority, "front.example");
+	assert_string_equal(joined(&b), "host: front.example|expect:|accept:");
+	built_free(&b);
+
+	/* neither: the target's */
+	build(&b, "http://shadow:50051", set_http2_host_from_client, "GET", "/p", NULL, 0, NULL,
+	      NULL);
+	assert_int_equal(b.rc, SHADOW_OK);
+	assert_string_equal(b.s.authority, "shadow:50051");
+	built_free(&b);
+}
+
+/* RFC 9112 3.2.2: an absolute-form uri's authority wins over Host, for
+ * HTTP/1.1 targets as well. */
+static void test_shadow_h1_absolute_form_authority_wins_over_host(void **state)
+{
+	const char *h[] = { "Host", "other.example", NULL };
+	struct built b;
+
+	build(&b, "http://shadow", set_host_from_client, "GET", "http://front.example/x", NULL, 0,
+	      NULL, h);
+	assert_int_equal(b.rc, SHADOW_OK);
+	assert_string_equal(joined(&b), "Host: front.example|Expect:|Accept:");
+	built_free(&b);
+}
+
+/* A gRPC unary call as HAProxy hands it over from an h2 frontend: the
+ * length-prefixed message (flag byte, 4-byte big-endian length) goes byte
+ * for byte, te: trailers stays. */
+static void test_shadow_grpc_keeps_te_trailers_and_body(void **state)
+{
+	static const char msg[] = { 0, 0, 0, 0, 7, 0x0a, 0x05, 'w', 'o', 'r', 'l', 'd' };
+	const char *h[] = { "content-type", "application/grpc+proto",
+			    "te", "trailers",
+			    "grpc-timeout", "5S",
+			    "user-agent", "grpc-python/1.51.1",
+			    NULL };
+	struct built b;
+
+	build(&b, "http://shadow:50051", set_http2, "POST", "http://front:8080/pkg.Svc/Call", msg,
+	      sizeof(msg), NULL, h);
+	assert_int_equal(b.rc, SHADOW_OK);
+	assert_true(b.s.grpc);
+	assert_string_equal(joined(&b), "host: shadow:50051|content-type: application/grpc+proto|"
+					"te: trailers|grpc-timeout: 5S|"
+					"user-agent: grpc-python/1.51.1|x-forwarded-host: front:8080|"
+					"expect:|accept:");
+	assert_int_equal(b.s.body_mode, SHADOW_BODY_SEND);
+	assert_int_equal(b.s.body.len, sizeof(msg));
+	assert_memory_equal(b.s.body.ptr, msg, sizeof(msg));
+	built_free(&b);
+}
+
+static void test_shadow_te_trailers_normalised_for_h2_dropped_for_h1(void **state)
+{
+	const char *h[] = { "TE", "deflate;q=0.5, Trailers", "te", "trailers", NULL };
+	const char *gzip_only[] = { "TE", "gzip", NULL };
+	struct built b;
+
+	/* HTTP/2 allows TE only as "trailers": one line, whatever else was listed */
+	build(&b, "http://s", set_http2, "GET", "/", NULL, 0, NULL, h);
+	assert_int_equal(b.rc, SHADOW_OK);
+	assert_string_equal(joined(&b), "host: s|te: trailers|expect:|accept:");
+	built_free(&b);
+
+	build(&b, "http://s", set_http2, "GET", "/", NULL, 0, NULL, gzip_only);
+	assert_int_equal(b.rc, SHADOW_OK);
+	assert_false(has_line(&b, "te: gzip"));
+	assert_string_equal(joined(&b), "host: s|expect:|accept:");
+	built_free(&b);
+
+	/* HTTP/1.1: TE is hop-by-hop */
+	build(&b, "http://s", NULL, "GET", "/", NULL, 0, NULL, h);
+	assert_int_equal(b.rc, SHADOW_OK);
+	assert_string_equal(joined(&b), "Host: s|Expect:|Accept:");
+	built_free(&b);
+}
+
+static bool name_lower_case(const char *line)
+{
+	for (const char *p = line; *p && *p != ':' && *p != ';'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			return false;
+	return true;
+}
+
 static uint32_t rnd(uint64_t *s)
 {
 	*s = *s * 6364136223846793005ull + 1442695040888963407ull;
@@ -500,6 +680,7 @@ static void random_config(struct target_config *c)
 	static uint64_t seed = 42;
 
 	c->host_policy = rnd(&seed) % 2 ? HOST_FROM_CLIENT : HOST_FROM_TARGET;
+	c->http2 = rnd(&seed) % 2;
 	c->send_headers = rnd(&seed) % 4 != 0;
 	c->send_body = rnd(&seed) % 4 != 0;
 	if (rnd(&seed) % 2)
@@ -524,6 +705,8 @@ static void test_shadow_random_requests_stay_within_bound(void **state)
 		for (size_t i = 0; i < nh; i++) {
 			h[2 * i] = names[rnd(&seed) % (sizeof(names) / sizeof(names[0]))];
 			rnd_str(&seed, vals[i], sizeof(vals[i]));
+			if (rnd(&seed) % 4 == 0)
+				snprintf(vals[i], sizeof(vals[i]), "%s", "gzip, trailers;q=1");
 			h[2 * i + 1] = vals[i];
 		}
 		h[2 * nh] = NULL;
@@ -538,6 +721,8 @@ static void test_shadow_random_requests_stay_within_bound(void **state)
 			const char *l = b.s.lines[i];
 			assert_true(l > (char *)b.buf);
 			assert_null(strpbrk(l, "\r\n"));
+			if (b.set->targets[0].cfg.http2)
+				assert_true(name_lower_case(l));
 		}
 		built_free(&b);
 	}
@@ -565,6 +750,13 @@ int main(void)
 		cmocka_unit_test(test_shadow_body_modes_follow_method_and_declared_length),
 		cmocka_unit_test(test_shadow_send_body_false_sends_empty_body),
 		cmocka_unit_test(test_shadow_small_buffer_fails_cleanly),
+		cmocka_unit_test(test_shadow_h2_names_lower_case_and_connection_headers_stripped),
+		cmocka_unit_test(test_shadow_h2_added_headers_lower_case_too),
+		cmocka_unit_test(test_shadow_h2_authority_from_target_policy),
+		cmocka_unit_test(test_shadow_h2_authority_from_client_policy),
+		cmocka_unit_test(test_shadow_h1_absolute_form_authority_wins_over_host),
+		cmocka_unit_test(test_shadow_grpc_keeps_te_trailers_and_body),
+		cmocka_unit_test(test_shadow_te_trailers_normalised_for_h2_dropped_for_h1),
 		cmocka_unit_test(test_shadow_random_requests_stay_within_bound),
 	};
 
