@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "compare_report.h"
 #include "http_endpoint.h"
 #include "listener.h"
 #include "log.h"
@@ -140,12 +141,32 @@ static void readyz_route(void *arg, struct http_reply *reply)
 	strbuf_puts(&reply->body, ok ? "ready\n" : "not accepting SPOP connections\n");
 }
 
+/* GET /compare and /compare.html: the endpoint answers 503 when the
+ * checked body could not grow. */
+static void compare_route(void *arg, struct http_reply *reply)
+{
+	struct agent *a = arg;
+
+	compare_report_json(a->compare_report, &reply->body);
+	reply->content_type = "application/json";
+}
+
+static void compare_html_route(void *arg, struct http_reply *reply)
+{
+	struct agent *a = arg;
+
+	compare_report_html(a->compare_report, &reply->body);
+	reply->content_type = "text/html; charset=utf-8";
+}
+
 static int metrics_start(struct agent *a, char *err, size_t errlen)
 {
 	const struct http_route routes[] = {
 		{ "/metrics", metrics_route, a },
 		{ "/healthz", healthz_route, a },
 		{ "/readyz", readyz_route, a },
+		{ "/compare", compare_route, a },
+		{ "/compare.html", compare_html_route, a },
 	};
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -274,6 +295,13 @@ static int agent_start(struct agent *a, char *err, size_t errlen)
 	a->server = server_new(a->loop, &ss, &handler, &a->spop_stats);
 	if (!a->server || server_listen(a->server, err, errlen) < 0)
 		return -1;
+	/* always made for now (a few hundred bytes until a verdict comes), so
+	 * /compare answers an empty report rather than 404 */
+	a->compare_report = compare_report_new(COMPARE_REPORT_DEFAULT_ENDPOINTS);
+	if (!a->compare_report) {
+		snprintf(err, errlen, "out of memory for the /compare report");
+		return -1;
+	}
 	if (metrics_start(a, err, errlen) < 0)
 		return -1;
 
@@ -311,6 +339,7 @@ static void agent_teardown(struct agent *a)
 	ev_timer_stop(a->loop, &a->runtime);
 	ev_timer_stop(a->loop, &a->monitor);
 	target_set_unref(a->targets);
+	compare_report_free(a->compare_report);
 	stats_registry_free(&a->registry);
 	config_free(&a->cfg);
 }

@@ -16,6 +16,7 @@
 struct server;
 struct replay_pool;
 struct http_endpoint;
+struct compare_report;
 
 struct agent {
 	struct ev_loop *loop;
@@ -32,6 +33,9 @@ struct agent {
 	struct server *server;
 	struct replay_pool *pool;
 	struct http_endpoint *metrics;
+	/* /compare's numbers: fed by the verdict thread, read by the metrics
+	 * listener's routes; freed after every thread that feeds it stopped */
+	struct compare_report *compare_report;
 
 	ev_signal sig_term;
 	ev_signal sig_int;
