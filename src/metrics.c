@@ -142,11 +142,14 @@ static void render_spop(struct strbuf *o, const struct spop_stats *s)
 
 	family(o, "spoa_mirror_messages_total", "counter",
 	       "SPOE messages in NOTIFY frames: mirror (turned into a request), invalid (an "
-	       "accepted name without method or path), ignored (other names).");
+	       "accepted name without method or path), response (the primary's answer, for "
+	       "comparison), ignored (other names).");
 	sample(o, "spoa_mirror_messages_total", "result", "mirror", NULL, NULL,
 	       u64(num, sizeof(num), s->messages_mirror));
 	sample(o, "spoa_mirror_messages_total", "result", "invalid", NULL, NULL,
 	       u64(num, sizeof(num), s->messages_invalid));
+	sample(o, "spoa_mirror_messages_total", "result", "response", NULL, NULL,
+	       u64(num, sizeof(num), s->messages_response));
 	sample(o, "spoa_mirror_messages_total", "result", "ignored", NULL, NULL,
 	       u64(num, sizeof(num), s->messages_ignored));
 

@@ -57,6 +57,7 @@ static void on_response(struct mirror_dispatch *d, const struct spop_message *m)
 		d->stats->messages_ignored++; /* nothing compares: HAProxy may send it anyway */
 		return;
 	}
+	d->stats->messages_response++;
 	rc = response_extract(m, &f, &headers);
 	if (rc != RESPONSE_OK) {
 		stat_inc(rc == RESPONSE_NO_ID ? &d->verdict_stats->no_id : &d->verdict_stats->invalid);

@@ -471,6 +471,7 @@ static void test_mirror_registers_then_submits_and_posts_the_primary(void **stat
 	mirror_on_message(&d, &m);
 	assert_int_equal(stat_get(&fx->stats.invalid), 1);
 	assert_int_equal(st.messages_ignored, 0);
+	assert_int_equal(st.messages_response, 3);
 
 	for (unsigned i = 0; i < got.n; i++)
 		verdict_item_free(got.items[i]);
