@@ -2,6 +2,7 @@
  * difference, escaping of wire bytes, bodies on and off, the per-target
  * rate limit under a driven clock, reopening after rotation, and write
  * failures. Every line is also parsed back with jansson. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -384,17 +385,14 @@ static void test_reopen_failure_keeps_the_old_file(void **state)
 
 	snprintf(old, sizeof(old), "%s.1", path);
 	assert_int_equal(rename(path, old), 0);
-	assert_int_equal(chmod(dir, 0500), 0);
-	if (access(dir, W_OK) == 0) { /* root ignores the mode */
-		chmod(dir, 0700);
-		diff_log_close(dl);
-		skip();
-	}
-	assert_true(diff_log_reopen(dl) < 0);
-	assert_int_equal(chmod(dir, 0700), 0);
+	/* a directory where the file was: open fails, even for root */
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(diff_log_reopen(dl), -EISDIR);
+	assert_int_equal(rmdir(path), 0);
 	assert_int_equal(diff_log_write(dl, &rec), 1);
 	diff_log_close(dl);
 	assert_int_equal(lines_in(old), 1);
+	assert_int_equal(lines_in(path), 0);
 }
 
 static void test_mode_prefix_appends_or_truncates(void **state)
@@ -443,8 +441,7 @@ static void test_write_failure_is_counted(void **state)
 	struct diff_log *dl;
 	struct verdict_record rec = record(VERDICT_STATUS, 200, 500);
 
-	if (access("/dev/full", W_OK) != 0)
-		skip();
+	/* every Linux has it: each write fails with ENOSPC */
 	dl = open_log("/dev/full", 0, 0);
 	assert_int_equal(diff_log_write(dl, &rec), -2);
 	assert_int_equal(diff_log_write_errors(dl), 1);
