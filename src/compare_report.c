@@ -104,16 +104,9 @@ void compare_report_free(struct compare_report *r)
 
 static uint64_t hash_bytes(const char *p, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = verdict_digest_update(VERDICT_DIGEST_INIT, p, n);
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * 0x100000001b3ull;
-	return h ? h : 1;
-}
-
-static bool is_difference(enum verdict_result r)
-{
-	return r == VERDICT_STATUS || r == VERDICT_HEADERS || r == VERDICT_BODY;
+	return h ? h : 1; /* 0 marks a free slot */
 }
 
 /* The target's report, made on its first record; NULL beyond the cap or
@@ -255,7 +248,7 @@ void compare_report_add(struct compare_report *r, const struct verdict_record *r
 	res = rec->verdict->result;
 	if ((unsigned)res >= N_RESULTS)
 		return;
-	difference = is_difference(res);
+	difference = verdict_result_is_difference(res);
 	/* outside the lock: the only costly step */
 	key_len = path_normalise(rec->method, rec->path, key);
 
@@ -353,7 +346,7 @@ static void target_json(struct strbuf *out, struct target_report *t, unsigned fl
 
 	for (int i = 0; i < N_RESULTS; i++) {
 		compared += t->totals[i];
-		if (is_difference((enum verdict_result)i))
+		if (verdict_result_is_difference((enum verdict_result)i))
 			different += t->totals[i];
 	}
 	strbuf_puts(out, "{\"name\":");

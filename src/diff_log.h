@@ -49,7 +49,10 @@ void diff_log_close(struct diff_log *dl);
  *   or body_offset (first differing byte) when compared as bytes,
  *   bodies {primary, primary_bytes, shadow, shadow_bytes} with `bodies`:
  *     at most body_max bytes of each, *_bytes the whole length,
- *   latency_delta_us when known. */
+ *   latency_delta_us when known.
+ * diff_log_write() adds suppressed_before (lines of this target suppressed
+ * since its previous line) when there were any. The file is created 0640:
+ * with bodies, the lines hold answers. */
 struct strbuf;
 void diff_log_format(const struct verdict_record *rec, bool bodies, size_t body_max,
 		     struct strbuf *out);

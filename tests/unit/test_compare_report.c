@@ -275,6 +275,24 @@ static void test_example_is_bounded_and_shortened(void **state)
 	compare_report_free(r);
 }
 
+static void test_empty_views_with_null_pointers(void **state)
+{
+	struct compare_report *r = compare_report_new(2);
+	struct planted p;
+	struct verdict_record *rec = plant(&p, "v2", "GET", "/", "x", VERDICT_STATUS);
+	json_t *j, *e;
+
+	rec->target = NULL;
+	rec->method = rec->path = rec->id = (struct slice){ NULL, 0 };
+	compare_report_add(r, rec);
+	j = report(r);
+	e = endpoint(target_named(j, ""), 0);
+	assert_int_equal(num(e, "differences"), 1);
+	assert_string_equal(str(json_object_get(e, "last"), "id"), "");
+	json_decref(j);
+	compare_report_free(r);
+}
+
 static void test_page_embeds_the_report_without_breaking_out(void **state)
 {
 	struct compare_report *r = compare_report_new(4);
@@ -378,6 +396,7 @@ int main(void)
 		cmocka_unit_test(test_sorted_by_differences_and_cut_at_the_top),
 		cmocka_unit_test(test_full_table_evicts_the_least_different),
 		cmocka_unit_test(test_example_is_bounded_and_shortened),
+		cmocka_unit_test(test_empty_views_with_null_pointers),
 		cmocka_unit_test(test_page_embeds_the_report_without_breaking_out),
 		cmocka_unit_test(test_script_safe_strings),
 		cmocka_unit_test(test_concurrent_adds_while_rendering),

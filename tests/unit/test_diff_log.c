@@ -228,6 +228,20 @@ static void test_parsed_back_values_match_the_record(void **state)
 	strbuf_free(&out);
 }
 
+static void test_empty_views_with_null_pointers(void **state)
+{
+	struct verdict_record rec = record(VERDICT_BODY, 200, 200);
+
+	rec.target = NULL;
+	rec.method = rec.path = rec.id = (struct slice){ NULL, 0 };
+	primary.body = shadow.body = (struct slice){ NULL, 0 };
+	assert_line(&rec, true, 16,
+		    "{\"time\":\"2026-12-03T13:14:31.123Z\",\"target\":\"\",\"method\":\"\","
+		    "\"path\":\"\",\"id\":\"\",\"verdict\":\"body\",\"status\":{\"primary\":200,"
+		    "\"shadow\":200},\"bodies\":{\"primary\":\"\",\"primary_bytes\":0,"
+		    "\"shadow\":\"\",\"shadow_bytes\":0}}\n");
+}
+
 /* ---- the file ---- */
 
 static char dir[] = "/tmp/test_diff_log.XXXXXX";
@@ -266,6 +280,20 @@ static int lines_in(const char *p)
 		n += c == '\n';
 	fclose(f);
 	return n;
+}
+
+/* Line i (from 0) of the file, newline included; the caller frees it. */
+static char *nth_line(const char *p, int i)
+{
+	FILE *f = fopen(p, "r");
+	char *line = NULL;
+	size_t cap = 0;
+
+	assert_non_null(f);
+	for (int k = 0; k <= i; k++)
+		assert_true(getline(&line, &cap, f) > 0);
+	fclose(f);
+	return line;
 }
 
 static struct diff_log *open_log(const char *spec, double rate, unsigned burst)
@@ -330,6 +358,18 @@ static void test_rate_limit_per_target_with_a_driven_clock(void **state)
 	assert_int_equal(diff_log_suppressed(dl), 5);
 	diff_log_close(dl);
 	assert_int_equal(lines_in(path), 8);
+	/* the target's first line after a gap says how many it lost */
+	for (int i = 0; i < 8; i++) {
+		char *l = nth_line(path, i);
+
+		if (i == 4)
+			assert_non_null(strstr(l, ",\"suppressed_before\":3}\n"));
+		else if (i == 5)
+			assert_non_null(strstr(l, ",\"suppressed_before\":1}\n"));
+		else
+			assert_null(strstr(l, "suppressed_before"));
+		free(l);
+	}
 }
 
 static void test_many_targets_stay_within_the_bucket_table(void **state)
@@ -460,6 +500,7 @@ int main(void)
 		cmocka_unit_test(test_binary_bodies_stay_valid_json),
 		cmocka_unit_test(test_wire_bytes_are_escaped),
 		cmocka_unit_test(test_parsed_back_values_match_the_record),
+		cmocka_unit_test(test_empty_views_with_null_pointers),
 		cmocka_unit_test_setup_teardown(test_only_differences_are_written, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limit_per_target_with_a_driven_clock,
 						setup, teardown),
