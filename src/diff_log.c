@@ -253,6 +253,17 @@ static void value_or_null(struct strbuf *out, const char *name, const char *v, i
 		json_write_cstr(out, v, JSON_W_PLAIN);
 }
 
+/* Element i of a "headers" or "json" array: {KEY: name, primary, shadow}. */
+static void diff_entry(struct strbuf *out, unsigned i, const char *key, const char *name,
+		       const char *a, int a_absent, const char *b, int b_absent)
+{
+	strbuf_printf(out, "%s{\"%s\":", i ? "," : "", key);
+	json_write_cstr(out, name, JSON_W_PLAIN);
+	value_or_null(out, "primary", a, a_absent);
+	value_or_null(out, "shadow", b, b_absent);
+	strbuf_append(out, "}", 1);
+}
+
 static void header_diffs(struct strbuf *out, const struct verdict *v)
 {
 	unsigned n = v->nheader_diffs < VERDICT_MAX_HEADER_DIFFS ? v->nheader_diffs
@@ -265,11 +276,7 @@ static void header_diffs(struct strbuf *out, const struct verdict *v)
 	for (unsigned i = 0; i < n; i++) {
 		const struct verdict_header_diff *d = &v->header_diffs[i];
 
-		strbuf_puts(out, i ? ",{\"name\":" : "{\"name\":");
-		json_write_cstr(out, d->name, JSON_W_PLAIN);
-		value_or_null(out, "primary", d->a, d->a_absent);
-		value_or_null(out, "shadow", d->b, d->b_absent);
-		strbuf_append(out, "}", 1);
+		diff_entry(out, i, "name", d->name, d->a, d->a_absent, d->b, d->b_absent);
 	}
 	strbuf_append(out, "]", 1);
 	if (v->header_diffs_more)
@@ -288,11 +295,8 @@ static void body_diffs(struct strbuf *out, const struct verdict *v)
 		for (unsigned i = 0; i < n; i++) {
 			const struct json_cmp_diff *d = &j->diffs[i];
 
-			strbuf_puts(out, i ? ",{\"pointer\":" : "{\"pointer\":");
-			json_write_cstr(out, d->pointer, JSON_W_PLAIN);
-			value_or_null(out, "primary", d->a, d->a_absent);
-			value_or_null(out, "shadow", d->b, d->b_absent);
-			strbuf_append(out, "}", 1);
+			diff_entry(out, i, "pointer", d->pointer, d->a, d->a_absent, d->b,
+				   d->b_absent);
 		}
 		strbuf_append(out, "]", 1);
 		if (j->more)
