@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "alloc_fail.h"
 #include "compare_report.h"
 #include "json_write.h"
 
@@ -348,6 +349,37 @@ static void test_script_safe_strings(void **state)
 	strbuf_free(&out);
 }
 
+static void test_out_of_memory_fails_the_page_not_the_report(void **state)
+{
+	struct compare_report *r = compare_report_new(4);
+	struct strbuf out = STRBUF_INIT_CHECKED;
+	json_t *j;
+
+	alloc_fail_watch_this_thread();
+	/* the new target's endpoint table cannot be had: counted, dropped */
+	alloc_fail_after(1);
+	add(r, "v2", "GET", "/a", "x", VERDICT_STATUS);
+	assert_int_equal(alloc_fail_count(), 1);
+	add(r, "v2", "GET", "/a", "x", VERDICT_STATUS);
+	/* the rendering's buffer cannot grow: failed (the endpoint answers
+	 * 503), and the lock is free again */
+	alloc_fail_after(1);
+	compare_report_json(r, &out);
+	assert_true(out.failed);
+	strbuf_free(&out);
+	out = (struct strbuf)STRBUF_INIT_CHECKED;
+	alloc_fail_after(1);
+	compare_report_html(r, &out);
+	assert_true(out.failed);
+	strbuf_free(&out);
+	alloc_fail_after(0);
+	j = report(r);
+	assert_int_equal(num(j, "targets_dropped"), 1);
+	assert_int_equal(num(target_named(j, "v2"), "verdicts"), 1);
+	json_decref(j);
+	compare_report_free(r);
+}
+
 #define THREADS 4
 #define PER_THREAD 20000
 
@@ -399,6 +431,7 @@ int main(void)
 		cmocka_unit_test(test_empty_views_with_null_pointers),
 		cmocka_unit_test(test_page_embeds_the_report_without_breaking_out),
 		cmocka_unit_test(test_script_safe_strings),
+		cmocka_unit_test(test_out_of_memory_fails_the_page_not_the_report),
 		cmocka_unit_test(test_concurrent_adds_while_rendering),
 	};
 

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "alloc_fail.h"
 #include "diff_log.h"
 #include "fake_clock.h"
 #include "strbuf.h"
@@ -489,6 +490,22 @@ static void test_write_failure_is_counted(void **state)
 	diff_log_close(dl);
 }
 
+static void test_out_of_memory_loses_the_line_counted(void **state)
+{
+	struct diff_log *dl = open_log(path, 0, 0);
+	struct verdict_record rec = record(VERDICT_STATUS, 200, 500);
+
+	alloc_fail_watch_this_thread();
+	alloc_fail_after(1); /* the line buffer's first growth */
+	assert_int_equal(diff_log_write(dl, &rec), -2);
+	assert_int_equal(alloc_fail_count(), 1);
+	assert_int_equal(diff_log_write_errors(dl), 1);
+	/* the next line is whole again */
+	assert_int_equal(diff_log_write(dl, &rec), 1);
+	diff_log_close(dl);
+	assert_int_equal(lines_in(path), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -514,6 +531,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test(test_open_errors_name_the_path),
 		cmocka_unit_test(test_write_failure_is_counted),
+		cmocka_unit_test_setup_teardown(test_out_of_memory_loses_the_line_counted, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
