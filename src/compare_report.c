@@ -50,6 +50,7 @@ struct example {
 
 struct endpoint {
 	uint64_t hash; /* of key; 0 = free slot */
+	size_t key_len; /* bytes from the wire: may hold a NUL */
 	char key[PATH_NORM_MAX + 1];
 	uint64_t differences;
 	uint64_t by_result[N_RESULTS];
@@ -145,7 +146,7 @@ static struct endpoint *endpoint_for(struct compare_report *r, struct target_rep
 	for (size_t i = 0; i < t->n_endpoints; i++) {
 		struct endpoint *e = &t->endpoints[i];
 
-		if (e->hash == h && !strcmp(e->key, key))
+		if (e->hash == h && e->key_len == key_len && !memcmp(e->key, key, key_len))
 			return e;
 		if (!victim || e->differences < victim->differences ||
 		    (e->differences == victim->differences && e->last_seen < victim->last_seen))
@@ -160,6 +161,7 @@ static struct endpoint *endpoint_for(struct compare_report *r, struct target_rep
 	}
 	memset(victim, 0, sizeof(*victim));
 	victim->hash = h;
+	victim->key_len = key_len;
 	memcpy(victim->key, key, key_len + 1);
 	return victim;
 }
@@ -366,7 +368,7 @@ static void target_json(struct strbuf *out, struct target_report *t, unsigned fl
 		const struct endpoint *e = &t->endpoints[i];
 
 		strbuf_puts(out, i ? ",{\"endpoint\":" : "{\"endpoint\":");
-		json_write_cstr(out, e->key, flags);
+		json_write_string(out, e->key, e->key_len, flags);
 		strbuf_printf(out, ",\"differences\":%llu,\"by_result\":",
 			      (unsigned long long)e->differences);
 		counts(out, e->by_result);

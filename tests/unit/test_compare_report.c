@@ -62,7 +62,7 @@ static json_t *report(struct compare_report *r)
 
 	compare_report_json(r, &out);
 	assert_false(out.failed);
-	j = json_loadb(out.data, out.len, JSON_REJECT_DUPLICATES, &err);
+	j = json_loadb(out.data, out.len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
 	if (!j)
 		fail_msg("not JSON (%s at %d): %s", err.text, err.position, out.data);
 	strbuf_free(&out);
@@ -294,6 +294,24 @@ static void test_empty_views_with_null_pointers(void **state)
 	compare_report_free(r);
 }
 
+static void test_a_nul_in_the_path_keeps_endpoints_apart(void **state)
+{
+	struct compare_report *r = compare_report_new(4);
+	struct planted p;
+	json_t *j, *t;
+
+	compare_report_add(r, plant(&p, "v2", "GET", "/a", "x", VERDICT_STATUS));
+	p.rec.path = slice_make("/a\0b", 4);
+	compare_report_add(r, &p.rec);
+	j = report(r);
+	t = target_named(j, "v2");
+	assert_int_equal(num(t, "endpoints_tracked"), 2);
+	assert_int_equal(json_string_length(json_object_get(endpoint(t, 0), "endpoint")), 8);
+	assert_memory_equal(str(endpoint(t, 0), "endpoint"), "GET /a\0b", 8);
+	json_decref(j);
+	compare_report_free(r);
+}
+
 static void test_page_embeds_the_report_without_breaking_out(void **state)
 {
 	struct compare_report *r = compare_report_new(4);
@@ -429,6 +447,7 @@ int main(void)
 		cmocka_unit_test(test_full_table_evicts_the_least_different),
 		cmocka_unit_test(test_example_is_bounded_and_shortened),
 		cmocka_unit_test(test_empty_views_with_null_pointers),
+		cmocka_unit_test(test_a_nul_in_the_path_keeps_endpoints_apart),
 		cmocka_unit_test(test_page_embeds_the_report_without_breaking_out),
 		cmocka_unit_test(test_script_safe_strings),
 		cmocka_unit_test(test_out_of_memory_fails_the_page_not_the_report),
