@@ -28,7 +28,10 @@ struct diff_log *diff_log_open(const struct diff_log_settings *s, char *err, siz
  * difference or the target's rate is spent (then counted). Returns 1
  * written, 0 not a difference, -1 suppressed, -2 write failed (counted). */
 int diff_log_write(struct diff_log *dl, const struct verdict_record *rec);
-/* Reopens by path (logrotate); 0 or -errno, the old file kept on error. */
+/* Reopens by path (logrotate); 0 or -errno, the old file kept on error.
+ * Any thread (the SIGHUP handler's): the new file takes the old one's
+ * descriptor number in one dup3, so a line being written lands whole in
+ * one file or the other. */
 int diff_log_reopen(struct diff_log *dl);
 uint64_t diff_log_suppressed(const struct diff_log *dl);
 uint64_t diff_log_written(const struct diff_log *dl);
