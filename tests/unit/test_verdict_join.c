@@ -81,7 +81,7 @@ static struct fixture *fixture_new(size_t max_entries, size_t max_bytes)
 	close(fd);
 	fx->diff_log = diff_log_open(&ds, err, sizeof(err));
 	assert_non_null(fx->diff_log);
-	out = (struct verdict_outputs){ fx->diff_log, fx->report, fake_clock_now };
+	out = (struct verdict_outputs){ fx->diff_log, fx->report, fake_clock_now, 0 };
 	fake_clock_start(1000000);
 	fx->vj = verdict_join_new(max_entries, max_bytes, 5000, fake_clock_now, &fx->stats, &out);
 	assert_non_null(fx->vj);
@@ -333,7 +333,7 @@ static void test_worker_joins_posts_and_expires_on_its_thread(void **state)
 	struct verdict_worker_settings s = {
 		.max_entries = 100, .max_bytes = 1 << 20, .timeout_ms = 5000,
 		.now_ms = fake_clock_now, .stats = &fx->stats,
-		.outputs = { NULL, fx->report, fake_clock_now },
+		.outputs = { NULL, fx->report, fake_clock_now, 0 },
 	};
 	char err[256];
 	struct verdict_worker *w = verdict_worker_start(&s, err, sizeof(err));
