@@ -5,6 +5,7 @@
 #include "metrics.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -63,6 +64,30 @@ static const char *u64(char *buf, size_t n, uint64_t v)
 {
 	snprintf(buf, n, "%" PRIu64, v);
 	return buf;
+}
+
+/* One target's histogram: cumulative buckets (upper bounds in seconds,
+ * INFINITY last) from non-cumulative counts, then _sum and _count. */
+static void histogram(struct strbuf *o, const char *name, const char *target,
+		      const atomic_uint_fast64_t *buckets, const double *le_s, int n, double sum_s)
+{
+	char bucket[96], le[32], num[32];
+	uint64_t cum = 0;
+
+	snprintf(bucket, sizeof(bucket), "%s_bucket", name);
+	for (int b = 0; b < n; b++) {
+		cum += stat_get(&buckets[b]);
+		if (isinf(le_s[b]))
+			snprintf(le, sizeof(le), "+Inf");
+		else
+			snprintf(le, sizeof(le), "%g", le_s[b]);
+		sample(o, bucket, "target", target, "le", le, u64(num, sizeof(num), cum));
+	}
+	snprintf(bucket, sizeof(bucket), "%s_sum", name);
+	snprintf(num, sizeof(num), "%.6f", sum_s);
+	sample(o, bucket, "target", target, NULL, NULL, num);
+	snprintf(bucket, sizeof(bucket), "%s_count", name);
+	sample(o, bucket, "target", target, NULL, NULL, u64(num, sizeof(num), cum));
 }
 
 static void scalar_u64(struct strbuf *o, const char *name, const char *type, const char *help,
@@ -289,7 +314,8 @@ static uint64_t get_bytes_sent(const struct target_stats *s)
 
 static void render_targets(struct strbuf *o, const struct stats_registry *reg)
 {
-	char num[64], le[32];
+	double le_s[LATENCY_BUCKETS];
+	char num[64];
 	size_t n = reg ? reg->count : 0;
 
 	target_family(o, reg, "spoa_mirror_target_received_total", "counter",
@@ -333,25 +359,13 @@ static void render_targets(struct strbuf *o, const struct stats_registry *reg)
 
 	family(o, "spoa_mirror_target_latency_seconds", "histogram",
 	       "Time from sending a mirror to the target's answer.");
-	for (size_t i = 0; i < n; i++) {
-		const struct target_stats *s = reg->entries[i].stats;
-		uint64_t cum = 0;
-
-		for (int b = 0; b < LATENCY_BUCKETS; b++) {
-			cum += stat_get(&s->latency_bucket[b]);
-			if (latency_bucket_le_us[b] == UINT64_MAX)
-				snprintf(le, sizeof(le), "+Inf");
-			else
-				snprintf(le, sizeof(le), "%g", (double)latency_bucket_le_us[b] / 1e6);
-			sample(o, "spoa_mirror_target_latency_seconds_bucket", "target",
-			       reg->entries[i].name, "le", le, u64(num, sizeof(num), cum));
-		}
-		snprintf(num, sizeof(num), "%.6f", (double)stat_get(&s->latency_sum_us) / 1e6);
-		sample(o, "spoa_mirror_target_latency_seconds_sum", "target", reg->entries[i].name,
-		       NULL, NULL, num);
-		sample(o, "spoa_mirror_target_latency_seconds_count", "target", reg->entries[i].name,
-		       NULL, NULL, u64(num, sizeof(num), cum));
-	}
+	for (int b = 0; b < LATENCY_BUCKETS; b++)
+		le_s[b] = latency_bucket_le_us[b] == UINT64_MAX ? INFINITY
+								 : (double)latency_bucket_le_us[b] / 1e6;
+	for (size_t i = 0; i < n; i++)
+		histogram(o, "spoa_mirror_target_latency_seconds", reg->entries[i].name,
+			  reg->entries[i].stats->latency_bucket, le_s, LATENCY_BUCKETS,
+			  (double)stat_get(&reg->entries[i].stats->latency_sum_us) / 1e6);
 }
 
 /* Shadow verdicts: per target, the results and the latency difference;
@@ -359,7 +373,8 @@ static void render_targets(struct strbuf *o, const struct stats_registry *reg)
 static void render_compare(struct strbuf *o, const struct stats_registry *reg)
 {
 	size_t n = reg ? reg->count : 0;
-	char num[32], le[32];
+	double le_s[COMPARE_DELTA_BUCKETS];
+	char num[32];
 
 	family(o, "spoa_mirror_compare_total", "counter",
 	       "Shadow verdicts: the shadow's answer against the primary's, by result.");
@@ -372,27 +387,14 @@ static void render_compare(struct strbuf *o, const struct stats_registry *reg)
 	family(o, "spoa_mirror_compare_latency_delta_seconds", "histogram",
 	       "Shadow's response time minus the primary's (HAProxy res.timer.hdr), when "
 	       "HAProxy sends it; negative: the shadow was faster.");
-	for (size_t i = 0; i < n; i++) {
-		const struct target_stats *s = reg->entries[i].stats;
-		uint64_t cum = 0;
-
-		for (int b = 0; b < COMPARE_DELTA_BUCKETS; b++) {
-			cum += stat_get(&s->compare_delta_bucket[b]);
-			if (compare_delta_le_us[b] == INT64_MAX)
-				snprintf(le, sizeof(le), "+Inf");
-			else
-				snprintf(le, sizeof(le), "%g", (double)compare_delta_le_us[b] / 1e6);
-			sample(o, "spoa_mirror_compare_latency_delta_seconds_bucket", "target",
-			       reg->entries[i].name, "le", le, u64(num, sizeof(num), cum));
-		}
-		snprintf(num, sizeof(num), "%.6f",
-			 (double)atomic_load_explicit(&s->compare_delta_sum_us,
-						      memory_order_relaxed) / 1e6);
-		sample(o, "spoa_mirror_compare_latency_delta_seconds_sum", "target",
-		       reg->entries[i].name, NULL, NULL, num);
-		sample(o, "spoa_mirror_compare_latency_delta_seconds_count", "target",
-		       reg->entries[i].name, NULL, NULL, u64(num, sizeof(num), cum));
-	}
+	for (int b = 0; b < COMPARE_DELTA_BUCKETS; b++)
+		le_s[b] = compare_delta_le_us[b] == INT64_MAX ? INFINITY
+							      : (double)compare_delta_le_us[b] / 1e6;
+	for (size_t i = 0; i < n; i++)
+		histogram(o, "spoa_mirror_compare_latency_delta_seconds", reg->entries[i].name,
+			  reg->entries[i].stats->compare_delta_bucket, le_s, COMPARE_DELTA_BUCKETS,
+			  (double)atomic_load_explicit(&reg->entries[i].stats->compare_delta_sum_us,
+						       memory_order_relaxed) / 1e6);
 }
 
 static void render_join(struct strbuf *o, const struct verdict_stats *v, const struct diff_log *dl)
