@@ -5,6 +5,7 @@
 #include "metrics.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -397,6 +398,33 @@ static void render_compare(struct strbuf *o, const struct stats_registry *reg)
 						       memory_order_relaxed) / 1e6);
 }
 
+/* The join's single counters and gauges, each a field of verdict_stats. */
+static const struct {
+	const char *name, *type, *help;
+	size_t off;
+} join_scalars[] = {
+#define JS(n, t, f, h) { "spoa_mirror_compare_" n, t, h, offsetof(struct verdict_stats, f) }
+	JS("join_timeouts_total", "counter", timeouts,
+	   "Requests whose answers did not all come within join-timeout."),
+	JS("unknown_id_total", "counter", unknown_id,
+	   "Answers for no request waiting for a verdict (not mirrored, sampled out, timed out or "
+	   "its registration dropped)."),
+	JS("no_id_total", "counter", no_id,
+	   "Request or response messages without the unique-id that joins them."),
+	JS("invalid_total", "counter", invalid,
+	   "Response messages without a status or with a header block that does not decode."),
+	JS("duplicates_total", "counter", duplicates,
+	   "Answers for a side that had answered already, or ids used twice."),
+	JS("no_memory_total", "counter", no_memory,
+	   "Answers or registrations that could not be allocated."),
+	JS("cleared_total", "counter", cleared,
+	   "Requests still waiting for answers when the agent stopped."),
+	JS("join_entries", "gauge", entries, "Requests waiting for their answers now."),
+	JS("join_bytes", "gauge", bytes, "Bytes of the requests and answers waiting now."),
+	JS("join_bytes_peak", "gauge", bytes_peak, "Most bytes waiting at once since the start."),
+#undef JS
+};
+
 static void render_join(struct strbuf *o, const struct verdict_stats *v, const struct diff_log *dl)
 {
 	static const struct verdict_stats zero;
@@ -415,35 +443,10 @@ static void render_join(struct strbuf *o, const struct verdict_stats *v, const s
 	       u64(num, sizeof(num), stat_get(&v->overflow_entries)));
 	sample(o, "spoa_mirror_compare_join_overflow_total", "limit", "bytes", NULL, NULL,
 	       u64(num, sizeof(num), stat_get(&v->overflow_bytes)));
-	scalar_u64(o, "spoa_mirror_compare_join_timeouts_total", "counter",
-		   "Requests whose answers did not all come within join-timeout.",
-		   stat_get(&v->timeouts));
-	scalar_u64(o, "spoa_mirror_compare_unknown_id_total", "counter",
-		   "Answers for no request waiting for a verdict (not mirrored, sampled out, "
-		   "timed out or its registration dropped).",
-		   stat_get(&v->unknown_id));
-	scalar_u64(o, "spoa_mirror_compare_no_id_total", "counter",
-		   "Request or response messages without the unique-id that joins them.",
-		   stat_get(&v->no_id));
-	scalar_u64(o, "spoa_mirror_compare_invalid_total", "counter",
-		   "Response messages without a status or with a header block that does not "
-		   "decode.",
-		   stat_get(&v->invalid));
-	scalar_u64(o, "spoa_mirror_compare_duplicates_total", "counter",
-		   "Answers for a side that had answered already, or ids used twice.",
-		   stat_get(&v->duplicates));
-	scalar_u64(o, "spoa_mirror_compare_no_memory_total", "counter",
-		   "Answers or registrations that could not be allocated.",
-		   stat_get(&v->no_memory));
-	scalar_u64(o, "spoa_mirror_compare_cleared_total", "counter",
-		   "Requests still waiting for answers when the agent stopped.",
-		   stat_get(&v->cleared));
-	scalar_u64(o, "spoa_mirror_compare_join_entries", "gauge",
-		   "Requests waiting for their answers now.", stat_get(&v->entries));
-	scalar_u64(o, "spoa_mirror_compare_join_bytes", "gauge",
-		   "Bytes of the requests and answers waiting now.", stat_get(&v->bytes));
-	scalar_u64(o, "spoa_mirror_compare_join_bytes_peak", "gauge",
-		   "Most bytes waiting at once since the start.", stat_get(&v->bytes_peak));
+	for (size_t i = 0; i < sizeof(join_scalars) / sizeof(join_scalars[0]); i++)
+		scalar_u64(o, join_scalars[i].name, join_scalars[i].type, join_scalars[i].help,
+			   stat_get((const atomic_uint_fast64_t *)(const void *)((const char *)v +
+									   join_scalars[i].off)));
 	scalar_u64(o, "spoa_mirror_diff_log_lines_total", "counter",
 		   "Lines written to the diff log.", dl ? diff_log_written(dl) : 0);
 	scalar_u64(o, "spoa_mirror_diff_log_suppressed_total", "counter",
