@@ -25,19 +25,42 @@ static size_t discard_body(char *ptr, size_t size, size_t nmemb, void *arg)
 	return size * nmemb;
 }
 
-/* grpc-status arrives as a trailer after the messages, or as a header of
- * a trailers-only answer (an error before any message). libcurl hands
- * both to the header callback: 7.88 keeps an HTTP/2 stream's trailers and
- * writes them as header lines when the stream closes, 8.x flags them
- * CLIENTWRITE_TRAILER but writes them the same way. */
-static size_t note_grpc_status(char *line, size_t size, size_t nmemb, void *arg)
+/* One header callback for all a transfer reads from the shadow's answer
+ * head. grpc-status arrives as a trailer after the messages, or as a
+ * header of a trailers-only answer (an error before any message): libcurl
+ * hands both here (7.88 keeps an HTTP/2 stream's trailers and writes them
+ * as header lines when the stream closes, 8.x flags them
+ * CLIENTWRITE_TRAILER but writes them the same way). A target that
+ * compares keeps the whole head. */
+static size_t on_header(char *line, size_t size, size_t nmemb, void *arg)
 {
 	struct transfer *x = arg;
-	int slot = grpc_status_line(line, size * nmemb);
+	size_t len = size * nmemb;
 
-	if (slot != GRPC_STATUS_NONE)
-		x->grpc_status = slot;
-	return size * nmemb;
+	if (x->grpc) {
+		int slot = grpc_status_line(line, len);
+
+		if (slot != GRPC_STATUS_NONE)
+			x->grpc_status = slot;
+	}
+	if (x->capturing)
+		shadow_capture_header(&x->capture, line, len);
+	return len;
+}
+
+static size_t capture_body(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	return shadow_capture_body(arg, ptr, size * nmemb);
+}
+
+void replay_options_capture(struct transfer *x)
+{
+	shadow_capture_begin(&x->capture, x->t->cfg.compare_body_max);
+	x->capturing = true;
+	curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, capture_body);
+	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, &x->capture);
 }
 
 static void set_target_options(struct transfer *x, const struct target *t,
@@ -127,7 +150,7 @@ const char *replay_options_prepare(struct transfer *x, const struct mirror_reque
 	x->grpc = s.grpc;
 	x->grpc_status = GRPC_STATUS_NONE;
 	if (s.grpc) {
-		curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, note_grpc_status);
+		curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 		curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
 	}
 	curl_easy_setopt(e, CURLOPT_URL, s.url);

@@ -102,6 +102,11 @@ void xalloc_keep(const void *p)
 	untrack(p);
 }
 
+void *xalloc_adopt(void *p)
+{
+	return track(p);
+}
+
 /* The copies go through malloc, like every other x*() allocation (the
  * allocation-failure tests wrap malloc). */
 char *xstrndup(const char *s, size_t n)

@@ -35,5 +35,9 @@ void xfree(void *p);
 int xalloc_try(int (*fn)(void *arg), void *arg, int *oom);
 /* The block now belongs to a structure outside the attempt. */
 void xalloc_keep(const void *p);
+/* A block made with malloc() elsewhere (one allocation, freed with
+ * free()/xfree()) that an attempt must free if it fails; outside an
+ * attempt, nothing. Returns p (NULL: out of memory, as for x*()). */
+void *xalloc_adopt(void *p);
 
 #endif
