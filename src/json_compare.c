@@ -54,6 +54,21 @@ static int unescape_segment(const char *s, size_t len, char *dst, size_t *out_le
 	return 0;
 }
 
+int json_pointer_check(const char *pattern, char *why, size_t why_len)
+{
+	if (pattern[0] != '/') {
+		snprintf(why, why_len, "JSON pointer '%s' does not start with '/'", pattern);
+		return -1;
+	}
+	for (const char *c = pattern; *c; c++)
+		if (c[0] == '~' && c[1] != '0' && c[1] != '1') {
+			snprintf(why, why_len, "JSON pointer '%s': '~' must be followed by 0 or 1",
+				 pattern);
+			return -1;
+		}
+	return 0;
+}
+
 struct json_ignore *json_ignore_compile(const char *const *patterns, size_t n, char *why,
 					size_t why_len)
 {
@@ -62,11 +77,8 @@ struct json_ignore *json_ignore_compile(const char *const *patterns, size_t n, c
 	char *p;
 
 	for (size_t i = 0; i < n; i++) {
-		if (patterns[i][0] != '/') {
-			snprintf(why, why_len, "JSON pointer '%s' does not start with '/'",
-				 patterns[i]);
+		if (json_pointer_check(patterns[i], why, why_len) < 0)
 			return NULL;
-		}
 		for (const char *c = patterns[i]; *c; c++)
 			nsegs += *c == '/';
 		text += strlen(patterns[i]);

@@ -41,6 +41,10 @@ struct json_cmp_report {
 /* Compiled ignore patterns. One allocation; free with json_ignore_free. */
 struct json_ignore;
 
+/* Whether one pattern is well formed (starts with '/', every '~' followed
+ * by 0 or 1): 0, or -1 with the reason in why. Allocates nothing. */
+int json_pointer_check(const char *pattern, char *why, size_t why_len);
+
 /* Compiles `n` patterns such as "/meta/requested_at" or "/items/ * /updated_at"
  * (without the spaces; a segment that is exactly `*` matches any key or
  * index). Returns NULL and a reason in `why` on a malformed pattern. */

@@ -50,6 +50,18 @@ void stats_registry_free(struct stats_registry *reg)
 
 static atomic_uint_fast64_t set_generations;
 
+/* Every compare-ignore-json pattern well formed: compiling them can then
+ * fail only for memory. */
+static bool json_ignore_valid(const struct target_config *c)
+{
+	char why[8];
+
+	for (size_t i = 0; i < c->n_compare_ignore_json; i++)
+		if (json_pointer_check(c->compare_ignore_json[i], why, sizeof(why)) < 0)
+			return false;
+	return true;
+}
+
 /* The verdict rules of a target that compares: header names as slices,
  * JSON Pointer patterns compiled (checked one by one at configuration
  * time, so a failure here is out of memory or a bug). */
@@ -73,6 +85,8 @@ static int target_rules_build(struct target *t, char *why, size_t n)
 			(const char *const *)c->compare_ignore_json, c->n_compare_ignore_json,
 			reason, sizeof(reason));
 
+		if (!ig && json_ignore_valid(c))
+			ig = xalloc_adopt(NULL); /* out of memory: as for any x*() */
 		if (!ig) {
 			snprintf(why, n, "compare-ignore-json: %s", reason);
 			return -1;
