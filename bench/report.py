@@ -81,6 +81,13 @@ def targets(res):
     if c:
         drops = max(c.get("drops") or 0, c.get("agent_dropped") or 0)
     add("Requests dropped below max load (50 %)", drops, "", "0", lambda v: v == 0)
+
+    v = res.get("verdicts")
+    hdr, body = _find(v, variant="headers"), _find(v, variant="body")
+    add("HAProxy req/s comparing status + headers / mirroring alone ((v), GET)",
+        hdr and hdr.get("req_pct_of_mirror"), "%", ">= 90 %", lambda x: x >= 90)
+    add("Agent CPU per compared request (compare = body, 4 KiB JSON) / per mirror alone ((v))",
+        body and body.get("cpu_x_of_mirror"), "x", "<= 2x", lambda x: x <= 2)
     return out
 
 
@@ -126,6 +133,7 @@ def markdown(res):
     for t in res["targets"]:
         val = "-" if t["value"] is None else (
             _us(t["value"]) if t["unit"] == "us" else
+            "%.2fx" % t["value"] if t["unit"] == "x" else
             "%.1f %s" % (t["value"], t["unit"]) if t["unit"] else _n(t["value"]))
         met = {None: "not measured", True: "yes", False: "**no**"}[t["met"]]
         lines.append("| %s | %s | %s | %s |" % (t["target"], val, t["goal"], met))
@@ -185,6 +193,23 @@ def markdown(res):
                 lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
                     r["case"], r["transport"], _n(r["notify_per_s"]), _us(r["ack_p50_us"]),
                     _us(r["ack_p99_us"]), _us(r["cpu_us_per_req"]), _n(r["loadavg_1m"], 2)))
+    if res.get("verdicts"):
+        lines += ["", "### (v) shadow verdicts: wrk -> HAProxy -> primary, 4 KiB JSON answers, "
+                  "one agent per variant (ratios: median of the rounds' ratios to mirroring "
+                  "alone)", "",
+                  "| Variant | compare | Req/s | Of mirroring alone | p99 | Mirrored | Compared "
+                  "| Not match | Agent CPU / mirror | Agent CPU / compared | x mirroring alone "
+                  "| Agent peak RSS | Join bound | Load (1 min) |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in res["verdicts"]:
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s MiB | %s | %s |" % (
+                r["variant"], r["compare"], _n(r["req_per_s"]),
+                "-" if r.get("req_pct_of_mirror") is None else "%.1f %%" % r["req_pct_of_mirror"],
+                _us(r["p99_us"]), _n(r["mirrored"]), _n(r["compared"]), _n(r["not_match"]),
+                _us(r["agent_cpu_us_per_mirror"]), _us(r["agent_cpu_us_per_compared"]),
+                _n(r.get("cpu_x_of_mirror"), 2), _n(r["agent_rss_mib"], 1),
+                "-" if r.get("join_max_mib") is None else "%d MiB" % r["join_max_mib"],
+                _n(r["loadavg_1m"], 2)))
     lines += ["", "The agent ACKs every NOTIFY at once and drops what its queue cannot hold: "
               "NOTIFY/s in (a) is the SPOP side alone, Mirrored/s what reached the sink; "
               "(c) takes the smaller of the two as the maximum. "
