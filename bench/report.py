@@ -88,6 +88,10 @@ def targets(res):
         hdr and hdr.get("req_pct_of_mirror"), "%", ">= 90 %", lambda x: x >= 90)
     add("Agent CPU per compared request (compare = body, 4 KiB JSON) / per mirror alone ((v))",
         body and body.get("cpu_x_of_mirror"), "x", "<= 2x", lambda x: x <= 2)
+    add("Join peak bytes at full load / join-max-bytes ((v), compare = body)",
+        body and body.get("join_max_mib") and
+        (body.get("join_peak_mib") or 0) / body["join_max_mib"] * 100, "%", "<= 100 %",
+        lambda x: x <= 100)
     return out
 
 
@@ -199,17 +203,18 @@ def markdown(res):
                   "alone)", "",
                   "| Variant | compare | Req/s | Of mirroring alone | p99 | Mirrored | Compared "
                   "| Not match | Agent CPU / mirror | Agent CPU / compared | x mirroring alone "
-                  "| Agent peak RSS | Join bound | Load (1 min) |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "| Agent peak RSS | Join peak / bound | Join overflow | Load (1 min) |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in res["verdicts"]:
-            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s MiB | %s | %s |" % (
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s MiB | %s | %s | %s |" % (
                 r["variant"], r["compare"], _n(r["req_per_s"]),
                 "-" if r.get("req_pct_of_mirror") is None else "%.1f %%" % r["req_pct_of_mirror"],
                 _us(r["p99_us"]), _n(r["mirrored"]), _n(r["compared"]), _n(r["not_match"]),
                 _us(r["agent_cpu_us_per_mirror"]), _us(r["agent_cpu_us_per_compared"]),
                 _n(r.get("cpu_x_of_mirror"), 2), _n(r["agent_rss_mib"], 1),
-                "-" if r.get("join_max_mib") is None else "%d MiB" % r["join_max_mib"],
-                _n(r["loadavg_1m"], 2)))
+                "-" if r.get("join_max_mib") is None else "%.2f / %d MiB" % (
+                    r.get("join_peak_mib") or 0, r["join_max_mib"]),
+                _n(r.get("join_overflow")), _n(r["loadavg_1m"], 2)))
     lines += ["", "The agent ACKs every NOTIFY at once and drops what its queue cannot hold: "
               "NOTIFY/s in (a) is the SPOP side alone, Mirrored/s what reached the sink; "
               "(c) takes the smaller of the two as the maximum. "

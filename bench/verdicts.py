@@ -10,7 +10,7 @@ The three run back to back in every round so the machine's drift hits them
 alike; per round the ratios to `mirror` are taken, and their medians
 reported: HAProxy req/s (goal for headers: >= 90 %), agent CPU per compared
 request (goal for body: <= 2x mirroring alone's CPU per mirror), the
-agent's peak RSS against its join table's bound.
+join's peak bytes and the agent's peak RSS against the join's bound.
 """
 import json
 import os
@@ -106,6 +106,9 @@ def one_run(bench, agent, front, port):
         "agent_cpu_us_per_mirror": cpu / mirrored * 1e6 if mirrored else None,
         "agent_cpu_us_per_compared": cpu / compared * 1e6 if compared else None,
         "agent_rss_mib": bl.peak_rss_kib(agent.pid) / 1024.0,
+        "join_peak_mib": m1.get("spoa_mirror_compare_join_bytes_peak", 0) / 1048576.0,
+        "join_overflow": (m1.get("spoa_mirror_compare_join_overflow_total", 0)
+                          - m0.get("spoa_mirror_compare_join_overflow_total", 0)),
         "loadavg_1m": bl.loadavg()[0],
     }
 
