@@ -67,6 +67,7 @@ static void start(struct worker *w, struct mirror_request *r, struct target_wind
 		recycle(w, x);
 		goto failed;
 	}
+	replay_loop_adopt(&w->curl, x->easy);
 	x->start_ns = clock_monotonic_ns();
 	mrc = curl_multi_add_handle(w->curl.multi, x->easy);
 	if (mrc != CURLM_OK) {
