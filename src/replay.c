@@ -113,6 +113,7 @@ struct replay_pool *replay_pool_start(const struct replay_settings *s, char *err
 	}
 	p->access_log = s->access_log;
 	p->options.h2c_reuse_broken = curl_version_info(CURLVERSION_NOW)->version_num < 0x080000;
+	p->options.n_workers = n;
 	p->options.interface = xstrdup_or_null(s->mirror_interface);
 	if (s->local_port_low) {
 		p->options.local_port = s->local_port_low;

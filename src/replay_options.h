@@ -21,6 +21,7 @@ struct replay_options {
 	 * prior-knowledge connection ("Error in the HTTP2 framing layer",
 	 * curl issue #10634): h2c then gets a fresh connection per transfer */
 	bool h2c_reuse_broken;
+	unsigned n_workers; /* a target's max-connections is shared by them */
 	atomic_bool h2c_warned;
 };
 
@@ -28,6 +29,11 @@ struct replay_options {
  * body in x's scratch; NULL or the reason it cannot go. */
 const char *replay_options_prepare(struct transfer *x, const struct mirror_request *r,
 				   const struct target *t, const struct replay_options *o);
+
+/* Transfers of t one worker lets into curl at once: the in-flight window,
+ * and with max-connections, that share of connections (HTTP/1.1: one
+ * transfer each; HTTP/2: REPLAY_H2_STREAMS each). */
+unsigned replay_options_window(const struct target *t, const struct replay_options *o);
 
 /* Sizes the multi handle's connection limits for the targets of set; the
  * count goes to *total, which is also how many idle transfers are worth

@@ -97,7 +97,7 @@ static void submit(struct worker *w, struct mirror_request *r, struct target *t)
 {
 	struct target_window *win =
 		replay_window_of(&w->windows, t, t->generation,
-				 replay_target_window(t->cfg.max_inflight));
+				 replay_options_window(t, &w->pool->options));
 
 	if (!win) {
 		fail_to_start(w, r, t, "out of memory for a transfer");

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
@@ -864,6 +865,55 @@ static void test_replay_keepalive_reuses_connections(void **state)
 	fx_free(f);
 }
 
+/* A shadow that closes every connection once idle: the agent's watcher of
+ * a kept-alive socket (kept between transfers, replay_loop.c) hears the
+ * close and lets go, curl finds the connection dead at its next use and
+ * opens another (often with the same descriptor number): nothing lost. */
+static void test_replay_shadow_closing_idle_connections_loses_nothing(void **state)
+{
+	struct recorder_options closing = { .close_idle = true };
+	struct fx *f = fx_new();
+	struct http_recorder *rec = fx_recorder(f, 0, &closing);
+	struct target_stats *s;
+
+	fx_target(f, "s", recorder_url(rec, ""));
+	fx_go(f);
+	for (int i = 0; i < 30; i++) {
+		mirror(f, &(struct spec){ "POST", "/c", "abc", 3, NULL, NULL });
+		assert_true(recorder_wait(rec, (size_t)i + 1, 5000));
+		assert_true(fx_wait_idle(f, 5000));
+	}
+	s = fx_stats(f, 0);
+	assert_int_equal(recorder_count(rec), 30);
+	assert_int_equal(recorder_connections(rec), 30);
+	assert_int_equal(stat_get(&s->mirrored), 30);
+	assert_int_equal(stat_get(&s->failed), 0);
+	assert_accounted(s);
+	fx_free(f);
+}
+
+/* max-connections 2 on an HTTP/1.1 target: a burst of 40 goes out over two
+ * connections, the rest waiting in the worker. */
+static void test_replay_max_connections_caps_connections_to_a_target(void **state)
+{
+	struct recorder_options slow = { .delay_ms = 20 };
+	struct fx *f = fx_new();
+	struct http_recorder *rec = fx_recorder(f, 0, &slow);
+	struct target_stats *s;
+
+	fx_target(f, "s", recorder_url(rec, ""))->max_connections = 2;
+	fx_go(f);
+	for (int i = 0; i < 40; i++)
+		mirror(f, &(struct spec){ "GET", "/m", NULL, 0, NULL, NULL });
+	assert_true(recorder_wait(rec, 40, 10000));
+	assert_true(fx_wait_idle(f, 10000));
+	s = fx_stats(f, 0);
+	assert_int_equal(recorder_connections(rec), 2);
+	assert_int_equal(stat_get(&s->mirrored), 40);
+	assert_accounted(s);
+	fx_free(f);
+}
+
 /* A burst larger than a worker lets into curl (REPLAY_MAX_TARGET_TRANSFERS) waits in the
  * worker, in order, and every request still goes out. */
 static void test_replay_burst_beyond_window_waits_in_order(void **state)
@@ -1167,6 +1217,7 @@ static bool front_start(struct front *h, uint16_t backend_port)
 		"frontend h2c\n"
 		"  bind 127.0.0.1:%u proto h2\n"
 		"  http-request set-header X-Seen-Version %%[req.ver]\n"
+		"  http-request set-header X-Seen-Port %%[src_port]\n"
 		"  http-request set-header X-Seen-TLS %%[ssl_fc]\n"
 		"  default_backend rec\n"
 		"frontend tls\n"
@@ -1249,6 +1300,52 @@ static void test_replay_http2_prior_knowledge_on_cleartext(void **state)
 	front_stop(&front);
 }
 
+/* h2c with max-connections 1: with a libcurl that reuses prior-knowledge
+ * connections (8.0 and later) a burst of 60 goes out as streams of one
+ * connection; before 8.0 every mirror has a connection of its own (the
+ * agent's workaround, warned about at start). Connections are told apart
+ * by the agent's source port, as the HAProxy front saw it. */
+static void test_replay_h2c_multiplexes_within_max_connections(void **state)
+{
+	struct fx *f = fx_new();
+	struct http_recorder *rec = fx_recorder(f, 0, NULL);
+	bool reuses = curl_version_info(CURLVERSION_NOW)->version_num >= 0x080000;
+	const size_t n = 60;
+	struct front front = { 0 };
+	char url[64], ports[60][8];
+	size_t distinct = 0;
+	struct target_config *t;
+
+	if (!front_start(&front, recorder_port(rec))) {
+		fx_free(f);
+		skip();
+	}
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/", front.h2c_port);
+	t = fx_target(f, "h2", url);
+	t->http2 = true;
+	t->max_connections = 1;
+	fx_go(f);
+	for (size_t i = 0; i < n; i++)
+		mirror(f, &(struct spec){ "GET", "/burst", NULL, 0, NULL, NULL });
+	assert_true(recorder_wait(rec, n, 10000));
+	assert_true(fx_wait_idle(f, 5000));
+	assert_int_equal(stat_get(&fx_stats(f, 0)->mirrored), n);
+	for (size_t i = 0; i < n; i++) {
+		const char *port = recorded_header(recorder_get(rec, i), "X-Seen-Port");
+		size_t k = 0;
+
+		assert_non_null(port);
+		assert_string_equal(recorded_header(recorder_get(rec, i), "X-Seen-Version"), "2.0");
+		while (k < distinct && strcmp(ports[k], port))
+			k++;
+		if (k == distinct)
+			snprintf(ports[distinct++], sizeof(ports[0]), "%s", port);
+	}
+	assert_int_equal(distinct, reuses ? 1 : n);
+	fx_free(f);
+	front_stop(&front);
+}
+
 static void test_replay_tls_verified_unless_disabled(void **state)
 {
 	struct fx *f = fx_new();
@@ -1327,6 +1424,8 @@ int main(void)
 		cmocka_unit_test(test_replay_stop_drops_transfers_waiting_for_the_window),
 		cmocka_unit_test(test_replay_stop_without_drain_counts_every_request),
 		cmocka_unit_test(test_replay_keepalive_reuses_connections),
+		cmocka_unit_test(test_replay_shadow_closing_idle_connections_loses_nothing),
+		cmocka_unit_test(test_replay_max_connections_caps_connections_to_a_target),
 		cmocka_unit_test(test_replay_burst_beyond_window_waits_in_order),
 		cmocka_unit_test(test_replay_local_port_range_used),
 		cmocka_unit_test(test_replay_shadow_errors_logged_once_per_interval),
@@ -1334,6 +1433,7 @@ int main(void)
 		cmocka_unit_test(test_replay_curl_multi_errors_counted_and_rate_limited),
 		cmocka_unit_test(test_replay_access_log_line_per_mirror),
 		cmocka_unit_test(test_replay_http2_prior_knowledge_on_cleartext),
+		cmocka_unit_test(test_replay_h2c_multiplexes_within_max_connections),
 		cmocka_unit_test(test_replay_tls_verified_unless_disabled),
 	};
 
