@@ -1153,6 +1153,10 @@ struct front {
 	pid_t pid;
 	uint16_t h2c_port;
 	uint16_t tls_port;
+	/* the same frontend on a second port: another origin, so libcurl 8.x
+	 * cannot hand an HTTP/1.1 connection of tls_port to an HTTP/2 target
+	 * (for an ALPN target it may: h1 is allowed there) */
+	uint16_t tls2_port;
 	char dir[64];
 	char ca[128];
 };
@@ -1208,6 +1212,7 @@ static bool front_start(struct front *h, uint16_t backend_port)
 	assert_int_equal(system(cmd), 0);
 	h->h2c_port = free_port();
 	h->tls_port = free_port();
+	h->tls2_port = free_port();
 	fp = fopen(cfg, "w");
 	assert_non_null(fp);
 	fprintf(fp,
@@ -1222,12 +1227,13 @@ static bool front_start(struct front *h, uint16_t backend_port)
 		"  default_backend rec\n"
 		"frontend tls\n"
 		"  bind 127.0.0.1:%u ssl crt %s alpn h2,http/1.1\n"
+		"  bind 127.0.0.1:%u ssl crt %s alpn h2,http/1.1\n"
 		"  http-request set-header X-Seen-Version %%[req.ver]\n"
 		"  http-request set-header X-Seen-TLS %%[ssl_fc]\n"
 		"  default_backend rec\n"
 		"backend rec\n"
 		"  server r 127.0.0.1:%u\n",
-		h->h2c_port, h->tls_port, pem, backend_port);
+		h->h2c_port, h->tls_port, pem, h->tls2_port, pem, backend_port);
 	fclose(fp);
 	h->pid = fork();
 	assert_true(h->pid >= 0);
@@ -1242,7 +1248,8 @@ static bool front_start(struct front *h, uint16_t backend_port)
 		_exit(127);
 	}
 	for (int i = 0; i < 300; i++) {
-		if (port_accepts(h->h2c_port) && port_accepts(h->tls_port))
+		if (port_accepts(h->h2c_port) && port_accepts(h->tls_port) &&
+		    port_accepts(h->tls2_port))
 			return true;
 		sleep_ms(10);
 	}
@@ -1352,7 +1359,7 @@ static void test_replay_tls_verified_unless_disabled(void **state)
 	struct http_recorder *rec = fx_recorder(f, 0, NULL);
 	struct front front = { 0 };
 	struct target_config *t;
-	char url[64];
+	char url[64], url2[64];
 
 	if (!front_start(&front, recorder_port(rec))) {
 		fx_free(f);
@@ -1362,7 +1369,8 @@ static void test_replay_tls_verified_unless_disabled(void **state)
 	fx_target(f, "untrusted", url);                      /* system CAs: must fail */
 	fx_target(f, "ca", url)->ca_file = strdup(front.ca); /* our CA: verified */
 	fx_target(f, "noverify", url)->tls_verify = false;
-	t = fx_target(f, "h2tls", url);
+	snprintf(url2, sizeof(url2), "https://127.0.0.1:%u", front.tls2_port);
+	t = fx_target(f, "h2tls", url2);
 	t->ca_file = strdup(front.ca);
 	t->http2 = true; /* negotiated by ALPN */
 	/* dozens of handshakes at once on a busy, sanitized or valgrind build take a
