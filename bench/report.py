@@ -200,15 +200,20 @@ def markdown(res):
         lines += ["", "### (s) Shadows: wrk -> HAProxy -> agent -> HAProxy shadow (full load); "
                   "spop-bench -> agent -> shadow at half the full-load rate", "",
                   "| Shadow | libcurl | Load | Req/s of no filter | Delivered/s | Delivered "
-                  "share | Agent CPU / mirror | Syscalls / mirror | Largest (per mirror) "
+                  "share | NOTIFY at agent / sent | Agent dropped, failed | Agent CPU / mirror "
+                  "| Syscalls / mirror | Largest (per mirror) "
                   "| Shadow conns opened | open | Load (1 min) |",
-                  "|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
+                  "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
         for r in res["shadows"]:
             pct = r.get("pct_of_no_filter")
-            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            sent = r["delivered"] / r["delivered_pct"] * 100 if r.get("delivered_pct") else None
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s, %s | %s | %s | %s | %s | %s | %s |" % (
                 r["shadow"], r.get("libcurl") or "-", r["load"],
                 "-" if pct is None else "%.2f" % (pct / 100), _n(r["delivered_per_s"]),
                 "-" if r.get("delivered_pct") is None else "%.1f %%" % r["delivered_pct"],
+                "-" if not sent or r.get("agent_notify") is None
+                else "%.1f %%" % (r["agent_notify"] / sent * 100),
+                _n(r.get("agent_dropped")), _n(r.get("agent_failed")),
                 _us(r.get("agent_cpu_us_per_mirror")), _n(r.get("syscalls_per_mirror"), 2),
                 syscall_mix(r), _n(r.get("shadow_conns_opened")), _n(r.get("shadow_conns_open")),
                 _n(r.get("loadavg_1m"), 2)))
