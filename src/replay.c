@@ -92,6 +92,11 @@ static int start_threads(struct replay_pool *p, char *err, size_t errlen)
 	return 0;
 }
 
+void replay_pool_check_targets(const struct replay_pool *p, const struct target_set *set)
+{
+	replay_options_warn(set, &p->options);
+}
+
 struct replay_pool *replay_pool_start(const struct replay_settings *s, char *err, size_t errlen)
 {
 	struct replay_pool *p;

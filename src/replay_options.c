@@ -160,6 +160,20 @@ unsigned replay_options_window(const struct target *t, const struct replay_optio
  * REPLAY_H2_STREAMS keeps to max-connections. CURLMOPT_MAX_HOST_CONNECTIONS
  * is one number for the whole multi handle and targets may share a host:
  * it is the sum of what each target may open, a backstop, not the cap. */
+void replay_options_warn(const struct target_set *set, const struct replay_options *o)
+{
+	for (size_t i = 0; i < set->count; i++) {
+		const struct target *t = &set->targets[i];
+
+		if (o->h2c_reuse_broken && t->cfg.http2 && !t->url.https)
+			log_warn("target '%s': libcurl %s cannot reuse HTTP/2 prior-knowledge (h2c) "
+				 "connections (fixed in 8.0.0): a new connection per mirror, which "
+				 "loses mirrors under load; use http2 = no, or libcurl 8 (Debian 12: "
+				 "bookworm-backports; README, \"Which libcurl\")",
+				 t->cfg.name, curl_version_info(CURLVERSION_NOW)->version);
+	}
+}
+
 CURLMcode replay_options_connections(CURLM *multi, const struct target_set *set,
 				     struct replay_options *o, long *count)
 {
@@ -173,11 +187,6 @@ CURLMcode replay_options_connections(CURLM *multi, const struct target_set *set,
 
 		total += window;
 		per_host += conns && t->cfg.http2 ? conns : window;
-		if (o->h2c_reuse_broken && t->cfg.http2 && !t->url.https &&
-		    !atomic_exchange(&o->h2c_warned, true))
-			log_warn("target '%s': libcurl %s cannot reuse HTTP/2 prior-knowledge "
-				 "connections (fixed in 8.0.0): one connection per mirror",
-				 t->cfg.name, curl_version_info(CURLVERSION_NOW)->version);
 	}
 	if (total > MAX_CACHED_CONNS)
 		total = MAX_CACHED_CONNS;

@@ -1353,6 +1353,33 @@ static void test_replay_h2c_multiplexes_within_max_connections(void **state)
 	front_stop(&front);
 }
 
+/* Before any mirror, an h2c target on a libcurl that cannot reuse its
+ * connections (< 8.0) is warned about, once per target; HTTP/1.1 and
+ * HTTP/2 over TLS targets are not. */
+static void test_replay_h2c_on_old_libcurl_warned_at_start(void **state)
+{
+	struct fx *f = fx_new();
+	char path[] = "/tmp/test_replay_log_XXXXXX";
+	char spec[64];
+	int fd = mkstemp(path);
+	bool old = curl_version_info(CURLVERSION_NOW)->version_num < 0x080000;
+
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(spec, sizeof(spec), "w:%s", path);
+	assert_int_equal(log_open(spec), 0);
+	fx_target(f, "plain", "http://127.0.0.1:9");
+	fx_target(f, "h2c", "http://127.0.0.1:9")->http2 = true;
+	fx_target(f, "h2tls", "https://127.0.0.1:9")->http2 = true;
+	fx_go(f);
+	replay_pool_check_targets(f->pool, f->set);
+	log_close();
+	assert_int_equal(log_lines_count(path, "target 'h2c': libcurl"), old ? 1 : 0);
+	assert_int_equal(log_lines_count(path, "cannot reuse HTTP/2 prior-knowledge"), old ? 1 : 0);
+	fx_free(f);
+	unlink(path);
+}
+
 static void test_replay_tls_verified_unless_disabled(void **state)
 {
 	struct fx *f = fx_new();
@@ -1442,6 +1469,7 @@ int main(void)
 		cmocka_unit_test(test_replay_access_log_line_per_mirror),
 		cmocka_unit_test(test_replay_http2_prior_knowledge_on_cleartext),
 		cmocka_unit_test(test_replay_h2c_multiplexes_within_max_connections),
+		cmocka_unit_test(test_replay_h2c_on_old_libcurl_warned_at_start),
 		cmocka_unit_test(test_replay_tls_verified_unless_disabled),
 	};
 
