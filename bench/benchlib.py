@@ -128,16 +128,18 @@ def metrics(port):
     return out
 
 
-def wait_drained(sink_port, target, timeout=10.0, settle=0.5):
+def wait_drained(sink_port, target, timeout=10.0, settle=0.5, count=None):
     """Waits until the sink has `target` requests, or its count stops moving
-    for `settle` seconds. Returns the count."""
+    for `settle` seconds. Returns the count. `count` (a function of no
+    arguments) replaces the http-sink's counter, e.g. a HAProxy shadow's."""
+    count = count or (lambda: sink_count(sink_port))
     deadline = time.monotonic() + timeout
-    last, since = sink_count(sink_port), time.monotonic()
+    last, since = count(), time.monotonic()
     while time.monotonic() < deadline:
         if last >= target:
             return last
         time.sleep(0.1)
-        now = sink_count(sink_port)
+        now = count()
         if now != last:
             last, since = now, time.monotonic()
         elif time.monotonic() - since >= settle:
@@ -187,3 +189,105 @@ def parse_wrk(text):
 def median_of(runs, key):
     vals = [r[key] for r in runs if r.get(key) is not None]
     return statistics.median(vals) if vals else None
+
+
+def haproxy_frontend(stats_port, name):
+    """A HAProxy frontend's counters from its CSV stats page, as
+    {field: number}: req_tot (requests, HTTP/2 streams too), conn_tot
+    (connections accepted), scur (sessions now)."""
+    with urllib.request.urlopen("http://127.0.0.1:%d/stats;csv" % stats_port,
+                                timeout=5.0) as r:
+        lines = r.read().decode().splitlines()
+    fields = lines[0].lstrip("# ").split(",")
+    for line in lines[1:]:
+        row = dict(zip(fields, line.split(",")))
+        if row.get("pxname") == name and row.get("svname") == "FRONTEND":
+            return {k: float(v) for k, v in row.items() if v.replace(".", "", 1).isdigit()}
+    raise RuntimeError("no frontend %s on the stats page of port %d" % (name, stats_port))
+
+
+def established_to(port):
+    """TCP connections established to 127.0.0.1:port, counted by ss."""
+    r = subprocess.run(["ss", "-Htn", "state", "established", "dst", "127.0.0.1:%d" % port],
+                       capture_output=True, text=True, timeout=10)
+    return len([x for x in r.stdout.splitlines() if x.strip()])
+
+
+class SyscallCount:
+    """perf stat over every syscall tracepoint of a process (all its threads),
+    counting only between enable() and disable() (perf's control FIFOs:
+    attaching to hundreds of tracepoints takes a while, so the counters are
+    set up first and switched on when the load starts); counts() stops perf
+    and returns {name: count}. Counts, unlike times, barely move with the
+    machine's load."""
+
+    def __init__(self, pid, workdir):
+        self.out_path = os.path.join(workdir, "perf-stat.txt")
+        ctl, ack = os.path.join(workdir, "perf-ctl"), os.path.join(workdir, "perf-ack")
+        for f in (ctl, ack):
+            if os.path.exists(f):
+                os.unlink(f)
+            os.mkfifo(f)
+        self.p = subprocess.Popen(
+            ["perf", "stat", "-x,", "-o", self.out_path, "-e", "syscalls:sys_enter_*",
+             "--delay", "-1", "--control", "fifo:%s,%s" % (ctl, ack), "-p", str(pid)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # both block until perf opens its ends: it is then ready to count
+        self.ctl = open(ctl, "w")
+        self.ack = open(ack, "r")
+
+    def _command(self, cmd):
+        self.ctl.write(cmd + "\n")
+        self.ctl.flush()
+        self.ack.readline()
+
+    def enable(self):
+        self._command("enable")
+
+    def disable(self):
+        self._command("disable")
+
+    def counts(self):
+        self.p.send_signal(signal.SIGINT)
+        _, err = self.p.communicate(timeout=60)
+        self.ctl.close()
+        self.ack.close()
+        out = {}
+        with open(self.out_path) as f:
+            for line in f:
+                parts = line.strip().split(",")
+                if len(parts) < 3 or not parts[0].isdigit():
+                    continue
+                name = parts[2].split("sys_enter_", 1)[-1]
+                if int(parts[0]):
+                    out[name] = int(parts[0])
+        if not out:
+            raise RuntimeError("perf stat counted nothing: %s" % err.strip())
+        return out
+
+
+def perf_usable():
+    """perf can count syscall tracepoints here (root or a low paranoid)."""
+    try:
+        r = subprocess.run(["perf", "stat", "-x,", "-e", "syscalls:sys_enter_getpid",
+                            "--control", "fifo:/dev/null", "--", "true"],
+                           capture_output=True, text=True, timeout=20)
+        return r.returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def libcurl_of(pid):
+    """The libcurl a running process loaded (its curl_version()), e.g.
+    "libcurl/8.14.1 OpenSSL/3.0.17 ...": LD_LIBRARY_PATH may swap it."""
+    import ctypes
+    with open("/proc/%d/maps" % pid) as f:
+        paths = {line.split()[-1] for line in f if "libcurl" in line and "/" in line}
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+            lib.curl_version.restype = ctypes.c_char_p
+            return lib.curl_version().decode().split()[0]
+        except OSError:
+            continue
+    return None

@@ -82,6 +82,10 @@ def targets(res):
         drops = max(c.get("drops") or 0, c.get("agent_dropped") or 0)
     add("Requests dropped below max load (50 %)", drops, "", "0", lambda v: v == 0)
 
+    h1 = _find(res.get("shadows"), shadow="h1", load="full")
+    add("Agent system calls per HTTP/1.1 mirror ((s), full load)",
+        h1 and h1.get("syscalls_per_mirror"), "", "<= 4.5", lambda v: v <= 4.5)
+
     v = res.get("verdicts")
     hdr, body = _find(v, variant="headers"), _find(v, variant="body")
     add("HAProxy req/s comparing status + headers / mirroring alone ((v), GET)",
@@ -93,6 +97,13 @@ def targets(res):
         (body.get("join_peak_mib") or 0) / body["join_max_mib"] * 100, "%", "<= 100 %",
         lambda x: x <= 100)
     return out
+
+
+def syscall_mix(row, top=6):
+    """"poll 2.0, sendto 1.1, ..." from a row's sc_* medians, largest first."""
+    mix = sorted(((v, k[3:]) for k, v in row.items()
+                  if k.startswith("sc_") and v is not None), reverse=True)
+    return ", ".join("%s %.2f" % (k, v) for v, k in mix[:top] if v >= 0.01)
 
 
 def _n(v, digits=0):
@@ -215,6 +226,27 @@ def markdown(res):
                 "-" if r.get("join_max_mib") is None else "%.2f / %d MiB" % (
                     r.get("join_peak_mib") or 0, r["join_max_mib"]),
                 _n(r.get("join_overflow")), _n(r["loadavg_1m"], 2)))
+    if res.get("shadows"):
+        lines += ["", "### (s) Shadows: wrk -> HAProxy -> agent -> HAProxy shadow (full load); "
+                  "spop-bench -> agent -> shadow at half the full-load rate", "",
+                  "| Shadow | libcurl | Load | Req/s of no filter | Delivered/s | Delivered "
+                  "share | NOTIFY at agent / sent | Agent dropped, failed | Agent CPU / mirror "
+                  "| Syscalls / mirror | Largest (per mirror) "
+                  "| Shadow conns opened | open | Load (1 min) |",
+                  "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
+        for r in res["shadows"]:
+            pct = r.get("pct_of_no_filter")
+            sent = r["delivered"] / r["delivered_pct"] * 100 if r.get("delivered_pct") else None
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s, %s | %s | %s | %s | %s | %s | %s |" % (
+                r["shadow"], r.get("libcurl") or "-", r["load"],
+                "-" if pct is None else "%.2f" % (pct / 100), _n(r["delivered_per_s"]),
+                "-" if r.get("delivered_pct") is None else "%.1f %%" % r["delivered_pct"],
+                "-" if not sent or r.get("agent_notify") is None
+                else "%.1f %%" % (r["agent_notify"] / sent * 100),
+                _n(r.get("agent_dropped")), _n(r.get("agent_failed")),
+                _us(r.get("agent_cpu_us_per_mirror")), _n(r.get("syscalls_per_mirror"), 2),
+                syscall_mix(r), _n(r.get("shadow_conns_opened")), _n(r.get("shadow_conns_open")),
+                _n(r.get("loadavg_1m"), 2)))
     lines += ["", "The agent ACKs every NOTIFY at once and drops what its queue cannot hold: "
               "NOTIFY/s in (a) is the SPOP side alone, Mirrored/s what reached the sink; "
               "(c) takes the smaller of the two as the maximum. "

@@ -92,6 +92,7 @@ static void sig_hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	 * requests waiting for a verdict: they are judged by the rules they
 	 * were mirrored under */
 	a->targets = got.targets;
+	replay_pool_check_targets(a->pool, a->targets);
 	log_set_level(got.log_level);
 	log_info("reloaded: %zu target(s), log level %s", got.targets->count,
 		 log_level_name(got.log_level));
@@ -341,6 +342,7 @@ static int agent_start(struct agent *a, char *err, size_t errlen)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!a->pool)
 		return -1;
+	replay_pool_check_targets(a->pool, a->targets);
 
 	a->dispatch = (struct mirror_dispatch){
 		.message_names = a->cfg.message_names,

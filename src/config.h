@@ -102,6 +102,7 @@ struct target_config {
 	bool send_headers;          /* default true: forward the client's headers */
 	bool replay_truncated;      /* default false: drop bodies HAProxy cut */
 	unsigned max_inflight;      /* queued + in flight for this target */
+	unsigned max_connections;   /* open to this target, all workers; 0 = no cap */
 	double rate_limit;          /* requests/s, 0 = unlimited */
 	bool http2;
 	bool tls_verify;            /* default true */

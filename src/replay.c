@@ -92,6 +92,11 @@ static int start_threads(struct replay_pool *p, char *err, size_t errlen)
 	return 0;
 }
 
+void replay_pool_check_targets(const struct replay_pool *p, const struct target_set *set)
+{
+	replay_options_warn(set, &p->options);
+}
+
 struct replay_pool *replay_pool_start(const struct replay_settings *s, char *err, size_t errlen)
 {
 	struct replay_pool *p;
@@ -115,6 +120,7 @@ struct replay_pool *replay_pool_start(const struct replay_settings *s, char *err
 	p->answer = s->answer;
 	p->answer_arg = s->answer_arg;
 	p->options.h2c_reuse_broken = curl_version_info(CURLVERSION_NOW)->version_num < 0x080000;
+	p->options.n_workers = n;
 	p->options.interface = xstrdup_or_null(s->mirror_interface);
 	if (s->local_port_low) {
 		p->options.local_port = s->local_port_low;

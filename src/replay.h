@@ -14,6 +14,7 @@
 
 struct mirror_request;
 struct verdict_item;
+struct target_set;
 
 struct replay_settings {
 	unsigned num_workers;           /* >= 1 */
@@ -32,6 +33,10 @@ struct replay_pool;
 
 /* Starts the workers. NULL with a one-line reason in err on failure. */
 struct replay_pool *replay_pool_start(const struct replay_settings *s, char *err, size_t errlen);
+
+/* Warns about targets this libcurl serves badly (h2c before 8.0); called
+ * with each target set, at start and on reload. */
+void replay_pool_check_targets(const struct replay_pool *p, const struct target_set *set);
 
 /* Hands r to a worker (round robin); takes ownership. r->set, r->target_mask
  * and r->pending (= bits set in the mask) are filled, and each target in the

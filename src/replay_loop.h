@@ -14,8 +14,11 @@ struct socket_watch;
 struct replay_loop {
 	struct ev_loop *loop;
 	CURLM *multi;
-	ev_timer timer;               /* curl's timeout */
-	struct socket_watch *sockets; /* one ev_io per socket curl watches */
+	ev_timer timer; /* curl's timeout */
+	/* one ev_io per socket curl watches or we opened, by descriptor */
+	struct socket_watch **by_fd;
+	size_t n_by_fd;
+	unsigned long epoch; /* counts the calls into curl */
 	void (*done)(void *arg, CURL *easy, CURLcode rc);
 	/* a curl_multi_* call, named by `call`, did not return CURLM_OK */
 	void (*error)(void *arg, const char *call, CURLMcode rc);
@@ -27,6 +30,10 @@ struct replay_loop {
 int replay_loop_init(struct replay_loop *l, struct ev_loop *loop,
 		     void (*done)(void *arg, CURL *easy, CURLcode rc),
 		     void (*error)(void *arg, const char *call, CURLMcode rc), void *arg);
+/* Gives easy the socket callbacks that let a kept-alive connection keep
+ * its watcher between transfers; after every curl_easy_reset, before
+ * curl_multi_add_handle. */
+void replay_loop_adopt(struct replay_loop *l, CURL *easy);
 /* Stops curl's timer (the loop is about to end). */
 void replay_loop_stop(struct replay_loop *l);
 /* Cleans the multi handle up (its easy handles removed first) and forgets

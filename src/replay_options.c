@@ -19,6 +19,10 @@
  * keeps; libcurl's minimum (16 KiB) instead of its 64 KiB default. */
 #define UPLOAD_BUFFER (16 * 1024)
 #define MAX_CACHED_CONNS 4096
+/* Streams curl opens on one HTTP/2 connection before it opens another
+ * (CURLMOPT_MAX_CONCURRENT_STREAMS; curl's default): the server's
+ * SETTINGS_MAX_CONCURRENT_STREAMS lowers it, never raises it. */
+#define REPLAY_H2_STREAMS 100
 
 static size_t discard_body(char *ptr, size_t size, size_t nmemb, void *arg)
 {
@@ -174,30 +178,72 @@ const char *replay_options_prepare(struct transfer *x, const struct mirror_reque
 	return NULL;
 }
 
-/* From the targets' windows: curl never has to park a transfer for want of
- * a connection (targets may share a host), and enough connections stay
- * cached that keep-alive survives a full window. */
+/* A target's max-connections split over the workers, rounded up (each
+ * worker has its own connections): 0 = no cap. */
+static unsigned worker_connections(const struct target *t, const struct replay_options *o)
+{
+	unsigned n = o->n_workers ? o->n_workers : 1;
+
+	return t->cfg.max_connections ? (t->cfg.max_connections + n - 1) / n : 0;
+}
+
+unsigned replay_options_window(const struct target *t, const struct replay_options *o)
+{
+	unsigned window = replay_target_window(t->cfg.max_inflight);
+	unsigned conns = worker_connections(t, o);
+	/* libcurl < 8.0 gives h2c a connection per transfer (see the header) */
+	bool shares = t->cfg.http2 && !(o->h2c_reuse_broken && !t->url.https);
+	unsigned long cap = (unsigned long)conns * (shares ? REPLAY_H2_STREAMS : 1);
+
+	return conns && cap < window ? (unsigned)cap : window;
+}
+
+/* From the targets' windows: for HTTP/1.1 a window's transfers are its
+ * connections, so curl never has to park a transfer for want of one;
+ * HTTP/2 transfers wait for room on an open connection (PIPEWAIT) up to
+ * the streams the server allows, so a window of max-connections x
+ * REPLAY_H2_STREAMS keeps to max-connections. CURLMOPT_MAX_HOST_CONNECTIONS
+ * is one number for the whole multi handle and targets may share a host:
+ * it is the sum of what each target may open, a backstop, not the cap. */
+void replay_options_warn(const struct target_set *set, const struct replay_options *o)
+{
+	for (size_t i = 0; i < set->count; i++) {
+		const struct target *t = &set->targets[i];
+
+		if (o->h2c_reuse_broken && t->cfg.http2 && !t->url.https)
+			log_warn("target '%s': libcurl %s cannot reuse HTTP/2 prior-knowledge (h2c) "
+				 "connections (fixed in 8.0.0): a new connection per mirror, which "
+				 "loses mirrors under load; use http2 = no, or libcurl 8 (Debian 12: "
+				 "bookworm-backports; README, \"Which libcurl\")",
+				 t->cfg.name, curl_version_info(CURLVERSION_NOW)->version);
+	}
+}
+
 CURLMcode replay_options_connections(CURLM *multi, const struct target_set *set,
 				     struct replay_options *o, long *count)
 {
-	long total = 0;
+	long total = 0, per_host = 0;
 	CURLMcode rc;
 
 	for (size_t i = 0; i < set->count; i++) {
 		const struct target *t = &set->targets[i];
+		long window = (long)replay_options_window(t, o);
+		long conns = worker_connections(t, o);
 
-		total += replay_target_window(t->cfg.max_inflight);
-		if (o->h2c_reuse_broken && t->cfg.http2 && !t->url.https &&
-		    !atomic_exchange(&o->h2c_warned, true))
-			log_warn("target '%s': libcurl %s cannot reuse HTTP/2 prior-knowledge "
-				 "connections (fixed in 8.0.0): one connection per mirror",
-				 t->cfg.name, curl_version_info(CURLVERSION_NOW)->version);
+		total += window;
+		per_host += conns && t->cfg.http2 ? conns : window;
 	}
 	if (total > MAX_CACHED_CONNS)
 		total = MAX_CACHED_CONNS;
 	if (total < 1)
 		total = 1;
+	if (per_host > MAX_CACHED_CONNS)
+		per_host = MAX_CACHED_CONNS;
+	if (per_host < 1)
+		per_host = 1;
 	*count = total;
-	rc = curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, total);
+	rc = curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, per_host);
+	if (rc == CURLM_OK)
+		rc = curl_multi_setopt(multi, CURLMOPT_MAX_CONCURRENT_STREAMS, (long)REPLAY_H2_STREAMS);
 	return rc != CURLM_OK ? rc : curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, total);
 }

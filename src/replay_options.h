@@ -21,7 +21,7 @@ struct replay_options {
 	 * prior-knowledge connection ("Error in the HTTP2 framing layer",
 	 * curl issue #10634): h2c then gets a fresh connection per transfer */
 	bool h2c_reuse_broken;
-	atomic_bool h2c_warned;
+	unsigned n_workers; /* a target's max-connections is shared by them */
 };
 
 /* Sets up the shadow request of (r, t) on x->easy, its header list and
@@ -33,9 +33,18 @@ const char *replay_options_prepare(struct transfer *x, const struct mirror_reque
  * target's compare-body-max) instead of discarding it. */
 void replay_options_capture(struct transfer *x);
 
+/* Transfers of t one worker lets into curl at once: the in-flight window,
+ * and with max-connections, that share of connections (HTTP/1.1: one
+ * transfer each; HTTP/2: REPLAY_H2_STREAMS each). */
+unsigned replay_options_window(const struct target *t, const struct replay_options *o);
+
+/* Warns about each h2c target this libcurl cannot reuse connections for
+ * (at start and on reload, so the warning is there before any mirror). */
+void replay_options_warn(const struct target_set *set, const struct replay_options *o);
+
 /* Sizes the multi handle's connection limits for the targets of set; the
  * count goes to *total, which is also how many idle transfers are worth
- * keeping. Warns once about h2c targets a broken libcurl cannot reuse.
+ * keeping.
  * What curl_multi_setopt returned (the first that is not CURLM_OK). */
 CURLMcode replay_options_connections(CURLM *multi, const struct target_set *set,
 				     struct replay_options *o, long *total);

@@ -105,6 +105,7 @@ static void start(struct worker *w, struct mirror_request *r, struct target_wind
 	}
 	if (compares(w, r, t))
 		replay_options_capture(x);
+	replay_loop_adopt(&w->curl, x->easy);
 	x->start_ns = clock_monotonic_ns();
 	mrc = curl_multi_add_handle(w->curl.multi, x->easy);
 	if (mrc != CURLM_OK) {
@@ -134,7 +135,7 @@ static void submit(struct worker *w, struct mirror_request *r, struct target *t)
 {
 	struct target_window *win =
 		replay_window_of(&w->windows, t, t->generation,
-				 replay_target_window(t->cfg.max_inflight));
+				 replay_options_window(t, &w->pool->options));
 
 	if (!win) {
 		fail_to_start(w, r, t, "out of memory for a transfer");

@@ -759,6 +759,7 @@ static const struct setting table[] = {
 	T("send-headers", TYPE_BOOL, send_headers, 0, 0, NULL),
 	T("replay-truncated", TYPE_BOOL, replay_truncated, 0, 0, NULL),
 	T("max-inflight", TYPE_UINT, max_inflight, 0, 1000000, NULL),
+	T("max-connections", TYPE_UINT, max_connections, 0, 1000000, NULL),
 	T("rate-limit", TYPE_DECIMAL, rate_limit, 0, 1e9, NULL),
 	T("http2", TYPE_BOOL, http2, 0, 0, NULL),
 	T("tls-verify", TYPE_BOOL, tls_verify, 0, 0, NULL),

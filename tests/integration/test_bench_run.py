@@ -68,9 +68,10 @@ def test_agent_and_latency_sections_report_every_figure(tmp_path):
     assert c["offered_per_s"] == pytest.approx(c["max_sustained_per_s"] / 2)
     assert c["acked"] > 0
     names = [t["target"] for t in res["targets"]]
-    assert len(names) == 6
-    # without (b) the HAProxy-driven figures are reported as not measured
+    assert len(names) == 10
+    # without (b), (s) and (v) the HAProxy-driven figures are reported as not measured
     assert [t["met"] is None for t in res["targets"]][:2] == [True, True]
+    assert all(t["met"] is None for t in res["targets"][6:])
     assert res["meta"]["loadavg_start"] and res["meta"]["loadavg_end"]
     assert "### (a) spop-bench -> agent -> http-sink" in md and "### Targets" in md
     assert no_children_left(tmp_path)
@@ -91,4 +92,25 @@ def test_haproxy_section_mirrors_only_through_the_mirror_frontend(tmp_path):
     assert ratio["value"] is not None and ratio["value"] > 0
     assert cpu["target"].startswith("Agent CPU per mirrored request (HAProxy")
     assert cpu["value"] is not None and cpu["value"] > 0
+    assert no_children_left(tmp_path)
+
+
+@pytest.mark.skipif(not (shutil.which("haproxy") and shutil.which("wrk") and shutil.which("ss")),
+                    reason="haproxy, wrk or ss missing")
+def test_shadow_section_counts_what_the_shadow_received(tmp_path):
+    res, md = bench_run(tmp_path, SECTIONS="s", S_SHADOWS="h1,h2c", S_MAX_CONNECTIONS="4")
+    rows = {(r["shadow"], r["load"]): r for r in res["shadows"]}
+    assert sorted(rows) == [("h1", "full"), ("h1", "half"), ("h2c", "full"), ("h2c", "half")]
+    for r in rows.values():
+        # the shadow HAProxy's own counters: requests arrived, over connections
+        assert r["delivered"] > 0 and r["delivered_pct"] > 0
+        assert r["libcurl"].startswith("libcurl/")
+        # a cap of 4 connections per target: never more opened at once
+        assert r["shadow_conns_open"] <= 4
+    assert rows[("h1", "full")]["req_per_s"] > 0
+    if any(r.get("syscalls_per_mirror") for r in rows.values()):  # perf usable here
+        h1 = rows[("h1", "full")]
+        assert h1["syscalls_per_mirror"] > 0 and h1["sc_sendto"] > 0 and h1["sc_recvfrom"] > 0
+        assert res["targets"][6]["value"] == h1["syscalls_per_mirror"]
+    assert "### (s) Shadows" in md
     assert no_children_left(tmp_path)

@@ -284,7 +284,7 @@ static void *conn_main(void *arg)
 			hang(c);
 			goto out;
 		}
-		if (!answer(c, head) || close_after)
+		if (!answer(c, head) || close_after || rec->o.close_idle)
 			goto out;
 	}
 out:

@@ -21,6 +21,8 @@ struct recorder_options {
 	int status;          /* 0 = 200 */
 	bool no_record;      /* count requests but keep nothing (benchmarks) */
 	size_t max_request;  /* bytes of head + body accepted; 0 = 8 MiB */
+	bool close_idle;     /* close each connection after its first answer,
+				without a Connection: close (an idle timeout) */
 };
 
 struct recorded_header {

@@ -482,7 +482,7 @@ static const struct {
 	{ "reassembly-max", { "0", "256", "1g", "3m" } },
 	{ "spop-memory-max", { "0", "256", "64g", "96m" } },
 	{ "frame-timeout", { "0", "1us", "1500ms", "5s", "4294967295" } },
-	{ "max-connections", { "1", "1000000" } },
+	{ "max-connections", { "1", "1000000" } }, /* [mirror] and [target] */
 	{ "idle-timeout", { "0", "1us", "1500ms", "2.5s", "49d", "4294967295" } },
 	{ "messages", { "a", "a, b,c", "m-1" } },
 	{ "processing-delay", { "0", "7", "1h" } },

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <arpa/inet.h>
+#include <curl/curl.h>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
@@ -669,12 +670,15 @@ static void test_replay_connection_refused_counted_as_connect_error(void **state
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u", closed_port());
 	fx_target(f, "dead", url);
 	fx_go(f);
-	for (int i = 0; i < 20; i++)
+	/* fewer than make a target rest: how many fail before the rest
+	 * starts would depend on the threads' timing */
+	for (int i = 0; i < TARGET_BACKOFF_FAILURES - 1; i++)
 		mirror(f, &(struct spec){ "GET", "/", NULL, 0, NULL, NULL });
 	assert_true(fx_wait_idle(f, 5000));
 	s = fx_stats(f, 0);
-	assert_int_equal(stat_get(&s->failed), 20);
-	assert_int_equal(stat_get(&s->outcome[OUTCOME_CONNECT_ERROR]), 20);
+	assert_int_equal(stat_get(&s->failed), TARGET_BACKOFF_FAILURES - 1);
+	assert_int_equal(stat_get(&s->outcome[OUTCOME_CONNECT_ERROR]), TARGET_BACKOFF_FAILURES - 1);
+	assert_int_equal(stat_get(&s->dropped[DROP_SHADOW_DOWN]), 0);
 	assert_int_equal(stat_get(&s->mirrored), 0);
 	assert_accounted(s);
 	fx_free(f);
@@ -936,6 +940,55 @@ static void test_replay_keepalive_reuses_connections(void **state)
 	fx_free(f);
 }
 
+/* A shadow that closes every connection once idle: the agent's watcher of
+ * a kept-alive socket (kept between transfers, replay_loop.c) hears the
+ * close and lets go, curl finds the connection dead at its next use and
+ * opens another (often with the same descriptor number): nothing lost. */
+static void test_replay_shadow_closing_idle_connections_loses_nothing(void **state)
+{
+	struct recorder_options closing = { .close_idle = true };
+	struct fx *f = fx_new();
+	struct http_recorder *rec = fx_recorder(f, 0, &closing);
+	struct target_stats *s;
+
+	fx_target(f, "s", recorder_url(rec, ""));
+	fx_go(f);
+	for (int i = 0; i < 30; i++) {
+		mirror(f, &(struct spec){ "POST", "/c", "abc", 3, NULL, NULL });
+		assert_true(recorder_wait(rec, (size_t)i + 1, 5000));
+		assert_true(fx_wait_idle(f, 5000));
+	}
+	s = fx_stats(f, 0);
+	assert_int_equal(recorder_count(rec), 30);
+	assert_int_equal(recorder_connections(rec), 30);
+	assert_int_equal(stat_get(&s->mirrored), 30);
+	assert_int_equal(stat_get(&s->failed), 0);
+	assert_accounted(s);
+	fx_free(f);
+}
+
+/* max-connections 2 on an HTTP/1.1 target: a burst of 40 goes out over two
+ * connections, the rest waiting in the worker. */
+static void test_replay_max_connections_caps_connections_to_a_target(void **state)
+{
+	struct recorder_options slow = { .delay_ms = 20 };
+	struct fx *f = fx_new();
+	struct http_recorder *rec = fx_recorder(f, 0, &slow);
+	struct target_stats *s;
+
+	fx_target(f, "s", recorder_url(rec, ""))->max_connections = 2;
+	fx_go(f);
+	for (int i = 0; i < 40; i++)
+		mirror(f, &(struct spec){ "GET", "/m", NULL, 0, NULL, NULL });
+	assert_true(recorder_wait(rec, 40, 10000));
+	assert_true(fx_wait_idle(f, 10000));
+	s = fx_stats(f, 0);
+	assert_int_equal(recorder_connections(rec), 2);
+	assert_int_equal(stat_get(&s->mirrored), 40);
+	assert_accounted(s);
+	fx_free(f);
+}
+
 /* A burst larger than a worker lets into curl (REPLAY_MAX_TARGET_TRANSFERS) waits in the
  * worker, in order, and every request still goes out. */
 static void test_replay_burst_beyond_window_waits_in_order(void **state)
@@ -1175,6 +1228,10 @@ struct front {
 	pid_t pid;
 	uint16_t h2c_port;
 	uint16_t tls_port;
+	/* the same frontend on a second port: another origin, so libcurl 8.x
+	 * cannot hand an HTTP/1.1 connection of tls_port to an HTTP/2 target
+	 * (for an ALPN target it may: h1 is allowed there) */
+	uint16_t tls2_port;
 	char dir[64];
 	char ca[128];
 };
@@ -1230,6 +1287,7 @@ static bool front_start(struct front *h, uint16_t backend_port)
 	assert_int_equal(system(cmd), 0);
 	h->h2c_port = free_port();
 	h->tls_port = free_port();
+	h->tls2_port = free_port();
 	fp = fopen(cfg, "w");
 	assert_non_null(fp);
 	fprintf(fp,
@@ -1239,16 +1297,18 @@ static bool front_start(struct front *h, uint16_t backend_port)
 		"frontend h2c\n"
 		"  bind 127.0.0.1:%u proto h2\n"
 		"  http-request set-header X-Seen-Version %%[req.ver]\n"
+		"  http-request set-header X-Seen-Port %%[src_port]\n"
 		"  http-request set-header X-Seen-TLS %%[ssl_fc]\n"
 		"  default_backend rec\n"
 		"frontend tls\n"
+		"  bind 127.0.0.1:%u ssl crt %s alpn h2,http/1.1\n"
 		"  bind 127.0.0.1:%u ssl crt %s alpn h2,http/1.1\n"
 		"  http-request set-header X-Seen-Version %%[req.ver]\n"
 		"  http-request set-header X-Seen-TLS %%[ssl_fc]\n"
 		"  default_backend rec\n"
 		"backend rec\n"
 		"  server r 127.0.0.1:%u\n",
-		h->h2c_port, h->tls_port, pem, backend_port);
+		h->h2c_port, h->tls_port, pem, h->tls2_port, pem, backend_port);
 	fclose(fp);
 	h->pid = fork();
 	assert_true(h->pid >= 0);
@@ -1263,7 +1323,8 @@ static bool front_start(struct front *h, uint16_t backend_port)
 		_exit(127);
 	}
 	for (int i = 0; i < 300; i++) {
-		if (port_accepts(h->h2c_port) && port_accepts(h->tls_port))
+		if (port_accepts(h->h2c_port) && port_accepts(h->tls_port) &&
+		    port_accepts(h->tls2_port))
 			return true;
 		sleep_ms(10);
 	}
@@ -1321,13 +1382,86 @@ static void test_replay_http2_prior_knowledge_on_cleartext(void **state)
 	front_stop(&front);
 }
 
+/* h2c with max-connections 1: with a libcurl that reuses prior-knowledge
+ * connections (8.0 and later) a burst of 60 goes out as streams of one
+ * connection; before 8.0 every mirror has a connection of its own (the
+ * agent's workaround, warned about at start). Connections are told apart
+ * by the agent's source port, as the HAProxy front saw it. */
+static void test_replay_h2c_multiplexes_within_max_connections(void **state)
+{
+	struct fx *f = fx_new();
+	struct http_recorder *rec = fx_recorder(f, 0, NULL);
+	bool reuses = curl_version_info(CURLVERSION_NOW)->version_num >= 0x080000;
+	const size_t n = 60;
+	struct front front = { 0 };
+	char url[64], ports[60][8];
+	size_t distinct = 0;
+	struct target_config *t;
+
+	if (!front_start(&front, recorder_port(rec))) {
+		fx_free(f);
+		skip();
+	}
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/", front.h2c_port);
+	t = fx_target(f, "h2", url);
+	t->http2 = true;
+	t->max_connections = 1;
+	fx_go(f);
+	for (size_t i = 0; i < n; i++)
+		mirror(f, &(struct spec){ "GET", "/burst", NULL, 0, NULL, NULL });
+	assert_true(recorder_wait(rec, n, 10000));
+	assert_true(fx_wait_idle(f, 5000));
+	assert_int_equal(stat_get(&fx_stats(f, 0)->mirrored), n);
+	for (size_t i = 0; i < n; i++) {
+		const char *port = recorded_header(recorder_get(rec, i), "X-Seen-Port");
+		size_t k = 0;
+
+		assert_non_null(port);
+		assert_string_equal(recorded_header(recorder_get(rec, i), "X-Seen-Version"), "2.0");
+		while (k < distinct && strcmp(ports[k], port))
+			k++;
+		if (k == distinct)
+			snprintf(ports[distinct++], sizeof(ports[0]), "%s", port);
+	}
+	assert_int_equal(distinct, reuses ? 1 : n);
+	fx_free(f);
+	front_stop(&front);
+}
+
+/* Before any mirror, an h2c target on a libcurl that cannot reuse its
+ * connections (< 8.0) is warned about, once per target; HTTP/1.1 and
+ * HTTP/2 over TLS targets are not. */
+static void test_replay_h2c_on_old_libcurl_warned_at_start(void **state)
+{
+	struct fx *f = fx_new();
+	char path[] = "/tmp/test_replay_log_XXXXXX";
+	char spec[64];
+	int fd = mkstemp(path);
+	bool old = curl_version_info(CURLVERSION_NOW)->version_num < 0x080000;
+
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(spec, sizeof(spec), "w:%s", path);
+	assert_int_equal(log_open(spec), 0);
+	fx_target(f, "plain", "http://127.0.0.1:9");
+	fx_target(f, "h2c", "http://127.0.0.1:9")->http2 = true;
+	fx_target(f, "h2tls", "https://127.0.0.1:9")->http2 = true;
+	fx_go(f);
+	replay_pool_check_targets(f->pool, f->set);
+	log_close();
+	assert_int_equal(log_lines_count(path, "target 'h2c': libcurl"), old ? 1 : 0);
+	assert_int_equal(log_lines_count(path, "cannot reuse HTTP/2 prior-knowledge"), old ? 1 : 0);
+	fx_free(f);
+	unlink(path);
+}
+
 static void test_replay_tls_verified_unless_disabled(void **state)
 {
 	struct fx *f = fx_new();
 	struct http_recorder *rec = fx_recorder(f, 0, NULL);
 	struct front front = { 0 };
 	struct target_config *t;
-	char url[64];
+	char url[64], url2[64];
 
 	if (!front_start(&front, recorder_port(rec))) {
 		fx_free(f);
@@ -1337,7 +1471,8 @@ static void test_replay_tls_verified_unless_disabled(void **state)
 	fx_target(f, "untrusted", url);                      /* system CAs: must fail */
 	fx_target(f, "ca", url)->ca_file = strdup(front.ca); /* our CA: verified */
 	fx_target(f, "noverify", url)->tls_verify = false;
-	t = fx_target(f, "h2tls", url);
+	snprintf(url2, sizeof(url2), "https://127.0.0.1:%u", front.tls2_port);
+	t = fx_target(f, "h2tls", url2);
 	t->ca_file = strdup(front.ca);
 	t->http2 = true; /* negotiated by ALPN */
 	/* dozens of handshakes at once on a busy, sanitized or valgrind build take a
@@ -1400,6 +1535,8 @@ int main(void)
 		cmocka_unit_test(test_replay_stop_drops_transfers_waiting_for_the_window),
 		cmocka_unit_test(test_replay_stop_without_drain_counts_every_request),
 		cmocka_unit_test(test_replay_keepalive_reuses_connections),
+		cmocka_unit_test(test_replay_shadow_closing_idle_connections_loses_nothing),
+		cmocka_unit_test(test_replay_max_connections_caps_connections_to_a_target),
 		cmocka_unit_test(test_replay_burst_beyond_window_waits_in_order),
 		cmocka_unit_test(test_replay_local_port_range_used),
 		cmocka_unit_test(test_replay_shadow_errors_logged_once_per_interval),
@@ -1407,6 +1544,8 @@ int main(void)
 		cmocka_unit_test(test_replay_curl_multi_errors_counted_and_rate_limited),
 		cmocka_unit_test(test_replay_access_log_line_per_mirror),
 		cmocka_unit_test(test_replay_http2_prior_knowledge_on_cleartext),
+		cmocka_unit_test(test_replay_h2c_multiplexes_within_max_connections),
+		cmocka_unit_test(test_replay_h2c_on_old_libcurl_warned_at_start),
 		cmocka_unit_test(test_replay_tls_verified_unless_disabled),
 	};
 
