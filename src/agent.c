@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "compare_report.h"
+#include "diff_log.h"
 #include "http_endpoint.h"
 #include "listener.h"
 #include "log.h"
@@ -17,10 +19,21 @@
 #include "server.h"
 #include "settings.h"
 #include "units.h"
+#include "verdict_worker.h"
 
 static void submit_to_pool(void *arg, struct mirror_request *r)
 {
 	replay_pool_submit_take(arg, r);
+}
+
+/* Bytes of each body a diff-log line shows with diff-log-bodies: enough
+ * to see what changed near the start of an answer, small enough that a
+ * line stays one write. */
+#define DIFF_LOG_BODY_MAX 4096
+
+static void post_verdict_item(void *arg, struct verdict_item *it)
+{
+	verdict_worker_post_take(arg, it);
 }
 
 static void spop_closed_cb(void *arg)
@@ -68,12 +81,17 @@ static void sig_hup_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	if (rc < 0)
 		log_error("SIGHUP: reopening the log file failed, writing on to the old one: %s",
 			  strerror(-rc));
+	/* the diff log is written by the verdict thread: it reopens it there */
+	verdict_worker_reopen(a->verdicts);
 	if (reload_build(a->argc, a->argv, &a->registry, &got, err, sizeof(err)) < 0) {
 		log_error("reload failed, keeping the running configuration: %s", err);
 		return;
 	}
 	target_set_unref(a->targets);
-	a->targets = got.targets; /* requests in flight keep their reference to the old set */
+	/* requests in flight keep their reference to the old set, and so do
+	 * requests waiting for a verdict: they are judged by the rules they
+	 * were mirrored under */
+	a->targets = got.targets;
 	log_set_level(got.log_level);
 	log_info("reloaded: %zu target(s), log level %s", got.targets->count,
 		 log_level_name(got.log_level));
@@ -108,6 +126,8 @@ static void metrics_route(void *arg, struct http_reply *reply)
 		.targets = &a->registry,
 		.budget = &a->budget,
 		.spop_memory = &a->spop_memory,
+		.verdicts = &a->verdict_stats,
+		.diff_log = a->diff_log,
 		.queue_depth = replay_pool_queued(a->pool),
 		.active_transfers = replay_pool_active(a->pool),
 		.curl_multi_errors = replay_pool_multi_errors(a->pool),
@@ -140,12 +160,32 @@ static void readyz_route(void *arg, struct http_reply *reply)
 	strbuf_puts(&reply->body, ok ? "ready\n" : "not accepting SPOP connections\n");
 }
 
+/* GET /compare and /compare.html: the endpoint answers 503 when the
+ * checked body could not grow. */
+static void compare_route(void *arg, struct http_reply *reply)
+{
+	struct agent *a = arg;
+
+	compare_report_json(a->compare_report, &reply->body);
+	reply->content_type = "application/json";
+}
+
+static void compare_html_route(void *arg, struct http_reply *reply)
+{
+	struct agent *a = arg;
+
+	compare_report_html(a->compare_report, &reply->body);
+	reply->content_type = "text/html; charset=utf-8";
+}
+
 static int metrics_start(struct agent *a, char *err, size_t errlen)
 {
 	const struct http_route routes[] = {
 		{ "/metrics", metrics_route, a },
 		{ "/healthz", healthz_route, a },
 		{ "/readyz", readyz_route, a },
+		{ "/compare", compare_route, a },
+		{ "/compare.html", compare_html_route, a },
 	};
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -200,6 +240,46 @@ static unsigned fit_connection_limit(const struct agent_config *cfg)
 	return (unsigned)fits;
 }
 
+/* The verdict thread, its /compare report and its diff log. Started even
+ * when no target compares: idle it costs a thread's stack, and a reload
+ * may turn comparison on. The SPOP thread and the workers post to it only
+ * for targets that compare. */
+static int verdicts_start(struct agent *a, char *err, size_t errlen)
+{
+	struct verdict_worker_settings vs = {
+		.max_entries = a->cfg.join_max_entries,
+		.max_bytes = a->cfg.join_max_bytes,
+		.timeout_ms = a->cfg.join_timeout_ms,
+		.stats = &a->verdict_stats,
+	};
+
+	/* a few hundred bytes until a verdict comes, so /compare answers an
+	 * empty report rather than 404 */
+	a->compare_report = compare_report_new(COMPARE_REPORT_DEFAULT_ENDPOINTS);
+	if (!a->compare_report) {
+		snprintf(err, errlen, "out of memory for the /compare report");
+		return -1;
+	}
+	if (a->cfg.diff_log) {
+		struct diff_log_settings ds = {
+			.path = a->cfg.diff_log,
+			.bodies = a->cfg.diff_log_bodies,
+			.lines_per_s = a->cfg.diff_log_rate,
+			/* a second's worth may come at once */
+			.burst = a->cfg.diff_log_rate >= 1 ? (unsigned)a->cfg.diff_log_rate : 1,
+			.body_max = DIFF_LOG_BODY_MAX,
+		};
+
+		a->diff_log = diff_log_open(&ds, err, errlen);
+		if (!a->diff_log)
+			return -1;
+	}
+	vs.outputs = (struct verdict_outputs){ .diff_log = a->diff_log,
+					       .report = a->compare_report };
+	a->verdicts = verdict_worker_start(&vs, err, errlen);
+	return a->verdicts ? 0 : -1;
+}
+
 static int agent_start(struct agent *a, char *err, size_t errlen)
 {
 	struct replay_settings rs = {
@@ -243,6 +323,10 @@ static int agent_start(struct agent *a, char *err, size_t errlen)
 	a->targets = target_set_new(&a->cfg, &a->registry, err, errlen);
 	if (!a->targets)
 		return -1;
+	if (verdicts_start(a, err, errlen) < 0)
+		return -1;
+	rs.answer = post_verdict_item;
+	rs.answer_arg = a->verdicts;
 	spop_budget_init(&a->spop_memory, a->cfg.spop_memory_max);
 	queue_budget_init(&a->budget, a->cfg.queue_max_entries, a->cfg.queue_max_bytes);
 
@@ -267,7 +351,14 @@ static int agent_start(struct agent *a, char *err, size_t errlen)
 		.stats = &a->spop_stats,
 		.invalid_log = LOG_RATELIMIT_INIT(5000),
 		.truncated_log = LOG_RATELIMIT_INIT(5000),
+		.response_log = LOG_RATELIMIT_INIT(5000),
 	};
+	a->dispatch.response_names = a->cfg.response_message_names;
+	a->dispatch.n_response_names = a->cfg.n_response_message_names;
+	a->dispatch.verdict = post_verdict_item;
+	a->dispatch.verdict_arg = a->verdicts;
+	a->dispatch.verdict_stats = &a->verdict_stats;
+	a->dispatch.response_log.interval_ms = a->cfg.monitor_interval_ms;
 	a->dispatch.invalid_log.interval_ms = a->cfg.monitor_interval_ms;
 	a->dispatch.truncated_log.interval_ms = a->cfg.monitor_interval_ms;
 
@@ -305,12 +396,21 @@ static void agent_teardown(struct agent *a)
 		server_free(a->server);
 	if (a->pool)
 		replay_pool_stop(a->pool, a->cfg.drain_timeout_ms);
+	/* after the SPOP side and the workers: nothing posts any more */
+	if (a->verdicts) {
+		verdict_worker_stop(a->verdicts);
+		if (atomic_load(&a->verdict_stats.cleared))
+			log_info("%llu request(s) still waiting for answers were not compared",
+				 (unsigned long long)atomic_load(&a->verdict_stats.cleared));
+	}
+	diff_log_close(a->diff_log);
 	ev_signal_stop(a->loop, &a->sig_term);
 	ev_signal_stop(a->loop, &a->sig_int);
 	ev_signal_stop(a->loop, &a->sig_hup);
 	ev_timer_stop(a->loop, &a->runtime);
 	ev_timer_stop(a->loop, &a->monitor);
 	target_set_unref(a->targets);
+	compare_report_free(a->compare_report);
 	stats_registry_free(&a->registry);
 	config_free(&a->cfg);
 }

@@ -16,6 +16,9 @@
 struct server;
 struct replay_pool;
 struct http_endpoint;
+struct compare_report;
+struct diff_log;
+struct verdict_worker;
 
 struct agent {
 	struct ev_loop *loop;
@@ -32,6 +35,14 @@ struct agent {
 	struct server *server;
 	struct replay_pool *pool;
 	struct http_endpoint *metrics;
+	/* /compare's numbers: fed by the verdict thread, read by the metrics
+	 * listener's routes; freed after every thread that feeds it stopped */
+	struct compare_report *compare_report;
+	/* shadow verdicts: the thread that joins and compares, its counters
+	 * and its diff log (NULL when diff-log is not set) */
+	struct verdict_worker *verdicts;
+	struct verdict_stats verdict_stats;
+	struct diff_log *diff_log;
 
 	ev_signal sig_term;
 	ev_signal sig_int;

@@ -9,6 +9,23 @@
 #include "xalloc.h"
 
 static const char *const default_message_names[] = { "mirror-request", "mirror" };
+static const char *const default_response_message_names[] = { "mirror-response" };
+
+static char **strv_copy(char *const *src, size_t n)
+{
+	char **dst = n ? xcalloc(n, sizeof(char *)) : NULL;
+
+	for (size_t i = 0; i < n; i++)
+		dst[i] = xstrdup(src[i]);
+	return dst;
+}
+
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
 
 static struct header_pair *header_pairs_copy(const struct header_pair *src, size_t n)
 {
@@ -36,6 +53,8 @@ void target_config_init(struct target_config *t)
 		.rate_limit = 0,
 		.http2 = false,
 		.tls_verify = true,
+		.compare = VERDICT_LEVEL_OFF,
+		.compare_body_max = CFG_DEFAULT_COMPARE_BODY_MAX,
 	};
 }
 
@@ -50,6 +69,8 @@ void target_config_free(struct target_config *t)
 	free(t->remove_headers);
 	free(t->ca_file);
 	free(t->origin);
+	strv_free(t->compare_ignore_headers, t->n_compare_ignore_headers);
+	strv_free(t->compare_ignore_json, t->n_compare_ignore_json);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -65,6 +86,9 @@ void target_config_copy(struct target_config *dst, const struct target_config *s
 	dst->remove_headers = src->n_remove_headers ? xcalloc(src->n_remove_headers, sizeof(char *)) : NULL;
 	for (size_t i = 0; i < src->n_remove_headers; i++)
 		dst->remove_headers[i] = xstrdup(src->remove_headers[i]);
+	dst->compare_ignore_headers = strv_copy(src->compare_ignore_headers,
+						src->n_compare_ignore_headers);
+	dst->compare_ignore_json = strv_copy(src->compare_ignore_json, src->n_compare_ignore_json);
 }
 
 void config_init(struct agent_config *cfg)
@@ -87,11 +111,20 @@ void config_init(struct agent_config *cfg)
 		.drain_timeout_ms = CFG_DEFAULT_DRAIN_TIMEOUT_MS,
 		.log_level = LOG_LVL_INFO,
 		.monitor_interval_ms = CFG_DEFAULT_MONITOR_INTERVAL_MS,
+		.join_max_entries = CFG_DEFAULT_JOIN_MAX_ENTRIES,
+		.join_max_bytes = CFG_DEFAULT_JOIN_MAX_BYTES,
+		.join_timeout_ms = CFG_DEFAULT_JOIN_TIMEOUT_MS,
+		.diff_log_rate = CFG_DEFAULT_DIFF_LOG_RATE,
 	};
 	cfg->n_message_names = sizeof(default_message_names) / sizeof(default_message_names[0]);
 	cfg->message_names = xcalloc(cfg->n_message_names, sizeof(char *));
 	for (size_t i = 0; i < cfg->n_message_names; i++)
 		cfg->message_names[i] = xstrdup(default_message_names[i]);
+	cfg->n_response_message_names = sizeof(default_response_message_names) /
+					 sizeof(default_response_message_names[0]);
+	cfg->response_message_names =
+		strv_copy((char *const *)default_response_message_names,
+			  cfg->n_response_message_names);
 }
 
 void config_free(struct agent_config *cfg)
@@ -101,6 +134,8 @@ void config_free(struct agent_config *cfg)
 	for (size_t i = 0; i < cfg->n_message_names; i++)
 		free(cfg->message_names[i]);
 	free(cfg->message_names);
+	strv_free(cfg->response_message_names, cfg->n_response_message_names);
+	free(cfg->diff_log);
 	free(cfg->mirror_interface);
 	free(cfg->mirror_local_port);
 	for (size_t i = 0; i < cfg->n_targets; i++)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "verdict.h"
 
 /* ---- defaults (documented in doc/spoa-mirror.ini.example) ---- */
 #define CFG_DEFAULT_ADDRESS "0.0.0.0"
@@ -48,6 +49,24 @@
 /* Requests admitted to one target and not finished (queued or sending):
  * absorbs bursts; libcurl opens at most 256 connections per worker to it. */
 #define CFG_DEFAULT_TARGET_MAX_INFLIGHT 4096
+
+/* ---- shadow verdicts ---- */
+/* A shadow's body is kept up to this for comparison, a digest covers the
+ * rest: 1 MiB holds nearly every API answer whole, and at most one such
+ * buffer exists per transfer in flight to a target with `compare = body`. */
+#define CFG_DEFAULT_COMPARE_BODY_MAX (1024u * 1024)
+/* Requests waiting for the other side of their join: a second of traffic
+ * at 10k req/s; beyond it they are dropped and counted. */
+#define CFG_DEFAULT_JOIN_MAX_ENTRIES 10000
+/* Bytes of those answers: 10000 entries of ~6 KiB (two 3 KiB answers);
+ * bigger answers fill it first and are counted as join overflow. */
+#define CFG_DEFAULT_JOIN_MAX_BYTES (64u * 1024 * 1024)
+/* From the request's admission until its last answer: the target's default
+ * timeout (5 s) plus time for the primary's answer to come back. */
+#define CFG_DEFAULT_JOIN_TIMEOUT_MS 10000
+/* Diff-log lines per second per target: enough to read, not enough to fill
+ * a disk when a release breaks every answer. */
+#define CFG_DEFAULT_DIFF_LOG_RATE 10.0
 
 enum host_policy {
 	HOST_FROM_TARGET = 0, /* default: Host of the target URL; client's in X-Forwarded-Host */
@@ -89,6 +108,13 @@ struct target_config {
 	char *ca_file;
 	/* where this target was defined, for error messages */
 	char *origin;
+	/* shadow verdicts: compare this target's answers with the primary's */
+	enum verdict_level compare; /* default off */
+	char **compare_ignore_headers; /* beside verdict.c's defaults */
+	size_t n_compare_ignore_headers;
+	char **compare_ignore_json;    /* JSON Pointer patterns, `*` = any */
+	size_t n_compare_ignore_json;
+	size_t compare_body_max;       /* bytes of the shadow's body kept */
 	/* made from [mirror] mirror-url or -u: takes agent_config.mirror_headers,
 	 * and a -u on the command line replaces it */
 	bool from_mirror_url;
@@ -126,6 +152,16 @@ struct agent_config {
 	 * mirror-url and -u (see config_apply_mirror_headers) */
 	struct header_pair *mirror_headers;
 	size_t n_mirror_headers;
+
+	/* shadow verdicts */
+	char **response_message_names; /* SPOE messages carrying the primary's answer */
+	size_t n_response_message_names;
+	size_t join_max_entries;
+	size_t join_max_bytes;
+	unsigned join_timeout_ms;
+	char *diff_log;             /* [MODE:]FILE, NULL = no diff log */
+	bool diff_log_bodies;
+	double diff_log_rate;       /* lines/s per target, 0 = unlimited */
 
 	/* operations */
 	char *metrics_address;      /* ADDR:PORT, NULL = off */

@@ -32,10 +32,24 @@ int diff_log_write(struct diff_log *dl, const struct verdict_record *rec);
 int diff_log_reopen(struct diff_log *dl);
 uint64_t diff_log_suppressed(const struct diff_log *dl);
 uint64_t diff_log_written(const struct diff_log *dl);
+/* Lines lost to a failed or short write(2), or to memory (any thread). */
+uint64_t diff_log_write_errors(const struct diff_log *dl);
 void diff_log_close(struct diff_log *dl);
 
 /* The line itself, for tests and the fuzz target: appends the JSON object
- * and "\n" to out. Valid UTF-8 JSON whatever bytes the record holds. */
+ * and "\n" to out. Valid UTF-8 JSON whatever bytes the record holds: wire
+ * bytes that are not UTF-8 become \ufffd, control characters are escaped
+ * (json_write.h). Fields, in this order:
+ *   time ("2026-12-03T12:54:31.123Z"), target, method, path, id, verdict,
+ *   status {primary, shadow},
+ *   headers [{name, primary, shadow}] and headers_more, when any differ,
+ *   json [{pointer, primary, shadow}] and json_more, when the bodies were
+ *     compared as JSON (values are the verdict's shortened compact JSON
+ *     text, as strings; null when that side lacks the field),
+ *   or body_offset (first differing byte) when compared as bytes,
+ *   bodies {primary, primary_bytes, shadow, shadow_bytes} with `bodies`:
+ *     at most body_max bytes of each, *_bytes the whole length,
+ *   latency_delta_us when known. */
 struct strbuf;
 void diff_log_format(const struct verdict_record *rec, bool bodies, size_t body_max,
 		     struct strbuf *out);

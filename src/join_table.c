@@ -87,9 +87,10 @@ static void detach(struct join_table *t, struct join_entry *e)
 	t->bytes -= e->bytes;
 }
 
-/* The entry for id, created if absent and the bounds allow `more` bytes. */
+/* The entry for id, created if absent (and `create`) and the bounds allow
+ * `more` bytes. */
 static enum join_status get_entry(struct join_table *t, struct slice id, size_t more,
-				  struct join_entry **out)
+				  int create, struct join_entry **out)
 {
 	uint32_t h = hash_id(id);
 	struct join_entry **slot, *e;
@@ -104,6 +105,8 @@ static enum join_status get_entry(struct join_table *t, struct slice id, size_t 
 		*out = *slot;
 		return JOIN_WAITING;
 	}
+	if (!create)
+		return JOIN_UNKNOWN_ID;
 	size = entry_size(t, id.len);
 	if (t->entries >= t->lim.max_entries)
 		return JOIN_FULL_ENTRIES;
@@ -149,11 +152,33 @@ static enum join_status settle(struct join_table *t, struct join_entry *e,
 	return JOIN_COMPLETE;
 }
 
+enum join_status join_expect_take(struct join_table *t, struct slice id, unsigned generation,
+				  uint64_t expected, void *info, size_t bytes)
+{
+	size_t before = t->entries;
+	struct join_entry *e;
+	enum join_status st;
+
+	if (!expected || (t->lim.max_targets < 64 && expected >> t->lim.max_targets))
+		return JOIN_BAD_TARGET;
+	st = get_entry(t, id, bytes, 1, &e);
+	if (st != JOIN_WAITING)
+		return st;
+	if (t->entries == before) /* it was there: a second request with this id */
+		return JOIN_DUPLICATE;
+	e->generation = generation;
+	e->expected = expected;
+	e->info = info;
+	e->bytes += bytes;
+	t->bytes += bytes;
+	return JOIN_WAITING;
+}
+
 enum join_status join_put_primary_take(struct join_table *t, struct slice id, void *answer,
 				       size_t bytes, struct join_entry **done)
 {
 	struct join_entry *e;
-	enum join_status st = get_entry(t, id, bytes, &e);
+	enum join_status st = get_entry(t, id, bytes, !t->lim.expect_first, &e);
 
 	if (st != JOIN_WAITING)
 		return st;
@@ -177,7 +202,7 @@ enum join_status join_put_shadow_take(struct join_table *t, struct slice id,
 		return JOIN_BAD_TARGET;
 	if (t->lim.max_targets < 64 && expected >> t->lim.max_targets)
 		return JOIN_BAD_TARGET;
-	st = get_entry(t, id, bytes, &e);
+	st = get_entry(t, id, bytes, !t->lim.expect_first, &e);
 	if (st != JOIN_WAITING)
 		return st;
 	if (e->expected && (e->generation != generation || e->expected != expected))
@@ -227,6 +252,8 @@ void join_entry_free(struct join_entry *e)
 	if (e->free_answer) {
 		if (e->primary)
 			e->free_answer(e->primary);
+		if (e->info)
+			e->free_answer(e->info);
 		for (unsigned i = 0; i < e->nslots; i++)
 			if (e->arrived & ((uint64_t)1 << i))
 				e->free_answer(e->shadows[i]);
@@ -272,6 +299,7 @@ const char *join_status_name(enum join_status s)
 	case JOIN_BAD_ID: return "bad_id";
 	case JOIN_GENERATION: return "generation";
 	case JOIN_NO_MEMORY: return "no_memory";
+	case JOIN_UNKNOWN_ID: return "unknown_id";
 	}
 	return "unknown";
 }

@@ -21,6 +21,10 @@ struct join_limits {
 	size_t max_bytes; /* answers' bytes plus each entry's own */
 	uint64_t ttl_ms;  /* from an entry's first answer to its expiry */
 	unsigned max_targets; /* shadow slots per entry, <= JOIN_MAX_TARGETS */
+	/* answers join only entries join_expect_take() made: an answer for
+	 * any other id is JOIN_UNKNOWN_ID (the agent registers each request
+	 * it mirrors with comparison before either answer can exist) */
+	int expect_first;
 };
 
 /* An entry handed to the caller (complete, expired or cleared): the caller
@@ -34,6 +38,7 @@ struct join_entry {
 	uint64_t expected;   /* targets the request was mirrored to; 0 = not known yet */
 	uint64_t arrived;    /* shadow answers present */
 	void *primary;
+	void *info;   /* join_expect_take()'s: what the request was; freed like an answer */
 	size_t bytes; /* charged to the table: answers + the entry */
 	void **shadows; /* [nslots], inside this allocation */
 	unsigned nslots;
@@ -52,6 +57,7 @@ enum join_status {
 	JOIN_BAD_ID = -5,     /* empty or longer than JOIN_ID_MAX */
 	JOIN_GENERATION = -6, /* shadows of one id from two config generations */
 	JOIN_NO_MEMORY = -7,
+	JOIN_UNKNOWN_ID = -8, /* expect_first, and no entry for this id */
 };
 /* On any negative status the caller keeps the answer (and counts the reason). */
 
@@ -62,6 +68,12 @@ struct join_table *join_table_new(const struct join_limits *lim, uint64_t (*now_
 /* Frees the table and every waiting entry (shutdown); returns how many
  * were waiting so the caller can count them as missing. */
 size_t join_table_free(struct join_table *t);
+
+/* Takes `info` (`bytes` long) as what request `id` was, and makes its
+ * entry knowing the targets it was mirrored to (`expected`, of config
+ * `generation`). JOIN_DUPLICATE when the id waits already. */
+enum join_status join_expect_take(struct join_table *t, struct slice id, unsigned generation,
+				  uint64_t expected, void *info, size_t bytes);
 
 /* Takes `answer` (`bytes` long) as the primary's answer for id. */
 enum join_status join_put_primary_take(struct join_table *t, struct slice id, void *answer,

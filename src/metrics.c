@@ -13,6 +13,7 @@
 #include "spop.h"
 #include "spop_budget.h"
 #include "stats.h"
+#include "diff_log.h"
 #include "target.h"
 
 void metrics_escape_label(struct strbuf *out, const char *s)
@@ -350,6 +351,104 @@ static void render_targets(struct strbuf *o, const struct stats_registry *reg)
 	}
 }
 
+/* Shadow verdicts: per target, the results and the latency difference;
+ * the join and the diff log, for the agent. */
+static void render_compare(struct strbuf *o, const struct stats_registry *reg)
+{
+	size_t n = reg ? reg->count : 0;
+	char num[32], le[32];
+
+	family(o, "spoa_mirror_compare_total", "counter",
+	       "Shadow verdicts: the shadow's answer against the primary's, by result.");
+	for (size_t i = 0; i < n; i++)
+		for (int r = 0; r < COMPARE_RESULT_COUNT; r++)
+			sample(o, "spoa_mirror_compare_total", "target", reg->entries[i].name,
+			       "result", verdict_result_name(r),
+			       u64(num, sizeof(num), stat_get(&reg->entries[i].stats->compare[r])));
+
+	family(o, "spoa_mirror_compare_latency_delta_seconds", "histogram",
+	       "Shadow's response time minus the primary's (HAProxy res.timer.hdr), when "
+	       "HAProxy sends it; negative: the shadow was faster.");
+	for (size_t i = 0; i < n; i++) {
+		const struct target_stats *s = reg->entries[i].stats;
+		uint64_t cum = 0;
+
+		for (int b = 0; b < COMPARE_DELTA_BUCKETS; b++) {
+			cum += stat_get(&s->compare_delta_bucket[b]);
+			if (compare_delta_le_us[b] == INT64_MAX)
+				snprintf(le, sizeof(le), "+Inf");
+			else
+				snprintf(le, sizeof(le), "%g", (double)compare_delta_le_us[b] / 1e6);
+			sample(o, "spoa_mirror_compare_latency_delta_seconds_bucket", "target",
+			       reg->entries[i].name, "le", le, u64(num, sizeof(num), cum));
+		}
+		snprintf(num, sizeof(num), "%.6f",
+			 (double)atomic_load_explicit(&s->compare_delta_sum_us,
+						      memory_order_relaxed) / 1e6);
+		sample(o, "spoa_mirror_compare_latency_delta_seconds_sum", "target",
+		       reg->entries[i].name, NULL, NULL, num);
+		sample(o, "spoa_mirror_compare_latency_delta_seconds_count", "target",
+		       reg->entries[i].name, NULL, NULL, u64(num, sizeof(num), cum));
+	}
+}
+
+static void render_join(struct strbuf *o, const struct verdict_stats *v, const struct diff_log *dl)
+{
+	static const struct verdict_stats zero;
+	char num[32];
+
+	if (!v)
+		v = &zero;
+	family(o, "spoa_mirror_compare_inbox_dropped_total", "counter",
+	       "Items the verdict thread's inbox had no room for, by kind.");
+	for (int k = 0; k < VERDICT_ITEM_KINDS; k++)
+		sample(o, "spoa_mirror_compare_inbox_dropped_total", "kind", verdict_item_kind_name(k),
+		       NULL, NULL, u64(num, sizeof(num), stat_get(&v->inbox_dropped[k])));
+	family(o, "spoa_mirror_compare_join_overflow_total", "counter",
+	       "Requests or answers dropped because the join was full, by limit.");
+	sample(o, "spoa_mirror_compare_join_overflow_total", "limit", "entries", NULL, NULL,
+	       u64(num, sizeof(num), stat_get(&v->overflow_entries)));
+	sample(o, "spoa_mirror_compare_join_overflow_total", "limit", "bytes", NULL, NULL,
+	       u64(num, sizeof(num), stat_get(&v->overflow_bytes)));
+	scalar_u64(o, "spoa_mirror_compare_join_timeouts_total", "counter",
+		   "Requests whose answers did not all come within join-timeout.",
+		   stat_get(&v->timeouts));
+	scalar_u64(o, "spoa_mirror_compare_unknown_id_total", "counter",
+		   "Answers for no request waiting for a verdict (not mirrored, sampled out, "
+		   "timed out or its registration dropped).",
+		   stat_get(&v->unknown_id));
+	scalar_u64(o, "spoa_mirror_compare_no_id_total", "counter",
+		   "Request or response messages without the unique-id that joins them.",
+		   stat_get(&v->no_id));
+	scalar_u64(o, "spoa_mirror_compare_invalid_total", "counter",
+		   "Response messages without a status or with a header block that does not "
+		   "decode.",
+		   stat_get(&v->invalid));
+	scalar_u64(o, "spoa_mirror_compare_duplicates_total", "counter",
+		   "Answers for a side that had answered already, or ids used twice.",
+		   stat_get(&v->duplicates));
+	scalar_u64(o, "spoa_mirror_compare_no_memory_total", "counter",
+		   "Answers or registrations that could not be allocated.",
+		   stat_get(&v->no_memory));
+	scalar_u64(o, "spoa_mirror_compare_cleared_total", "counter",
+		   "Requests still waiting for answers when the agent stopped.",
+		   stat_get(&v->cleared));
+	scalar_u64(o, "spoa_mirror_compare_join_entries", "gauge",
+		   "Requests waiting for their answers now.", stat_get(&v->entries));
+	scalar_u64(o, "spoa_mirror_compare_join_bytes", "gauge",
+		   "Bytes of the requests and answers waiting now.", stat_get(&v->bytes));
+	scalar_u64(o, "spoa_mirror_compare_join_bytes_peak", "gauge",
+		   "Most bytes waiting at once since the start.", stat_get(&v->bytes_peak));
+	scalar_u64(o, "spoa_mirror_diff_log_lines_total", "counter",
+		   "Lines written to the diff log.", dl ? diff_log_written(dl) : 0);
+	scalar_u64(o, "spoa_mirror_diff_log_suppressed_total", "counter",
+		   "Diff-log lines not written: the target's diff-log-rate was spent.",
+		   dl ? diff_log_suppressed(dl) : 0);
+	scalar_u64(o, "spoa_mirror_diff_log_write_errors_total", "counter",
+		   "Diff-log lines lost to a failed write or to memory.",
+		   dl ? diff_log_write_errors(dl) : 0);
+}
+
 void metrics_render(const struct metrics_view *v, struct strbuf *out)
 {
 	static const struct spop_stats zero_spop;
@@ -359,4 +458,6 @@ void metrics_render(const struct metrics_view *v, struct strbuf *out)
 	render_queue(out, v);
 	render_process(out, v);
 	render_targets(out, v->targets);
+	render_compare(out, v->targets);
+	render_join(out, v->verdicts, v->diff_log);
 }

@@ -15,6 +15,8 @@ struct spop_stats;
 struct stats_registry;
 struct queue_budget;
 struct spop_budget;
+struct verdict_stats;
+struct diff_log;
 
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -23,6 +25,8 @@ struct metrics_view {
 	const struct stats_registry *targets;   /* src/target.h: name -> target_stats */
 	const struct queue_budget *budget;      /* src/queue.h: live entries/bytes, limits, peak */
 	const struct spop_budget *spop_memory;  /* src/spop_budget.h: SPOP buffers, limit, peak */
+	const struct verdict_stats *verdicts;   /* src/stats.h: the join; NULL renders zeros */
+	const struct diff_log *diff_log;        /* NULL: no diff log, zeros */
 	size_t queue_depth;                     /* waiting in worker queues */
 	size_t active_transfers;
 	uint64_t curl_multi_errors; /* curl_multi_* calls not CURLM_OK */

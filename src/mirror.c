@@ -8,12 +8,15 @@
 #include "message.h"
 #include "queue.h"
 #include "request.h"
+#include "response.h"
 #include "target.h"
 #include "clock.h"
+#include "verdict_expect.h"
 
 /* what the rate-limited log lines' summaries call them */
 #define INVALID_MESSAGES "invalid mirror messages"
 #define TRUNCATED_BODIES "truncated bodies"
+#define BAD_RESPONSES "response messages not compared"
 
 /* Content-Length as a number; false when absent or not plain digits. */
 static bool content_length(const struct header_list *h, uint64_t *out)
@@ -55,6 +58,63 @@ void mirror_dispatch_flush_logs(struct mirror_dispatch *d)
 {
 	log_ratelimit_flush(&d->invalid_log, LOG_LVL_WARN, INVALID_MESSAGES);
 	log_ratelimit_flush(&d->truncated_log, LOG_LVL_WARN, TRUNCATED_BODIES);
+	log_ratelimit_flush(&d->response_log, LOG_LVL_WARN, BAD_RESPONSES);
+}
+
+/* The primary's answer: decoded here (the frame goes away with the ACK),
+ * joined and compared on the verdict thread. */
+static void on_response(struct mirror_dispatch *d, const struct spop_message *m)
+{
+	struct http_header items[MIRROR_MAX_HEADERS];
+	struct header_list headers = header_list_init(items, MIRROR_MAX_HEADERS);
+	struct response_fields f;
+	struct primary_answer *p;
+	int rc;
+
+	if (!d->verdict || !(*d->targets)->compare_mask) {
+		d->stats->messages_ignored++; /* nothing compares: HAProxy may send it anyway */
+		return;
+	}
+	rc = response_extract(m, &f, &headers);
+	if (rc != RESPONSE_OK) {
+		stat_inc(rc == RESPONSE_NO_ID ? &d->verdict_stats->no_id : &d->verdict_stats->invalid);
+		log_limited(&d->response_log, LOG_LVL_WARN, BAD_RESPONSES, "message '%.*s': %s",
+			    (int)m->name.len, m->name.ptr, response_strerror(rc));
+		return;
+	}
+	p = primary_answer_new(&f, &headers);
+	if (!p) {
+		stat_inc(&d->verdict_stats->no_memory);
+		return;
+	}
+	d->verdict(d->verdict_arg, &p->item);
+}
+
+/* Registers r with the verdict thread when a target it goes to compares:
+ * before r reaches a worker, so the registration is in the verdict inbox
+ * before any answer. Returns the targets whose answers are captured. */
+static uint32_t expect_answers(struct mirror_dispatch *d, struct target_set *set,
+			       const struct mirror_request *r, uint32_t mask)
+{
+	uint32_t compare = mask & set->compare_mask;
+	struct verdict_expect *x;
+
+	if (!compare || !d->verdict)
+		return 0;
+	if (!r->unique_id.len) {
+		stat_inc(&d->verdict_stats->no_id);
+		log_limited(&d->response_log, LOG_LVL_WARN, BAD_RESPONSES,
+			    "%.*s %.*s: request message without id (unique-id): not compared",
+			    (int)r->method.len, r->method.ptr, (int)r->uri.len, r->uri.ptr);
+		return 0;
+	}
+	x = verdict_expect_new(set, compare, r->unique_id, r->method, r->uri);
+	if (!x) {
+		stat_inc(&d->verdict_stats->no_memory);
+		return 0;
+	}
+	d->verdict(d->verdict_arg, &x->item);
+	return compare;
 }
 
 void mirror_on_message(void *arg, const struct spop_message *m)
@@ -72,7 +132,10 @@ void mirror_on_message(void *arg, const struct spop_message *m)
 	int rc;
 
 	if (!message_name_accepted(d->message_names, d->n_message_names, m->name)) {
-		d->stats->messages_ignored++;
+		if (message_name_accepted(d->response_names, d->n_response_names, m->name))
+			on_response(d, m);
+		else
+			d->stats->messages_ignored++;
 		return;
 	}
 	rc = message_extract(m, &f);
@@ -140,5 +203,6 @@ void mirror_on_message(void *arg, const struct spop_message *m)
 	r->target_mask = mask;
 	atomic_init(&r->pending, n_send);
 	r->received_ns = in.now_ns;
+	r->compare_mask = expect_answers(d, set, r, mask);
 	d->submit(d->submit_arg, r);
 }

@@ -12,12 +12,17 @@
 #include "stats.h"
 
 struct mirror_request;
+struct verdict_item;
+struct verdict_stats;
 struct target_set;
 struct queue_budget;
 
 /* Hands a request over; takes ownership. The replay pool in the agent, a
  * capture in tests. */
 typedef void (*mirror_submit_fn)(void *arg, struct mirror_request *r);
+/* Hands a verdict item (registration, primary's answer) over; takes
+ * ownership. The verdict thread in the agent, a capture in tests. */
+typedef void (*mirror_verdict_fn)(void *arg, struct verdict_item *it);
 
 /* The most headers one request may carry (HAProxy's default is 101). */
 #define MIRROR_MAX_HEADERS 256
@@ -32,6 +37,14 @@ struct mirror_dispatch {
 	struct spop_stats *stats;
 	struct log_ratelimit invalid_log;
 	struct log_ratelimit truncated_log;
+	/* shadow verdicts: NULL verdict = no target compares at start-up;
+	 * the current set's compare_mask decides per request */
+	char *const *response_names;    /* SPOE messages with the primary's answer */
+	size_t n_response_names;
+	mirror_verdict_fn verdict;
+	void *verdict_arg;
+	struct verdict_stats *verdict_stats;
+	struct log_ratelimit response_log;
 };
 
 /* Handler for every message of every NOTIFY (conn_handler.on_message). */

@@ -112,6 +112,8 @@ struct replay_pool *replay_pool_start(const struct replay_settings *s, char *err
 		return NULL;
 	}
 	p->access_log = s->access_log;
+	p->answer = s->answer;
+	p->answer_arg = s->answer_arg;
 	p->options.h2c_reuse_broken = curl_version_info(CURLVERSION_NOW)->version_num < 0x080000;
 	p->options.interface = xstrdup_or_null(s->mirror_interface);
 	if (s->local_port_low) {

@@ -13,6 +13,7 @@
 #include "replay_window.h"
 
 struct mirror_request;
+struct verdict_item;
 
 struct replay_settings {
 	unsigned num_workers;           /* >= 1 */
@@ -21,6 +22,10 @@ struct replay_settings {
 	unsigned local_port_high;       /* the range's last port, >= low */
 	bool access_log;                /* one info line per finished mirror */
 	unsigned monitor_interval_ms;   /* rate-limit window for shadow error logs */
+	/* shadow verdicts: where the answers of targets that compare go
+	 * (the verdict thread); NULL: nothing is captured */
+	void (*answer)(void *arg, struct verdict_item *it);
+	void *answer_arg;
 };
 
 struct replay_pool;

@@ -24,6 +24,26 @@ static size_t discard_body(char *ptr, size_t size, size_t nmemb, void *arg)
 	return size * nmemb;
 }
 
+static size_t capture_header(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	return shadow_capture_header(arg, ptr, size * nmemb);
+}
+
+static size_t capture_body(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	return shadow_capture_body(arg, ptr, size * nmemb);
+}
+
+void replay_options_capture(struct transfer *x)
+{
+	shadow_capture_begin(&x->capture, x->t->cfg.compare_body_max);
+	x->capturing = true;
+	curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, capture_header);
+	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, &x->capture);
+	curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, capture_body);
+	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, &x->capture);
+}
+
 static void set_target_options(struct transfer *x, const struct target *t,
 			       const struct replay_options *o)
 {

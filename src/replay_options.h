@@ -29,6 +29,10 @@ struct replay_options {
 const char *replay_options_prepare(struct transfer *x, const struct mirror_request *r,
 				   const struct target *t, const struct replay_options *o);
 
+/* Keeps the answer of x's transfer (status, headers, body up to the
+ * target's compare-body-max) instead of discarding it. */
+void replay_options_capture(struct transfer *x);
+
 /* Sizes the multi handle's connection limits for the targets of set; the
  * count goes to *total, which is also how many idle transfers are worth
  * keeping. Warns once about h2c targets a broken libcurl cannot reuse.

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "replay_types.h"
 #include "request.h"
+#include "shadow_answer.h"
 #include "target.h"
 
 static enum outcome_class failure_class(CURLcode rc)
@@ -37,10 +38,44 @@ static void recycle(struct worker *w, struct transfer *x)
 	transfer_put(&w->transfers, x, !atomic_load(&w->pool->stopping));
 }
 
+static unsigned target_index(const struct mirror_request *r, const struct target *t)
+{
+	return (unsigned)(t - r->set->targets);
+}
+
+static bool compares(const struct worker *w, const struct mirror_request *r,
+		     const struct target *t)
+{
+	return w->pool->answer && (r->compare_mask & (1u << target_index(r, t)));
+}
+
+/* The shadow's answer (or its absence: status 0) to the verdict thread. */
+static void post_answer(struct worker *w, const struct mirror_request *r, const struct target *t,
+			const struct shadow_capture *c, int status, bool complete,
+			uint64_t latency_us)
+{
+	static const struct shadow_capture nothing = { 0 };
+	struct shadow_answer_key k = {
+		.id = r->unique_id,
+		.generation = r->set->generation,
+		.target = target_index(r, t),
+		.expected = r->compare_mask,
+		.latency_us = latency_us,
+		.head = slice_eq_cstr(r->method, "HEAD"),
+	};
+	struct shadow_answer *a = shadow_answer_new(c ? c : &nothing, &k, status, complete);
+
+	/* out of memory: the join counts the request as not comparable */
+	if (a)
+		w->pool->answer(w->pool->answer_arg, &a->item);
+}
+
 /* A transfer that never reached curl: counted failed ("other"). */
 static void fail_to_start(struct worker *w, struct mirror_request *r, struct target *t,
 			  const char *why)
 {
+	if (compares(w, r, t))
+		post_answer(w, r, t, NULL, 0, false, 0);
 	replay_log_error(&w->pool->log, r, t, why);
 	target_finish(t, 0, OUTCOME_OTHER, 0);
 	request_target_done(r);
@@ -67,6 +102,8 @@ static void start(struct worker *w, struct mirror_request *r, struct target_wind
 		recycle(w, x);
 		goto failed;
 	}
+	if (compares(w, r, t))
+		replay_options_capture(x);
 	x->start_ns = clock_monotonic_ns();
 	mrc = curl_multi_add_handle(w->curl.multi, x->easy);
 	if (mrc != CURLM_OK) {
@@ -134,6 +171,17 @@ void replay_send(struct worker *w, struct mirror_request *r)
 	}
 }
 
+/* What HAProxy's res.timer.hdr (%Tr) measures on the primary's side: from
+ * the connection being ready to the answer's headers. */
+static uint64_t answer_time_us(CURL *e)
+{
+	curl_off_t first = 0, ready = 0;
+
+	curl_easy_getinfo(e, CURLINFO_STARTTRANSFER_TIME_T, &first);
+	curl_easy_getinfo(e, CURLINFO_PRETRANSFER_TIME_T, &ready);
+	return first > ready ? (uint64_t)(first - ready) : 0;
+}
+
 void replay_send_done(struct worker *w, struct transfer *x, CURLcode rc)
 {
 	struct target_window *win;
@@ -152,6 +200,16 @@ void replay_send_done(struct worker *w, struct transfer *x, CURLcode rc)
 
 		replay_log_error(&w->pool->log, x->r, x->t, why);
 		target_finish(x->t, 0, rc == CURLE_OK ? OUTCOME_OTHER : failure_class(rc), 0);
+	}
+	if (x->capturing) {
+		long got = status;
+
+		/* cut after the status line (reset, timeout in the body): an
+		 * answer, but a partial one */
+		if (rc != CURLE_OK)
+			curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &got);
+		post_answer(w, x->r, x->t, &x->capture, (int)got, rc == CURLE_OK,
+			    answer_time_us(x->easy));
 	}
 	if (w->pool->access_log && log_enabled(LOG_LVL_INFO))
 		replay_log_access(x->r, x->t, status, rc == CURLE_OK ? "ok" : curl_easy_strerror(rc),

@@ -51,6 +51,7 @@ struct transfer *transfer_get(struct transfer_pool *tp)
 void transfer_destroy(struct transfer *x)
 {
 	curl_easy_cleanup(x->easy);
+	shadow_capture_free(&x->capture);
 	free(x->scratch);
 	free(x);
 }
@@ -59,10 +60,14 @@ void transfer_put(struct transfer_pool *tp, struct transfer *x, bool keep)
 {
 	x->r = NULL;
 	x->t = NULL;
+	x->capturing = false;
 	if (!keep || tp->n_idle >= tp->max_idle) {
 		transfer_destroy(x);
 		return;
 	}
+	/* a capture's buffers are kept like the scratch: up to a size */
+	if (x->capture.body_cap > SCRATCH_KEEP || x->capture.head_cap > SCRATCH_KEEP)
+		shadow_capture_free(&x->capture);
 	if (x->scratch_cap > SCRATCH_KEEP) {
 		free(x->scratch);
 		x->scratch = NULL;

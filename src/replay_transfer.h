@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "shadow_answer.h"
+
 struct mirror_request;
 struct target;
 struct target_window;
@@ -25,6 +27,9 @@ struct transfer {
 	void *scratch; /* curl_slist nodes, then shadow_build()'s buffer */
 	size_t scratch_cap;
 	char errbuf[CURL_ERROR_SIZE];
+	/* the answer, kept for a verdict when the target compares */
+	bool capturing;
+	struct shadow_capture capture;
 };
 
 struct transfer_pool {

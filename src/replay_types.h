@@ -45,6 +45,8 @@ struct worker {
 struct replay_pool {
 	unsigned n_workers;
 	bool access_log;
+	void (*answer)(void *arg, struct verdict_item *it); /* replay.h */
+	void *answer_arg;
 	struct replay_options options;
 	struct replay_log log;
 	ev_timer log_timer; /* on worker 0's loop: flushes the error summaries */

@@ -33,6 +33,7 @@ struct mirror_request {
 	atomic_uint pending;          /* targets not finished yet */
 	struct target_set *set;       /* the targets it was admitted to (ref held) */
 	uint32_t target_mask;         /* bit i: send to set->targets[i] */
+	uint32_t compare_mask;        /* bit i: capture its answer for a verdict */
 	struct queue_budget *budget;  /* charged `charge` bytes, released on free */
 	size_t charge;
 	uint64_t received_ns;         /* CLOCK_MONOTONIC, for queue-time metrics */

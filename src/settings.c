@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "http_token.h"
+#include "json_compare.h"
 #include "listener.h"
 #include "spop.h"
 #include "strbuf.h"
@@ -270,6 +271,14 @@ static const struct named hosts[] = {
 	{ NULL, 0 },
 };
 
+static const struct named compare_levels[] = {
+	{ "off", VERDICT_LEVEL_OFF },
+	{ "status", VERDICT_LEVEL_STATUS },
+	{ "headers", VERDICT_LEVEL_HEADERS },
+	{ "body", VERDICT_LEVEL_BODY },
+	{ NULL, 0 },
+};
+
 /* The value named `name` (any case), or -1. */
 static int named_value(const struct named *t, const char *name)
 {
@@ -414,6 +423,30 @@ PRINT(print_host)
 	return 0;
 }
 
+PARSE(parse_compare)
+{
+	int level = named_value(compare_levels, v);
+
+	if (level < 0) {
+		snprintf(why, n, "must be off, status, headers or body");
+		return -1;
+	}
+	*AT(base, s->off, enum verdict_level) = (enum verdict_level)level;
+	return 0;
+}
+
+PRINT(print_compare)
+{
+	enum verdict_level level = *CAT(base, s->off, enum verdict_level);
+
+	if ((unsigned)level > VERDICT_LEVEL_BODY) {
+		snprintf(why, n, "unknown compare level %d", (int)level);
+		return -1;
+	}
+	strbuf_puts(out, compare_levels[level].name);
+	return 0;
+}
+
 PARSE(parse_mirror_url)
 {
 	struct agent_config *c = base;
@@ -463,6 +496,7 @@ static const struct {
 	[TYPE_HOST] = { parse_host, print_host },
 	[TYPE_MIRROR_URL] = { parse_mirror_url, print_mirror_url },
 	[TYPE_MODE] = { parse_mode, print_mode },
+	[TYPE_COMPARE] = { parse_compare, print_compare },
 };
 
 /* ---- checks of single values ------------------------------------------ */
@@ -577,6 +611,17 @@ static int check_header_name(const char *v, char *why, size_t n)
 	return 0;
 }
 
+/* compiled again, all together, when the target set is built */
+static int check_json_pointer(const char *v, char *why, size_t n)
+{
+	struct json_ignore *ig = json_ignore_compile(&v, 1, why, n);
+
+	if (!ig)
+		return -1;
+	json_ignore_free(ig);
+	return 0;
+}
+
 static int check_ca_file(const char *v, char *why, size_t n)
 {
 	/* checked now: a typo should stop the start, not fail every mirror */
@@ -666,6 +711,22 @@ static const struct setting table[] = {
 	  "NAME", "interface or address for connections to targets (default: any)"),
 	A("mirror-local-port", NULL, 'P', TYPE_STRING, mirror_local_port, 0, 0, check_local_port,
 	  "PORT[-PORT]", "local port or range for connections to targets (default: any)"),
+	HEADING("Shadow verdicts (targets with compare on):"),
+	AL("response-messages", "response-message", 0, TYPE_LIST, response_message_names,
+	   n_response_message_names, 1, check_message, "NAME",
+	   "SPOE message carrying the primary's answer; repeatable; replaces the default list"),
+	A("join-max-entries", NULL, 0, TYPE_UINT, join_max_entries, 1, 1e7, NULL, "N",
+	  "requests waiting for their answers at once, beyond that dropped"),
+	A("join-max-bytes", NULL, 0, TYPE_SIZE, join_max_bytes, 64 * 1024, MAX_SIZE, NULL, "SIZE",
+	  "bytes of answers waiting for their other side"),
+	A("join-timeout", NULL, 0, TYPE_TIME, join_timeout_ms, 1, 0, NULL, "TIME",
+	  "an answer's other side must come within TIME of the request, else not comparable"),
+	A("diff-log", NULL, 0, TYPE_STRING, diff_log, 0, 0, check_logfile, "[MODE:]FILE",
+	  "write one JSON line per differing answer to FILE (default: off)"),
+	A("diff-log-bodies", NULL, 0, TYPE_BOOL, diff_log_bodies, 0, 0, NULL, "BOOL",
+	  "put both bodies, shortened, in the diff log (they may hold personal data)"),
+	A("diff-log-rate", NULL, 0, TYPE_DECIMAL, diff_log_rate, 0, 1e6, NULL, "N",
+	  "diff-log lines per second per target, 0 = unlimited"),
 	HEADING("Operation:"),
 	CLI_OWN("config", 'f', "FILE", "read an INI file first; the options override it"),
 	CLI("check-config", 0, check_only,
@@ -707,6 +768,12 @@ static const struct setting table[] = {
 	T("http2", TYPE_BOOL, http2, 0, 0, NULL),
 	T("tls-verify", TYPE_BOOL, tls_verify, 0, 0, NULL),
 	T("ca-file", TYPE_STRING, ca_file, 0, 0, check_ca_file),
+	T("compare", TYPE_COMPARE, compare, 0, 0, NULL),
+	TL("compare-ignore-headers", TYPE_LIST, compare_ignore_headers, n_compare_ignore_headers,
+	   check_header_name),
+	TL("compare-ignore-json", TYPE_LIST, compare_ignore_json, n_compare_ignore_json,
+	   check_json_pointer),
+	T("compare-body-max", TYPE_SIZE, compare_body_max, 0, MAX_SIZE, NULL),
 };
 
 #define N_SETTINGS (sizeof(table) / sizeof(table[0]))

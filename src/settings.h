@@ -41,6 +41,7 @@ enum setting_type {
 	TYPE_HOST,       /* enum host_policy */
 	TYPE_MIRROR_URL, /* the target "default" */
 	TYPE_MODE,       /* unsigned permission bits, written in octal */
+	TYPE_COMPARE,    /* enum verdict_level: off, status, headers, body */
 };
 
 struct setting {

@@ -6,6 +6,11 @@ const uint64_t latency_bucket_le_us[LATENCY_BUCKETS] = {
 	1000000, 2500000, 5000000, 10000000, UINT64_MAX,
 };
 
+const int64_t compare_delta_le_us[COMPARE_DELTA_BUCKETS] = {
+	-1000000, -500000, -250000, -100000, -50000, -25000, -10000, -5000, -1000, 0,
+	1000, 5000, 10000, 25000, 50000, 100000, 250000, 1000000, INT64_MAX,
+};
+
 enum frame_kind frame_kind_of(uint8_t type)
 {
 	switch (type) {
@@ -62,6 +67,17 @@ void target_stats_record_latency(struct target_stats *s, uint64_t us)
 		}
 	}
 	stat_add(&s->latency_sum_us, us);
+}
+
+void target_stats_record_delta(struct target_stats *s, int64_t us)
+{
+	for (unsigned i = 0; i < COMPARE_DELTA_BUCKETS; i++) {
+		if (us <= compare_delta_le_us[i]) {
+			stat_inc(&s->compare_delta_bucket[i]);
+			break;
+		}
+	}
+	atomic_fetch_add_explicit(&s->compare_delta_sum_us, us, memory_order_relaxed);
 }
 
 uint64_t target_stats_dropped_total(const struct target_stats *s)

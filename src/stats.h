@@ -9,6 +9,8 @@
 #include <stdint.h>
 
 #include "spop.h"
+#include "verdict.h"
+#include "verdict_item.h"
 
 /* ---- SPOP side (main thread only) ---- */
 enum frame_kind {
@@ -82,6 +84,13 @@ const char *outcome_class_name(enum outcome_class c);
 #define LATENCY_BUCKETS 14
 extern const uint64_t latency_bucket_le_us[LATENCY_BUCKETS]; /* last is +Inf (UINT64_MAX) */
 
+/* Shadow verdicts: one count per result (verdict.h's enum, in order). */
+#define COMPARE_RESULT_COUNT (VERDICT_NOT_COMPARABLE + 1)
+/* Shadow minus primary response time: signed upper bounds in microseconds
+ * (negative: the shadow was faster); the last is +Inf (INT64_MAX). */
+#define COMPARE_DELTA_BUCKETS 19
+extern const int64_t compare_delta_le_us[COMPARE_DELTA_BUCKETS];
+
 /* Accounting invariant, exact once nothing is in flight:
  *   received = mirrored + failed + dropped(all reasons) + sampled_out + inflight */
 struct target_stats {
@@ -101,6 +110,28 @@ struct target_stats {
 	atomic_uint backoff_ms;          /* next rest; 0 = not backing off yet */
 	atomic_uint_fast64_t down_until_ns; /* CLOCK_MONOTONIC; 0 = up */
 	atomic_uint_fast64_t backoffs;   /* rests started */
+	/* shadow verdicts (bumped by the verdict thread) */
+	atomic_uint_fast64_t compare[COMPARE_RESULT_COUNT];
+	atomic_uint_fast64_t compare_delta_bucket[COMPARE_DELTA_BUCKETS]; /* non-cumulative */
+	atomic_int_fast64_t compare_delta_sum_us;
+};
+
+/* The join of answers and the verdict thread's inbox: bumped by the SPOP
+ * thread, the replay workers and the verdict thread, read by /metrics. */
+struct verdict_stats {
+	atomic_uint_fast64_t inbox_dropped[VERDICT_ITEM_KINDS]; /* inbox full */
+	atomic_uint_fast64_t overflow_entries; /* join-max-entries reached */
+	atomic_uint_fast64_t overflow_bytes;   /* join-max-bytes reached */
+	atomic_uint_fast64_t timeouts;         /* requests whose answers did not all come in time */
+	atomic_uint_fast64_t unknown_id;       /* an answer for no registered request */
+	atomic_uint_fast64_t no_id;            /* response message without id */
+	atomic_uint_fast64_t invalid;          /* response message without status, bad headers */
+	atomic_uint_fast64_t duplicates;       /* a side answered twice, or an id reused */
+	atomic_uint_fast64_t no_memory;        /* an answer or registration not allocated */
+	atomic_uint_fast64_t cleared;          /* waiting at shutdown */
+	atomic_uint_fast64_t entries;          /* gauge: requests waiting */
+	atomic_uint_fast64_t bytes;            /* gauge: their bytes */
+	atomic_uint_fast64_t bytes_peak;
 };
 
 static inline void stat_inc(atomic_uint_fast64_t *c)
@@ -119,6 +150,7 @@ static inline uint64_t stat_get(const atomic_uint_fast64_t *c)
 }
 
 void target_stats_record_latency(struct target_stats *s, uint64_t us);
+void target_stats_record_delta(struct target_stats *s, int64_t us);
 uint64_t target_stats_dropped_total(const struct target_stats *s);
 
 #endif

@@ -46,6 +46,42 @@ void stats_registry_free(struct stats_registry *reg)
 
 static atomic_uint_fast64_t set_generations;
 
+/* The verdict rules of a target that compares: header names as slices,
+ * JSON Pointer patterns compiled (checked one by one at configuration
+ * time, so a failure here is out of memory or a bug). */
+static int target_rules_build(struct target *t, char *why, size_t n)
+{
+	const struct target_config *c = &t->cfg;
+
+	t->rules = (struct verdict_rules){ .level = c->compare, .max_diffs = JSON_CMP_MAX_DIFFS };
+	if (c->compare == VERDICT_LEVEL_OFF)
+		return 0;
+	if (c->n_compare_ignore_headers) {
+		t->ignore_headers = calloc(c->n_compare_ignore_headers, sizeof(struct slice));
+		if (!t->ignore_headers) {
+			snprintf(why, n, "out of memory for compare-ignore-headers");
+			return -1;
+		}
+		for (size_t i = 0; i < c->n_compare_ignore_headers; i++)
+			t->ignore_headers[i] = slice_from_cstr(c->compare_ignore_headers[i]);
+		t->rules.ignore_headers = t->ignore_headers;
+		t->rules.nignore_headers = c->n_compare_ignore_headers;
+	}
+	if (c->n_compare_ignore_json) {
+		char reason[200];
+		struct json_ignore *ig = json_ignore_compile(
+			(const char *const *)c->compare_ignore_json, c->n_compare_ignore_json,
+			reason, sizeof(reason));
+
+		if (!ig) {
+			snprintf(why, n, "compare-ignore-json: %s", reason);
+			return -1;
+		}
+		t->rules.ignore_json = ig;
+	}
+	return 0;
+}
+
 struct target_set *target_set_new(const struct agent_config *cfg, struct stats_registry *reg,
 				  char *err, size_t errlen)
 {
@@ -76,6 +112,13 @@ struct target_set *target_set_new(const struct agent_config *cfg, struct stats_r
 		t->tokens = t->cfg.rate_limit > 1.0 ? t->cfg.rate_limit : 1.0;
 		t->tokens_ns = clock_monotonic_ns();
 		set->count = i + 1;
+		if (target_rules_build(t, why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "target '%s': %s", t->cfg.name, why);
+			target_set_unref(set);
+			return NULL;
+		}
+		if (t->cfg.compare != VERDICT_LEVEL_OFF)
+			set->compare_mask |= 1u << i;
 	}
 	return set;
 }
@@ -92,6 +135,8 @@ void target_set_unref(struct target_set *set)
 	for (size_t i = 0; i < set->count; i++) {
 		target_config_free(&set->targets[i].cfg);
 		target_url_free(&set->targets[i].url);
+		free(set->targets[i].ignore_headers);
+		json_ignore_free((struct json_ignore *)set->targets[i].rules.ignore_json);
 	}
 	free(set);
 }

@@ -17,6 +17,7 @@
 #include "slice.h"
 #include "stats.h"
 #include "url.h"
+#include "verdict.h"
 
 struct target {
 	uint64_t generation;      /* its set's */
@@ -24,6 +25,10 @@ struct target {
 	struct target_url url;
 	struct target_stats *stats; /* owned by the registry */
 	uint64_t sample_threshold;  /* sample_percent scaled to [0, 2^32] */
+	/* compare != off: the rules its verdicts use, built with the set so a
+	 * reload swaps them with the targets (views into cfg) */
+	struct verdict_rules rules;
+	struct slice *ignore_headers;
 	/* token bucket, touched by the SPOP thread only */
 	double tokens;
 	uint64_t tokens_ns;
@@ -35,6 +40,7 @@ struct target_set {
 	 * new set may get the address of a set freed before */
 	uint64_t generation;
 	size_t count;
+	uint32_t compare_mask; /* bit i: targets[i] compares its answers */
 	struct target targets[];
 };
 

@@ -518,6 +518,17 @@ static const struct {
 	{ "http2", { "yes", "no" } },
 	{ "tls-verify", { "no", "yes" } },
 	{ "ca-file", { "", "/dev/null" } },
+	{ "response-messages", { "a", "mirror-response, r2" } },
+	{ "join-max-entries", { "1", "10000000" } },
+	{ "join-max-bytes", { "64k", "1g", "65537" } },
+	{ "join-timeout", { "1ms", "10s", "1h" } },
+	{ "diff-log", { "", "/x", "w:/x" } },
+	{ "diff-log-bodies", { "yes", "no" } },
+	{ "diff-log-rate", { "0", "10", "0.5", "1000000" } },
+	{ "compare", { "off", "status", "headers", "BODY" } },
+	{ "compare-ignore-headers", { "", "X-Req", "A, B-c" } },
+	{ "compare-ignore-json", { "", "/meta/at", "/items/*/u, /a~1b" } },
+	{ "compare-body-max", { "0", "1m", "1g", "4097" } },
 };
 
 /* The proof --check-config relies on: for every row of the table and each

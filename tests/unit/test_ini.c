@@ -536,6 +536,16 @@ static void test_every_error_is_one_line_with_file_line_and_key(void **state)
 		  "t.ini:3: key 'mirror-headers': bad value 'X-A': expected 'Name: value' at 'X-A'" },
 		{ "[mirror]\nmirror-url = http://a:1\nmessages =\n",
 		  "t.ini:3: key 'messages': bad value '': needs at least one SPOE message name" },
+		{ "[target a]\nurl = http://a:1\ncompare = json\n",
+		  "t.ini:3: key 'compare': bad value 'json': must be off, status, headers or body" },
+		{ "[target a]\nurl = http://a:1\ncompare-ignore-json = /ok, meta/at\n",
+		  "t.ini:3: key 'compare-ignore-json': bad value '/ok, meta/at': JSON pointer "
+		  "'meta/at' does not start with '/'" },
+		{ "[mirror]\nmirror-url = http://a:1\nresponse-messages =\n",
+		  "t.ini:3: key 'response-messages': bad value '': needs at least one SPOE message "
+		  "name" },
+		{ "[mirror]\nmirror-url = http://a:1\njoin-max-bytes = 1k\n",
+		  "t.ini:3: key 'join-max-bytes': bad value '1k': must be between 64k and 1g" },
 		{ "[mirror]\nmirror-url = http://a:1\nmetrics = localhost\n",
 		  "t.ini:3: key 'metrics': bad value 'localhost': must be ADDR:PORT, like "
 		  "127.0.0.1:9100 or :9100" },

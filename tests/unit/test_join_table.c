@@ -32,7 +32,7 @@ static char *answer(const char *text)
 
 static struct join_table *table(size_t entries, size_t bytes, uint64_t ttl, unsigned targets)
 {
-	struct join_limits lim = { entries, bytes, ttl, targets };
+	struct join_limits lim = { entries, bytes, ttl, targets, 0 };
 	struct join_table *t;
 
 	freed = 0;
@@ -246,6 +246,50 @@ static void test_clear_on_shutdown_hands_back_every_entry(void **state)
 	assert_int_equal(freed, 3);
 }
 
+/* With expect_first, only a registered request's answers wait; the
+ * registration's info is freed with its entry. */
+static void test_expect_first_refuses_unknown_ids_and_keeps_the_registration(void **state)
+{
+	struct join_limits lim = { 16, 1 << 20, 5000, 4, 1 };
+	struct join_table *t;
+	struct join_entry *done = NULL;
+	char *a = answer("primary");
+
+	freed = 0;
+	fake_clock_set(1000);
+	t = join_table_new(&lim, fake_clock_now, free_answer);
+	assert_non_null(t);
+	assert_int_equal(join_put_primary_take(t, SLICE_LIT("nope"), a, 7, &done), JOIN_UNKNOWN_ID);
+	assert_int_equal(join_table_entries(t), 0);
+	assert_int_equal(join_expect_take(t, SLICE_LIT("r1"), 3, 0x5, answer("info"), 4),
+			 JOIN_WAITING);
+	/* the same id again: a second request, refused (the caller keeps it) */
+	{
+		char *again = answer("info2");
+
+		assert_int_equal(join_expect_take(t, SLICE_LIT("r1"), 3, 0x5, again, 5),
+				 JOIN_DUPLICATE);
+		free(again);
+	}
+	assert_int_equal(join_expect_take(t, SLICE_LIT("r2"), 3, 0, a, 1), JOIN_BAD_TARGET);
+	/* a shadow the request was not mirrored to, or of another generation */
+	assert_int_equal(join_put_shadow_take(t, SLICE_LIT("r1"), 3, 1, 0x5, a, 1, &done),
+			 JOIN_BAD_TARGET);
+	assert_int_equal(join_put_shadow_take(t, SLICE_LIT("r1"), 4, 0, 0x5, a, 1, &done),
+			 JOIN_GENERATION);
+	assert_int_equal(join_put_shadow_take(t, SLICE_LIT("r1"), 3, 0, 0x5, answer("s0"), 2, &done),
+			 JOIN_WAITING);
+	assert_int_equal(join_put_primary_take(t, SLICE_LIT("r1"), a, 7, &done), JOIN_WAITING);
+	assert_int_equal(join_put_shadow_take(t, SLICE_LIT("r1"), 3, 2, 0x5, answer("s2"), 2, &done),
+			 JOIN_COMPLETE);
+	assert_non_null(done);
+	assert_string_equal(done->info, "info");
+	assert_int_equal(join_table_bytes(t), 0);
+	join_entry_free(done);
+	assert_int_equal(freed, 4); /* info, primary, two shadows */
+	join_table_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +302,7 @@ int main(void)
 		cmocka_unit_test(test_duplicates_and_bad_targets_are_refused),
 		cmocka_unit_test(test_reload_keeps_generations_apart),
 		cmocka_unit_test(test_clear_on_shutdown_hands_back_every_entry),
+		cmocka_unit_test(test_expect_first_refuses_unknown_ids_and_keeps_the_registration),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

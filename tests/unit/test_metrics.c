@@ -360,6 +360,91 @@ static void test_latency_histogram_cumulative_with_sum_and_count(void **state)
 			     0) == 0);
 }
 
+/* Shadow verdicts: every result per target, the signed latency-delta
+ * histogram, and each join and diff-log counter wired to its own field. */
+static void test_compare_counters_equal_what_was_put_in(void **state)
+{
+	static const char *const results[] = { "match", "status", "headers", "body",
+					       "shadow_error", "not_comparable" };
+	struct fixture *f = *state;
+	struct target_stats *s = stats_registry_get(&f->reg, "v2");
+	struct verdict_stats v;
+	const struct prom_doc *d = &f->doc;
+	/* -2 s, -7 ms, 0 (the primary's time exactly), 3 ms, 5 s */
+	const int64_t delta_us[] = { -2000000, -7000, 0, 3000, 5000000 };
+	uint64_t x = 500;
+
+	memset(&v, 0, sizeof(v));
+	for (int r = 0; r < COMPARE_RESULT_COUNT; r++)
+		atomic_store(&s->compare[r], 7000 + (uint64_t)r);
+	for (size_t i = 0; i < sizeof(delta_us) / sizeof(delta_us[0]); i++)
+		target_stats_record_delta(s, delta_us[i]);
+	for (int k = 0; k < VERDICT_ITEM_KINDS; k++)
+		atomic_store(&v.inbox_dropped[k], 600 + (uint64_t)k);
+	atomic_store(&v.overflow_entries, x++);
+	atomic_store(&v.overflow_bytes, x++);
+	atomic_store(&v.timeouts, x++);
+	atomic_store(&v.unknown_id, x++);
+	atomic_store(&v.no_id, x++);
+	atomic_store(&v.invalid, x++);
+	atomic_store(&v.duplicates, x++);
+	atomic_store(&v.no_memory, x++);
+	atomic_store(&v.cleared, x++);
+	atomic_store(&v.entries, x++);
+	atomic_store(&v.bytes, x++);
+	atomic_store(&v.bytes_peak, x++);
+	f->view.verdicts = &v;
+	render_and_parse(f);
+	for (int r = 0; r < COMPARE_RESULT_COUNT; r++) {
+		assert_true(value_of(d, "spoa_mirror_compare_total", "target", "v2", "result",
+				     results[r]) == 7000 + r);
+		assert_true(value_of(d, "spoa_mirror_compare_total", "target", "canary", "result",
+				     results[r]) == 0);
+	}
+	assert_true(value_of(d, "spoa_mirror_compare_latency_delta_seconds_bucket", "target", "v2",
+			     "le", "-1") == 1);
+	assert_true(value_of(d, "spoa_mirror_compare_latency_delta_seconds_bucket", "target", "v2",
+			     "le", "-0.005") == 2);
+	assert_true(value_of(d, "spoa_mirror_compare_latency_delta_seconds_bucket", "target", "v2",
+			     "le", "0") == 3);
+	assert_true(value_of(d, "spoa_mirror_compare_latency_delta_seconds_bucket", "target", "v2",
+			     "le", "0.005") == 4);
+	assert_true(value_of(d, "spoa_mirror_compare_latency_delta_seconds_bucket", "target", "v2",
+			     "le", "1") == 4);
+	assert_true(value_of(d, "spoa_mirror_compare_latency_delta_seconds_bucket", "target", "v2",
+			     "le", "+Inf") == 5);
+	assert_true(value_of(d, "spoa_mirror_compare_latency_delta_seconds_count", "target", "v2",
+			     0, 0) == 5);
+	assert_true(value_of(d, "spoa_mirror_compare_latency_delta_seconds_sum", "target", "v2", 0,
+			     0) == 2.996);
+	assert_true(value_of(d, "spoa_mirror_compare_inbox_dropped_total", "kind", "request", 0,
+			     0) == 600);
+	assert_true(value_of(d, "spoa_mirror_compare_inbox_dropped_total", "kind", "primary", 0,
+			     0) == 601);
+	assert_true(value_of(d, "spoa_mirror_compare_inbox_dropped_total", "kind", "shadow", 0,
+			     0) == 602);
+	x = 500;
+	assert_true(value_of(d, "spoa_mirror_compare_join_overflow_total", "limit", "entries", 0,
+			     0) == x++);
+	assert_true(value_of(d, "spoa_mirror_compare_join_overflow_total", "limit", "bytes", 0,
+			     0) == x++);
+	assert_true(value_of(d, "spoa_mirror_compare_join_timeouts_total", 0, 0, 0, 0) == x++);
+	assert_true(value_of(d, "spoa_mirror_compare_unknown_id_total", 0, 0, 0, 0) == x++);
+	assert_true(value_of(d, "spoa_mirror_compare_no_id_total", 0, 0, 0, 0) == x++);
+	assert_true(value_of(d, "spoa_mirror_compare_invalid_total", 0, 0, 0, 0) == x++);
+	assert_true(value_of(d, "spoa_mirror_compare_duplicates_total", 0, 0, 0, 0) == x++);
+	assert_true(value_of(d, "spoa_mirror_compare_no_memory_total", 0, 0, 0, 0) == x++);
+	assert_true(value_of(d, "spoa_mirror_compare_cleared_total", 0, 0, 0, 0) == x++);
+	assert_true(value_of(d, "spoa_mirror_compare_join_entries", 0, 0, 0, 0) == x++);
+	assert_true(value_of(d, "spoa_mirror_compare_join_bytes", 0, 0, 0, 0) == x++);
+	assert_true(value_of(d, "spoa_mirror_compare_join_bytes_peak", 0, 0, 0, 0) == x++);
+	/* no diff log: its counters are there, at zero */
+	assert_true(value_of(d, "spoa_mirror_diff_log_lines_total", 0, 0, 0, 0) == 0);
+	assert_true(value_of(d, "spoa_mirror_diff_log_suppressed_total", 0, 0, 0, 0) == 0);
+	assert_true(value_of(d, "spoa_mirror_diff_log_write_errors_total", 0, 0, 0, 0) == 0);
+	f->view.verdicts = NULL;
+}
+
 static void test_label_values_escaped_and_read_back(void **state)
 {
 	struct fixture *f = *state;
@@ -466,6 +551,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_label_values_escaped_and_read_back, setup,
 						teardown),
 		cmocka_unit_test(test_null_parts_render_zeros_and_no_targets),
+		cmocka_unit_test_setup_teardown(test_compare_counters_equal_what_was_put_in, setup,
+						teardown),
 		cmocka_unit_test(test_strict_parser_rejects_malformed_pages),
 	};
 

@@ -4,6 +4,7 @@
  * admitted the way the SPOP thread does it: request_new, target_admit per
  * target, a budget charge, then replay_pool_submit_take. */
 #include <setjmp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <stdarg.h>
@@ -32,6 +33,7 @@
 #include "replay.h"
 #include "replay_log.h"
 #include "request.h"
+#include "shadow_answer.h"
 #include "target.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -55,6 +57,9 @@ struct fx {
 	struct replay_settings settings;
 	struct queue_budget budget;
 	struct http_recorder *rec[2];
+	/* shadow verdicts: requests carry this id and capture these targets */
+	const char *unique_id;
+	uint32_t compare_mask;
 };
 
 struct spec {
@@ -153,6 +158,7 @@ static unsigned mirror_with_set(struct fx *f, struct target_set *set, const stru
 		.version = SLICE_LIT("1.1"),
 		.body = slice_make(q->body ? q->body : "", q->body_len),
 		.client = slice_from_cstr(q->client ? q->client : "192.0.2.10"),
+		.unique_id = slice_from_cstr(f->unique_id ? f->unique_id : ""),
 		.headers = &list,
 	};
 	struct admit_input in;
@@ -189,6 +195,7 @@ static unsigned mirror_with_set(struct fx *f, struct target_set *set, const stru
 	r->set = set;
 	target_set_ref(set);
 	r->target_mask = mask;
+	r->compare_mask = mask & f->compare_mask;
 	atomic_store(&r->pending, n);
 	replay_pool_submit_take(f->pool, r);
 	return n;
@@ -710,6 +717,69 @@ static void test_replay_answer_status_classes_counted_as_mirrored(void **state)
 	assert_int_equal(stat_get(&s->mirrored), 3);
 	assert_int_equal(stat_get(&s->outcome[OUTCOME_5XX]), 3);
 	assert_int_equal(stat_get(&s->failed), 0);
+	fx_free(f);
+}
+
+/* Answers the workers hand to the verdict thread, captured. */
+static struct {
+	pthread_mutex_t lock;
+	struct shadow_answer *got[8];
+	unsigned n;
+} answers = { PTHREAD_MUTEX_INITIALIZER, { 0 }, 0 };
+
+static void capture_answer(void *arg, struct verdict_item *it)
+{
+	pthread_mutex_lock(&answers.lock);
+	assert_int_equal(it->kind, VERDICT_ITEM_SHADOW);
+	if (answers.n < 8)
+		answers.got[answers.n++] = (struct shadow_answer *)it;
+	else
+		verdict_item_free(it);
+	pthread_mutex_unlock(&answers.lock);
+}
+
+/* A target that compares gets its answer captured (status, headers,
+ * body) and posted with the request's id; one that does not, nothing;
+ * a shadow that does not answer posts status 0. */
+static void test_replay_answers_captured_for_targets_that_compare(void **state)
+{
+	struct fx *f = fx_new();
+	struct http_recorder *rec = fx_recorder(f, 0, &(struct recorder_options){ .status = 404 });
+	struct shadow_answer *a;
+
+	answers.n = 0;
+	fx_target(f, "cmp", recorder_url(rec, ""))->compare = VERDICT_LEVEL_BODY;
+	fx_target(f, "plain", recorder_url(rec, ""));
+	fx_target(f, "dead", "http://127.0.0.1:1")->compare = VERDICT_LEVEL_STATUS;
+	f->settings.answer = capture_answer;
+	f->unique_id = "req-1";
+	f->compare_mask = 0x5;
+	fx_go(f);
+	assert_int_equal(mirror(f, &(struct spec){ "GET", "/x", NULL, 0, NULL, NULL }), 3);
+	assert_true(fx_wait_idle(f, 5000));
+	assert_true(recorder_wait(rec, 2, 5000));
+	pthread_mutex_lock(&answers.lock);
+	assert_int_equal(answers.n, 2);
+	for (unsigned i = 0; i < 2; i++) {
+		a = answers.got[i];
+		assert_true(slice_eq_cstr(a->id, "req-1"));
+		assert_int_equal(a->expected, 0x5);
+		assert_int_equal(a->generation, f->set->generation);
+		if (a->target == 0) {
+			assert_int_equal(a->answer.status, 404);
+			assert_int_equal(a->answer.nheaders, 1);
+			assert_true(slice_eq_cstr(a->answer.headers[0].name, "Content-Length"));
+			assert_int_equal(a->answer.body.len, 2);
+			assert_memory_equal(a->answer.body.ptr, "ok", 2);
+			assert_int_equal(a->answer.body_state, VERDICT_BODY_COMPLETE);
+		} else {
+			assert_int_equal(a->target, 2);
+			assert_int_equal(a->answer.status, 0); /* connection refused */
+		}
+		verdict_item_free(&a->item);
+	}
+	answers.n = 0;
+	pthread_mutex_unlock(&answers.lock);
 	fx_free(f);
 }
 
@@ -1321,6 +1391,7 @@ int main(void)
 		cmocka_unit_test(test_replay_connection_refused_counted_as_connect_error),
 		cmocka_unit_test(test_replay_timeout_counted),
 		cmocka_unit_test(test_replay_answer_status_classes_counted_as_mirrored),
+		cmocka_unit_test(test_replay_answers_captured_for_targets_that_compare),
 		cmocka_unit_test(test_replay_invalid_method_counted_failed_other),
 		cmocka_unit_test(test_replay_stop_drains_inflight_mirrors),
 		cmocka_unit_test(test_replay_stop_aborts_after_drain_timeout),

@@ -1,0 +1,204 @@
+/* The primary's answer: message arguments -> one owned allocation. */
+#include "response.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum field_id { F_ID, F_STATUS, F_HEADERS, F_BODY, F_DECLARED_LENGTH, F_TIME, F_UNKNOWN };
+
+#define ARG(n, id) { n, sizeof(n) - 1, id }
+static const struct {
+	const char *name;
+	size_t len;
+	enum field_id id;
+} arg_names[] = {
+	ARG("id", F_ID),		ARG("unique-id", F_ID),
+	ARG("unique_id", F_ID),		ARG("status", F_STATUS),
+	ARG("headers", F_HEADERS),	ARG("hdrs", F_HEADERS),
+	ARG("body", F_BODY),		ARG("body_len", F_DECLARED_LENGTH),
+	ARG("body_size", F_DECLARED_LENGTH), ARG("time", F_TIME),
+	ARG("res_time", F_TIME),	ARG("timer_hdr", F_TIME),
+};
+#undef ARG
+
+static enum field_id field_of(struct slice name)
+{
+	for (size_t i = 0; i < sizeof(arg_names) / sizeof(arg_names[0]); i++)
+		if (name.len == arg_names[i].len && !memcmp(name.ptr, arg_names[i].name, name.len))
+			return arg_names[i].id;
+	return F_UNKNOWN;
+}
+
+static bool is_text(const struct spop_value *v)
+{
+	return v->type == SPOP_T_STRING || v->type == SPOP_T_BINARY;
+}
+
+/* HAProxy sends `status` as an integer; a string of three digits is
+ * accepted too (str(...) in a hand-written configuration). */
+static int status_of(const struct spop_value *v)
+{
+	uint64_t n = 0;
+
+	if (v->type == SPOP_T_STRING && v->u.str.len == 3) {
+		for (size_t i = 0; i < 3; i++) {
+			if (v->u.str.ptr[i] < '0' || v->u.str.ptr[i] > '9')
+				return 0;
+			n = n * 10 + (uint64_t)(v->u.str.ptr[i] - '0');
+		}
+	} else if (!spop_value_as_u64(v, &n)) {
+		return 0;
+	}
+	return n >= 100 && n <= 999 ? (int)n : 0;
+}
+
+int response_extract(const struct spop_message *m, struct response_fields *f,
+		     struct header_list *h)
+{
+	memset(f, 0, sizeof(*f));
+	h->count = 0;
+	for (unsigned i = 0; i < m->nb_args; i++) {
+		const struct spop_value *v = &m->args[i].value;
+
+		switch (field_of(m->args[i].name)) {
+		case F_ID:
+			if (is_text(v))
+				f->id = v->u.str;
+			break;
+		case F_STATUS:
+			f->status = status_of(v);
+			break;
+		case F_HEADERS:
+			if (is_text(v)) {
+				f->headers = v->u.str;
+				f->headers_binary = v->type == SPOP_T_BINARY;
+			}
+			break;
+		case F_BODY:
+			if (is_text(v))
+				f->body = v->u.str;
+			break;
+		case F_DECLARED_LENGTH:
+			f->has_declared_length = spop_value_as_u64(v, &f->declared_length);
+			break;
+		case F_TIME:
+			/* HAProxy gives -1 when the timer never started */
+			f->has_time = spop_value_as_u64(v, &f->time_ms);
+			break;
+		case F_UNKNOWN:
+			break;
+		}
+	}
+	if (f->id.len == 0)
+		return RESPONSE_NO_ID;
+	if (f->status == 0)
+		return RESPONSE_NO_STATUS;
+	if (f->headers.len) {
+		int rc = f->headers_binary ? headers_decode_bin(f->headers, h)
+					   : headers_decode_text(f->headers, h);
+		if (rc != SPOP_OK)
+			return rc;
+	}
+	return RESPONSE_OK;
+}
+
+const char *response_strerror(int rc)
+{
+	switch (rc) {
+	case RESPONSE_OK:
+		return "ok";
+	case RESPONSE_NO_ID:
+		return "response message without id (unique-id)";
+	case RESPONSE_NO_STATUS:
+		return "response message without a status in 100..999";
+	default:
+		return spop_strerror(rc);
+	}
+}
+
+bool answer_content_length(const struct http_header *h, size_t n, uint64_t *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v = 0;
+
+		if (!slice_case_eq_cstr(h[i].name, "content-length"))
+			continue;
+		if (h[i].value.len == 0 || h[i].value.len > 19)
+			return false;
+		for (size_t k = 0; k < h[i].value.len; k++) {
+			char c = h[i].value.ptr[k];
+
+			if (c < '0' || c > '9')
+				return false;
+			v = v * 10 + (uint64_t)(c - '0');
+		}
+		*out = v;
+		return true;
+	}
+	return false;
+}
+
+void answer_body_settle(struct verdict_answer *a, bool has_declared, uint64_t declared,
+			bool head)
+{
+	if (a->body_state != VERDICT_BODY_COMPLETE || !has_declared || head)
+		return;
+	if (a->status < 200 || a->status == 204 || a->status == 304)
+		return;
+	if (declared > a->body.len)
+		a->body_state = VERDICT_BODY_PARTIAL;
+}
+
+static struct slice copy_out(char **cursor, struct slice s)
+{
+	struct slice out = { *cursor, s.len };
+
+	if (s.len)
+		memcpy(*cursor, s.ptr, s.len);
+	*cursor += s.len;
+	return out;
+}
+
+struct primary_answer *primary_answer_new(const struct response_fields *f,
+					  const struct header_list *h)
+{
+	size_t size = sizeof(struct primary_answer) + h->count * sizeof(struct http_header) +
+		      f->id.len + f->body.len;
+	struct primary_answer *p;
+	char *cursor;
+
+	for (size_t i = 0; i < h->count; i++)
+		size += h->items[i].name.len + h->items[i].value.len;
+	p = malloc(size);
+	if (!p)
+		return NULL;
+	memset(p, 0, sizeof(*p));
+	p->item.kind = VERDICT_ITEM_PRIMARY;
+	p->item.bytes = size;
+	cursor = (char *)(p->headers + h->count);
+	p->id = copy_out(&cursor, f->id);
+	p->n_headers = h->count;
+	for (size_t i = 0; i < h->count; i++) {
+		p->headers[i].name = copy_out(&cursor, h->items[i].name);
+		p->headers[i].value = copy_out(&cursor, h->items[i].value);
+	}
+	p->has_time = f->has_time;
+	p->time_us = f->time_ms * 1000;
+	p->has_declared_length = f->has_declared_length ||
+				 answer_content_length(p->headers, p->n_headers, &p->declared_length);
+	if (f->has_declared_length)
+		p->declared_length = f->declared_length;
+	p->answer = (struct verdict_answer){
+		.status = f->status,
+		.headers = p->headers,
+		.nheaders = p->n_headers,
+		.body = copy_out(&cursor, f->body),
+		.body_state = VERDICT_BODY_COMPLETE,
+	};
+	return p;
+}
+
+void primary_answer_free(struct primary_answer *p)
+{
+	free(p);
+}

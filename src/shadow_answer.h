@@ -1,0 +1,78 @@
+/* The shadow's answer, for targets that compare: captured from libcurl's
+ * header and write callbacks while the transfer runs (status line, header
+ * lines, body up to compare-body-max, a digest and the length of all of
+ * it), then made into one owned allocation for the verdict thread. Knows
+ * no curl: the replay transfer feeds it bytes. */
+#ifndef SPOA_MIRROR_SHADOW_ANSWER_H
+#define SPOA_MIRROR_SHADOW_ANSWER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "headers.h"
+#include "slice.h"
+#include "verdict.h"
+#include "verdict_item.h"
+
+/* Header bytes kept per answer; beyond, the answer is not comparable
+ * (HAProxy's own limit for a whole header block is tune.bufsize, 16 KiB). */
+#define SHADOW_ANSWER_HEADERS_MAX (64 * 1024)
+/* Header lines decoded per answer (HAProxy's default is 101). */
+#define SHADOW_ANSWER_MAX_HEADERS 256
+
+/* One transfer's capture, reused with the transfer. */
+struct shadow_capture {
+	size_t body_max;
+	char *head;        /* header lines of the last (final) response */
+	size_t head_len, head_cap;
+	char *body;        /* up to body_max bytes */
+	size_t body_len, body_cap;
+	uint64_t body_total;
+	uint64_t digest;
+	bool overflow;     /* headers over their cap or out of memory */
+};
+
+/* Starts a capture (buffers kept from the last one). */
+void shadow_capture_begin(struct shadow_capture *c, size_t body_max);
+/* One header line as libcurl gives it (CRLF included). A status line
+ * starts the header block again: interim answers (100 Continue) are not
+ * the answer. Returns len (never fails the transfer). */
+size_t shadow_capture_header(struct shadow_capture *c, const char *line, size_t len);
+/* Body bytes: kept up to body_max, digested all. Returns len. */
+size_t shadow_capture_body(struct shadow_capture *c, const char *buf, size_t len);
+/* Frees the buffers (transfer destroyed). */
+void shadow_capture_free(struct shadow_capture *c);
+
+struct shadow_answer {
+	struct verdict_item item;
+	struct slice id;
+	uint64_t generation; /* of the target set */
+	unsigned target;     /* index in that set */
+	uint64_t expected;   /* the request's compare-on targets */
+	uint64_t latency_us;
+	struct verdict_answer answer; /* views into this allocation */
+	size_t n_headers;
+	struct http_header headers[];
+};
+
+/* Who the answer is for. */
+struct shadow_answer_key {
+	struct slice id;
+	uint64_t generation;
+	unsigned target;
+	uint64_t expected;
+	uint64_t latency_us;
+	bool head; /* HEAD request: a Content-Length without body is complete */
+};
+
+/* The captured answer with `status` (0: no answer, a shadow_error) as one
+ * allocation; `complete` is false when the transfer failed after the
+ * status (cut, timed out in the body): then the body is PARTIAL. NULL when
+ * out of memory. */
+struct shadow_answer *shadow_answer_new(const struct shadow_capture *c,
+					const struct shadow_answer_key *k, int status,
+					bool complete);
+void shadow_answer_free(struct shadow_answer *a);
+
+#endif
