@@ -58,6 +58,10 @@ static const char page_tail[] =
 	"<script>\n"
 	"'use strict';\n"
 	"(function () {\n"
+	/* any uncaught error, now or after a refresh, marks the page */
+	"window.addEventListener('error', function (e) {\n"
+	"  document.body.dataset.error = String(e.message || e);\n"
+	"});\n"
 	"var RESULTS = ['match', 'status', 'headers', 'body', 'shadow_error', 'not_comparable'];\n"
 	"var DIFFS = ['status', 'headers', 'body'];\n"
 	/* every report text goes through textContent: never parsed as HTML */

@@ -19,11 +19,12 @@
  * the configuration, so this only bounds a pathological one. */
 #define DIFF_LOG_BUCKETS 64
 #define DIFF_LOG_NAME_MAX 63 /* bytes of a target name kept with its bucket */
+#define LINE_CREDIT UINT64_C(1000000) /* a bucket's credit for one line */
 
 struct bucket {
 	uint64_t name_hash; /* of the whole name; 0 = free */
 	char name[DIFF_LOG_NAME_MAX + 1];
-	double tokens;
+	uint64_t credit;  /* in millionths of a line: exact, whatever the rate */
 	uint64_t last_ms; /* last refill, log_now_ms() */
 };
 
@@ -32,8 +33,8 @@ struct diff_log {
 	int reopen_flags;
 	int fd;
 	bool bodies;
-	double rate;
-	double burst;
+	uint64_t refill_per_ms; /* credit gained per ms; 0 = unlimited */
+	uint64_t credit_max;	/* the burst, in credit */
 	size_t body_max;
 	struct strbuf line; /* checked; reused for every line */
 	struct bucket buckets[DIFF_LOG_BUCKETS];
@@ -89,8 +90,13 @@ struct diff_log *diff_log_open(const struct diff_log_settings *s, char *err, siz
 	/* a reopen after rotation appends, whatever the first open did */
 	dl->reopen_flags = (flags & ~O_TRUNC) | O_APPEND;
 	dl->bodies = s->bodies;
-	dl->rate = s->lines_per_s > 0 ? s->lines_per_s : 0;
-	dl->burst = s->burst ? s->burst : 1;
+	if (s->lines_per_s > 0) {
+		double per_ms = s->lines_per_s * (double)(LINE_CREDIT / 1000);
+
+		/* beyond a million lines per second is as good as unlimited */
+		dl->refill_per_ms = per_ms < 1 ? 1 : per_ms > 1e9 ? 1000000000u : (uint64_t)per_ms;
+	}
+	dl->credit_max = (uint64_t)(s->burst ? s->burst : 1) * LINE_CREDIT;
 	dl->body_max = s->body_max;
 	dl->line = (struct strbuf)STRBUF_INIT_CHECKED;
 	return dl;
@@ -166,7 +172,7 @@ static struct bucket *bucket_for(struct diff_log *dl, const char *name, uint64_t
 	}
 	victim->name_hash = h;
 	snprintf(victim->name, sizeof(victim->name), "%s", name);
-	victim->tokens = dl->burst;
+	victim->credit = dl->credit_max;
 	victim->last_ms = now;
 	return victim;
 }
@@ -177,19 +183,23 @@ static bool take_token(struct diff_log *dl, const char *target)
 	uint64_t now;
 	struct bucket *b;
 
-	if (dl->rate <= 0)
+	if (!dl->refill_per_ms)
 		return true;
 	now = log_now_ms();
 	b = bucket_for(dl, target ? target : "", now);
 	if (now > b->last_ms) {
-		b->tokens += (double)(now - b->last_ms) * dl->rate / 1000.0;
-		if (b->tokens > dl->burst)
-			b->tokens = dl->burst;
+		uint64_t gap = now - b->last_ms;
+
+		/* a gap long enough to fill any bucket is not multiplied */
+		if (gap >= dl->credit_max / dl->refill_per_ms + 1)
+			b->credit = dl->credit_max;
+		else if ((b->credit += gap * dl->refill_per_ms) > dl->credit_max)
+			b->credit = dl->credit_max;
 	}
 	b->last_ms = now;
-	if (b->tokens < 1.0)
+	if (b->credit < LINE_CREDIT)
 		return false;
-	b->tokens -= 1.0;
+	b->credit -= LINE_CREDIT;
 	return true;
 }
 

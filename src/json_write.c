@@ -50,6 +50,10 @@ void json_write_string(struct strbuf *out, const void *bytes, size_t len, unsign
 	size_t run = 0; /* bytes[i - run, i) pass through unchanged */
 	size_t i = 0;
 
+	if (!len) { /* bytes may be NULL then */
+		strbuf_append(out, "\"\"", 2);
+		return;
+	}
 	strbuf_append(out, "\"", 1);
 	while (i < len) {
 		unsigned char c = p[i];
