@@ -44,11 +44,11 @@ def test_request_and_response_messages_share_the_id_and_carry_the_answer(world):
         assert t["uri"] == path
         assert t["request"] == ["recorder"] and t["response"] == ["recorder"]
         req, res = t["args"]["mirror-request"], t["args"]["mirror-response"]
-        assert list(req) == ["id", "method", "uri", "version", "headers", "body", "src"]
+        assert list(req) == ["unique-id", "method", "uri", "version", "headers", "body", "src"]
         # status and headers only: no body in this variant
-        assert list(res) == ["id", "status", "headers", "time"]
+        assert list(res) == ["unique-id", "status", "headers", "time"]
         # unique-id-format: %{+X}o %ci:%cp_%fi:%fp_%Ts_%rt:%pid
-        assert req["id"] == res["id"] and req["id"].startswith("7F000001:")
+        assert req["unique-id"] == res["unique-id"] and req["unique-id"].startswith("7F000001:")
         assert res["status"] == 200
         assert b"\x0ccontent-type\x10application/json" in res["headers"]
         assert res["headers"].endswith(b"\x00\x00")
@@ -56,7 +56,7 @@ def test_request_and_response_messages_share_the_id_and_carry_the_answer(world):
         assert isinstance(res["time"], int) and 0 <= res["time"] < 5000, res["time"]
         length = str(len(body)).encode()
         assert b"\x0econtent-length" + bytes([len(length)]) + length in res["headers"]
-    ids = [t["args"]["mirror-request"]["id"] for t in tx]
+    ids = [t["args"]["mirror-request"]["unique-id"] for t in tx]
     assert ids[0] != ids[1]
     assert rec.errors() == []
 
@@ -89,7 +89,7 @@ def test_body_variant_waits_for_the_whole_body(world):
     assert [t["uri"] for t in tx] == ["/api/v1/big/same", "/api/v1/slow-body/1",
                                       "/api/v1/users/1"]
     got = {t["uri"]: t["args"]["mirror-response"] for t in tx}
-    assert list(got["/api/v1/users/1"]) == ["id", "status", "headers", "body", "time"]
+    assert list(got["/api/v1/users/1"]) == ["unique-id", "status", "headers", "body", "time"]
     assert got["/api/v1/slow-body/1"]["body"] == answers[0].body and len(answers[0].body) > 2000
     assert got["/api/v1/big/same"]["body"] == answers[1].body and len(answers[1].body) == 65536
     assert got["/api/v1/users/1"]["body"] == answers[2].body

@@ -237,11 +237,11 @@ def test_compare_spoe_file_is_the_plain_one_plus_id_and_response_group(fam):
     assert removed == ["args " + req]
     assert added == [
         "groups mirror-response",
-        "args id=unique-id " + req,
+        "args unique-id=unique-id " + req,
         "spoe-group mirror-response",
         "messages mirror-response",
         "spoe-message mirror-response",
-        "args id=unique-id status=status headers=res.hdrs_bin " + RESPONSE_ARGS[fam],
+        "args unique-id=unique-id status=status headers=res.hdrs_bin " + RESPONSE_ARGS[fam],
     ]
     # sent from the http-response rules, never on the event that fires
     # before wait-for-body
@@ -252,7 +252,7 @@ def test_compare_spoe_file_is_the_plain_one_plus_id_and_response_group(fam):
 def test_compare_body_spoe_file_only_adds_the_body(fam):
     _, spoe, spoe_body = haproxy.compare_config_paths(fam)
     removed, added = diff_directives(spoe, spoe_body)
-    args = "args id=unique-id status=status headers=res.hdrs_bin "
+    args = "args unique-id=unique-id status=status headers=res.hdrs_bin "
     assert removed == [args + RESPONSE_ARGS[fam]]
     assert added == [args + "body=res.body " + RESPONSE_ARGS[fam]]
 
@@ -261,5 +261,5 @@ def test_compare_3_1_spoe_files_are_the_2_x_ones_without_deprecated_keywords():
     for old, new in zip(haproxy.COMPARE_FAMILIES["2.x"][1:], haproxy.COMPARE_FAMILIES["3.1"][1:]):
         removed, added = diff_directives(repo(old), repo(new))
         assert [d for d in removed if not d.startswith(DEPRECATED_IN_3_1)] == \
-            [d for d in removed if "args id=unique-id status=status" in d]
+            [d for d in removed if "args unique-id=unique-id status=status" in d]
         assert len(added) == 1 and added[0].endswith(RESPONSE_ARGS["3.1"])

@@ -65,14 +65,14 @@ class SpoaRecorder:
 
 
 def transactions(recorders, request="mirror-request", response="mirror-response"):
-    """The messages of several recorders joined by their `id` argument, as
+    """The messages of several recorders joined by their `unique-id` argument, as
     the agent joins them: {id: {"uri": .., "request": [recorder names],
     "response": [recorder names], "args": {message name: args}}}."""
     out = {}
     for rec in recorders:
         for name, args in rec.messages():
             a = dict(args)
-            t = out.setdefault(a.get("id"), {"uri": None, "request": [], "response": [],
+            t = out.setdefault(a.get("unique-id"), {"uri": None, "request": [], "response": [],
                                              "args": {}})
             if name == request:
                 t["request"].append(rec.name)
