@@ -31,9 +31,11 @@ int verdict_header_ignored(struct slice name, const struct verdict_rules *rules)
 	for (size_t i = 0; i < sizeof(ignored_by_default) / sizeof(ignored_by_default[0]); i++)
 		if (name_is(name, ignored_by_default[i]))
 			return 1;
-	/* bodies compared say more than their lengths; otherwise the length
-	 * of a body that may rightly differ (a timestamp) is noise */
-	if (rules->level < VERDICT_LEVEL_BODY && name_is(name, "content-length"))
+	/* never a header difference: below the body level the length of a
+	 * body that may rightly differ (a timestamp) is noise; at it, the
+	 * bodies decide, and two equal JSON documents spaced differently
+	 * (or one chunked, one not) have different lengths */
+	if (name_is(name, "content-length"))
 		return 1;
 	for (size_t i = 0; i < rules->nignore_headers; i++)
 		if (slice_case_eq(name, rules->ignore_headers[i]))

@@ -86,8 +86,8 @@ enum verdict_result verdict_compare(const struct verdict_answer *a,
 				    const struct verdict_rules *rules, struct verdict *out);
 
 /* Whether a header name is left out of comparison at this level by the
- * defaults (volatile, request-id and hop-by-hop headers; Content-Length
- * below the body level) or the target's list. */
+ * defaults (volatile, request-id and hop-by-hop headers; Content-Length,
+ * whose bodies decide) or the target's list. */
 int verdict_header_ignored(struct slice name, const struct verdict_rules *rules);
 
 /* application/json or any type ending in +json, parameters ignored. */
