@@ -3,6 +3,7 @@
 primary and the shadow answer alike on most endpoints and differ on purpose
 on a few, so the agent's verdicts can be checked against a known list.
 
+`?delay=S` makes the primary wait S seconds before answering any of them.
 Every answer carries a Date and an X-Request-Id that differ between the two
 flavours and from one answer to the next: noise the agent must ignore.
 
@@ -111,8 +112,10 @@ class Handler(socketserver.StreamRequestHandler):
                 return
             except (ConnectionError, socket.timeout):
                 return
-            path = target.partition("?")[0]
+            path, _, query = target.partition("?")
             status, ctype, body, body_delay = respond(srv.shadow, path)
+            if not srv.shadow and query.startswith("delay="):
+                time.sleep(float(query[6:]))  # the primary is slow to answer
             if srv.shadow and path == "/api/v1/hang":
                 time.sleep(srv.hang)
             # Noise: a Date a day apart between the flavours, an id per answer.
