@@ -16,13 +16,15 @@ from harness import haproxy
 from harness.client import Client
 from harness.recorder import SpoaRecorder, wait_transactions
 
+from test_spoe_messages import variant
+
 N = 200
 
 
-def start(world):
+def start(world, cfg=None):
     primary = world.api_origin("primary")
     rec1, rec2 = world.recorder("rec1"), world.recorder("rec2")
-    proxy = world.haproxy(primary, [rec1, rec2], cfg=haproxy.compare_config_paths()[0],
+    proxy = world.haproxy(primary, [rec1, rec2], cfg=cfg or haproxy.compare_config_paths()[0],
                           env=haproxy.compare_env(False))
     return rec1, rec2, proxy
 
@@ -63,6 +65,26 @@ def test_both_messages_of_every_transaction_reach_one_agent(world, concurrency):
         haproxy.version()[2], N, concurrency, dict(where)))
     assert where == {("rec1", "rec1"): N}
     assert rec1.errors() == [] and rec2.errors() == []
+
+
+@pytest.mark.parametrize("concurrency", [1, 16], ids=["sequential", "concurrent"])
+def test_roundrobin_agents_split_transactions(world, concurrency):
+    # The measurement behind the arrangement: the same config with both
+    # agents active. Seen (4 runs of 200): HAProxy 3.4 put both messages on
+    # one agent for 0 sequential and 90-104 concurrent transactions, 2.6
+    # for 200 sequential and 195-199 concurrent.
+    cfg = variant(world, haproxy.compare_config_paths()[0], "roundrobin.cfg",
+                  " on-marked-up shutdown-backup-sessions\n", "\n")
+    cfg = variant(world, cfg, "roundrobin.cfg", " rise 2 backup\n", " rise 2\n")
+    rec1, rec2, proxy = start(world, cfg=cfg)
+    send(proxy, "/api/v1/users", N, concurrency)
+    where = placement([rec1, rec2], "/api/v1/users", N)
+    whole = sum(n for (req, res), n in where.items() if req == res)
+    print("HAProxy %s, roundrobin, %d transactions, concurrency %d: %d on one agent, %s" % (
+        haproxy.version()[2], N, concurrency, whole, dict(where)))
+    assert sum(where.values()) == N
+    if haproxy.family() == "3.1" and concurrency == 1:
+        assert whole == 0  # every one split: why one agent must be a backup
 
 
 def test_failover_moves_whole_transactions_and_back(world):
