@@ -37,7 +37,7 @@ import threading
 import time
 import uuid
 
-from backend import BadRequest, MAX_BODY_BYTES, header, read_chunked, read_head
+from backend import BadRequest, read_body, read_head
 
 BIG = 64 * 1024
 SLOW_BODY_S = 0.3
@@ -99,13 +99,7 @@ class Handler(socketserver.StreamRequestHandler):
                 if head is None:
                     return
                 method, target, version, headers = head
-                if (header(headers, "transfer-encoding") or "").lower() == "chunked":
-                    read_chunked(self.rfile)
-                else:
-                    length = int(header(headers, "content-length") or 0)
-                    if length < 0 or length > MAX_BODY_BYTES:
-                        raise BadRequest("bad content-length %d" % length)
-                    self.rfile.read(length)
+                read_body(self.rfile, headers)
             except (BadRequest, ValueError):
                 self.wfile.write(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n"
                                  b"connection: close\r\n\r\n")
