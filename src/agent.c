@@ -275,7 +275,8 @@ static int verdicts_start(struct agent *a, char *err, size_t errlen)
 			return -1;
 	}
 	vs.outputs = (struct verdict_outputs){ .diff_log = a->diff_log,
-					       .report = a->compare_report };
+					       .report = a->compare_report,
+					       .log_interval_ms = a->cfg.monitor_interval_ms };
 	a->verdicts = verdict_worker_start(&vs, err, errlen);
 	return a->verdicts ? 0 : -1;
 }

@@ -50,6 +50,7 @@ struct example {
 
 struct endpoint {
 	uint64_t hash; /* of key; 0 = free slot */
+	size_t key_len; /* bytes from the wire: may hold a NUL */
 	char key[PATH_NORM_MAX + 1];
 	uint64_t differences;
 	uint64_t by_result[N_RESULTS];
@@ -104,16 +105,9 @@ void compare_report_free(struct compare_report *r)
 
 static uint64_t hash_bytes(const char *p, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = verdict_digest_update(VERDICT_DIGEST_INIT, p, n);
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * 0x100000001b3ull;
-	return h ? h : 1;
-}
-
-static bool is_difference(enum verdict_result r)
-{
-	return r == VERDICT_STATUS || r == VERDICT_HEADERS || r == VERDICT_BODY;
+	return h ? h : 1; /* 0 marks a free slot */
 }
 
 /* The target's report, made on its first record; NULL beyond the cap or
@@ -152,7 +146,7 @@ static struct endpoint *endpoint_for(struct compare_report *r, struct target_rep
 	for (size_t i = 0; i < t->n_endpoints; i++) {
 		struct endpoint *e = &t->endpoints[i];
 
-		if (e->hash == h && !strcmp(e->key, key))
+		if (e->hash == h && e->key_len == key_len && !memcmp(e->key, key, key_len))
 			return e;
 		if (!victim || e->differences < victim->differences ||
 		    (e->differences == victim->differences && e->last_seen < victim->last_seen))
@@ -167,6 +161,7 @@ static struct endpoint *endpoint_for(struct compare_report *r, struct target_rep
 	}
 	memset(victim, 0, sizeof(*victim));
 	victim->hash = h;
+	victim->key_len = key_len;
 	memcpy(victim->key, key, key_len + 1);
 	return victim;
 }
@@ -255,7 +250,7 @@ void compare_report_add(struct compare_report *r, const struct verdict_record *r
 	res = rec->verdict->result;
 	if ((unsigned)res >= N_RESULTS)
 		return;
-	difference = is_difference(res);
+	difference = verdict_result_is_difference(res);
 	/* outside the lock: the only costly step */
 	key_len = path_normalise(rec->method, rec->path, key);
 
@@ -353,7 +348,7 @@ static void target_json(struct strbuf *out, struct target_report *t, unsigned fl
 
 	for (int i = 0; i < N_RESULTS; i++) {
 		compared += t->totals[i];
-		if (is_difference((enum verdict_result)i))
+		if (verdict_result_is_difference((enum verdict_result)i))
 			different += t->totals[i];
 	}
 	strbuf_puts(out, "{\"name\":");
@@ -373,7 +368,7 @@ static void target_json(struct strbuf *out, struct target_report *t, unsigned fl
 		const struct endpoint *e = &t->endpoints[i];
 
 		strbuf_puts(out, i ? ",{\"endpoint\":" : "{\"endpoint\":");
-		json_write_cstr(out, e->key, flags);
+		json_write_string(out, e->key, e->key_len, flags);
 		strbuf_printf(out, ",\"differences\":%llu,\"by_result\":",
 			      (unsigned long long)e->differences);
 		counts(out, e->by_result);

@@ -20,12 +20,16 @@
 #define DIFF_LOG_BUCKETS 64
 #define DIFF_LOG_NAME_MAX 63 /* bytes of a target name kept with its bucket */
 #define LINE_CREDIT UINT64_C(1000000) /* a bucket's credit for one line */
+/* not world-readable: with diff-log-bodies the lines hold answers, which
+ * may carry personal data (an existing file keeps its mode) */
+#define DIFF_LOG_MODE 0640
 
 struct bucket {
 	uint64_t name_hash; /* of the whole name; 0 = free */
 	char name[DIFF_LOG_NAME_MAX + 1];
 	uint64_t credit;  /* in millionths of a line: exact, whatever the rate */
 	uint64_t last_ms; /* last refill, log_now_ms() */
+	uint64_t skipped; /* suppressed since this target's last line */
 };
 
 struct diff_log {
@@ -41,35 +45,13 @@ struct diff_log {
 	atomic_uint_fast64_t written, suppressed, write_errors;
 };
 
-/* [MODE:]FILE as log_open() reads it: a (append, the default) or w
- * (truncate), either case. Returns the path part or NULL. */
-static const char *parse_spec(const char *spec, int *flags)
-{
-	*flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC;
-	if (spec[0] && spec[1] == ':') {
-		switch (spec[0]) {
-		case 'a':
-		case 'A':
-			break;
-		case 'w':
-		case 'W':
-			*flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
-			break;
-		default:
-			return NULL;
-		}
-		spec += 2;
-	}
-	return spec[0] ? spec : NULL;
-}
-
 struct diff_log *diff_log_open(const struct diff_log_settings *s, char *err, size_t errlen)
 {
 	struct diff_log *dl;
 	const char *path;
 	int flags;
 
-	if (!s->path || !(path = parse_spec(s->path, &flags))) {
+	if (!s->path || !(path = log_spec_path(s->path, &flags))) {
 		snprintf(err, errlen, "diff-log '%s': expected [a:|w:]FILE",
 			 s->path ? s->path : "");
 		return NULL;
@@ -80,7 +62,7 @@ struct diff_log *diff_log_open(const struct diff_log_settings *s, char *err, siz
 		snprintf(err, errlen, "diff-log %s: out of memory", path);
 		return NULL;
 	}
-	dl->fd = open(path, flags, 0644);
+	dl->fd = open(path, flags, DIFF_LOG_MODE);
 	if (dl->fd < 0) {
 		snprintf(err, errlen, "diff-log %s: %s", path, strerror(errno));
 		free(dl->path);
@@ -104,7 +86,7 @@ struct diff_log *diff_log_open(const struct diff_log_settings *s, char *err, siz
 
 int diff_log_reopen(struct diff_log *dl)
 {
-	int fd = open(dl->path, dl->reopen_flags, 0644);
+	int fd = open(dl->path, dl->reopen_flags, DIFF_LOG_MODE);
 
 	if (fd < 0)
 		return -errno;
@@ -148,11 +130,9 @@ uint64_t diff_log_write_errors(const struct diff_log *dl)
 
 static uint64_t name_hash(const char *name)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = verdict_digest_update(VERDICT_DIGEST_INIT, name, strlen(name));
 
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		h = (h ^ *p) * 0x100000001b3ull;
-	return h ? h : 1;
+	return h ? h : 1; /* 0 marks a free bucket */
 }
 
 /* The target's bucket: found by name, else a free one, else the least
@@ -173,16 +153,19 @@ static struct bucket *bucket_for(struct diff_log *dl, const char *name, uint64_t
 	victim->name_hash = h;
 	snprintf(victim->name, sizeof(victim->name), "%s", name);
 	victim->credit = dl->credit_max;
+	victim->skipped = 0;
 	victim->last_ms = now;
 	return victim;
 }
 
-/* Takes one token from the target's bucket; false when it is empty. */
-static bool take_token(struct diff_log *dl, const char *target)
+/* Takes one line's credit from the target's bucket: false when it is
+ * short. *skipped gets the lines suppressed since the target's last one. */
+static bool take_credit(struct diff_log *dl, const char *target, uint64_t *skipped)
 {
 	uint64_t now;
 	struct bucket *b;
 
+	*skipped = 0;
 	if (!dl->refill_per_ms)
 		return true;
 	now = log_now_ms();
@@ -197,15 +180,14 @@ static bool take_token(struct diff_log *dl, const char *target)
 			b->credit = dl->credit_max;
 	}
 	b->last_ms = now;
-	if (b->credit < LINE_CREDIT)
+	if (b->credit < LINE_CREDIT) {
+		b->skipped++;
 		return false;
+	}
 	b->credit -= LINE_CREDIT;
+	*skipped = b->skipped;
+	b->skipped = 0;
 	return true;
-}
-
-static bool is_difference(enum verdict_result r)
-{
-	return r == VERDICT_STATUS || r == VERDICT_HEADERS || r == VERDICT_BODY;
 }
 
 /* Writes the whole line in one write(2); a short write (disk full) is a
@@ -222,15 +204,24 @@ static int write_line(int fd, const char *p, size_t n)
 
 int diff_log_write(struct diff_log *dl, const struct verdict_record *rec)
 {
-	if (!rec->verdict || !is_difference(rec->verdict->result))
+	uint64_t skipped;
+
+	if (!rec->verdict || !verdict_result_is_difference(rec->verdict->result))
 		return 0;
-	if (!take_token(dl, rec->target)) {
+	if (!take_credit(dl, rec->target, &skipped)) {
 		atomic_fetch_add_explicit(&dl->suppressed, 1, memory_order_relaxed);
 		return -1;
 	}
 	strbuf_reset(&dl->line);
 	dl->line.failed = false; /* a line too big before says nothing of this one */
 	diff_log_format(rec, dl->bodies, dl->body_max, &dl->line);
+	if (skipped && !dl->line.failed) {
+		/* the reader learns that this target's lines are missing before
+		 * this one: the count goes in before the closing "}\n" */
+		dl->line.len -= 2;
+		strbuf_printf(&dl->line, ",\"suppressed_before\":%llu}\n",
+			      (unsigned long long)skipped);
+	}
 	if (dl->line.failed || write_line(dl->fd, dl->line.data, dl->line.len) < 0) {
 		atomic_fetch_add_explicit(&dl->write_errors, 1, memory_order_relaxed);
 		return -2;
@@ -243,7 +234,10 @@ int diff_log_write(struct diff_log *dl, const struct verdict_record *rec)
 
 static void key(struct strbuf *out, const char *name)
 {
-	strbuf_printf(out, ",\"%s\":", name);
+	/* appends, not printf: a line has a dozen keys */
+	strbuf_append(out, ",\"", 2);
+	strbuf_puts(out, name);
+	strbuf_append(out, "\":", 2);
 }
 
 static void string_field(struct strbuf *out, const char *name, struct slice s)
@@ -262,6 +256,17 @@ static void value_or_null(struct strbuf *out, const char *name, const char *v, i
 		json_write_cstr(out, v, JSON_W_PLAIN);
 }
 
+/* Element i of a "headers" or "json" array: {KEY: name, primary, shadow}. */
+static void diff_entry(struct strbuf *out, unsigned i, const char *key, const char *name,
+		       const char *a, int a_absent, const char *b, int b_absent)
+{
+	strbuf_printf(out, "%s{\"%s\":", i ? "," : "", key);
+	json_write_cstr(out, name, JSON_W_PLAIN);
+	value_or_null(out, "primary", a, a_absent);
+	value_or_null(out, "shadow", b, b_absent);
+	strbuf_append(out, "}", 1);
+}
+
 static void header_diffs(struct strbuf *out, const struct verdict *v)
 {
 	unsigned n = v->nheader_diffs < VERDICT_MAX_HEADER_DIFFS ? v->nheader_diffs
@@ -274,11 +279,7 @@ static void header_diffs(struct strbuf *out, const struct verdict *v)
 	for (unsigned i = 0; i < n; i++) {
 		const struct verdict_header_diff *d = &v->header_diffs[i];
 
-		strbuf_puts(out, i ? ",{\"name\":" : "{\"name\":");
-		json_write_cstr(out, d->name, JSON_W_PLAIN);
-		value_or_null(out, "primary", d->a, d->a_absent);
-		value_or_null(out, "shadow", d->b, d->b_absent);
-		strbuf_append(out, "}", 1);
+		diff_entry(out, i, "name", d->name, d->a, d->a_absent, d->b, d->b_absent);
 	}
 	strbuf_append(out, "]", 1);
 	if (v->header_diffs_more)
@@ -297,11 +298,8 @@ static void body_diffs(struct strbuf *out, const struct verdict *v)
 		for (unsigned i = 0; i < n; i++) {
 			const struct json_cmp_diff *d = &j->diffs[i];
 
-			strbuf_puts(out, i ? ",{\"pointer\":" : "{\"pointer\":");
-			json_write_cstr(out, d->pointer, JSON_W_PLAIN);
-			value_or_null(out, "primary", d->a, d->a_absent);
-			value_or_null(out, "shadow", d->b, d->b_absent);
-			strbuf_append(out, "}", 1);
+			diff_entry(out, i, "pointer", d->pointer, d->a, d->a_absent, d->b,
+				   d->b_absent);
 		}
 		strbuf_append(out, "]", 1);
 		if (j->more)

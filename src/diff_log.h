@@ -28,7 +28,10 @@ struct diff_log *diff_log_open(const struct diff_log_settings *s, char *err, siz
  * difference or the target's rate is spent (then counted). Returns 1
  * written, 0 not a difference, -1 suppressed, -2 write failed (counted). */
 int diff_log_write(struct diff_log *dl, const struct verdict_record *rec);
-/* Reopens by path (logrotate); 0 or -errno, the old file kept on error. */
+/* Reopens by path (logrotate); 0 or -errno, the old file kept on error.
+ * Any thread (the SIGHUP handler's): the new file takes the old one's
+ * descriptor number in one dup3, so a line being written lands whole in
+ * one file or the other. */
 int diff_log_reopen(struct diff_log *dl);
 uint64_t diff_log_suppressed(const struct diff_log *dl);
 uint64_t diff_log_written(const struct diff_log *dl);
@@ -49,7 +52,10 @@ void diff_log_close(struct diff_log *dl);
  *   or body_offset (first differing byte) when compared as bytes,
  *   bodies {primary, primary_bytes, shadow, shadow_bytes} with `bodies`:
  *     at most body_max bytes of each, *_bytes the whole length,
- *   latency_delta_us when known. */
+ *   latency_delta_us when known.
+ * diff_log_write() adds suppressed_before (lines of this target suppressed
+ * since its previous line) when there were any. The file is created 0640:
+ * with bodies, the lines hold answers. */
 struct strbuf;
 void diff_log_format(const struct verdict_record *rec, bool bodies, size_t body_max,
 		     struct strbuf *out);

@@ -43,12 +43,9 @@ enum log_level log_get_level(void)
 	return (enum log_level)atomic_load_explicit(&current_level, memory_order_relaxed);
 }
 
-int log_open(const char *spec)
+const char *log_spec_path(const char *spec, int *open_flags)
 {
-	const char *path = spec;
-	int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC;
-	int fd;
-
+	*open_flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC;
 	if (spec[0] && spec[1] == ':') {
 		switch (spec[0]) {
 		case 'a':
@@ -56,14 +53,23 @@ int log_open(const char *spec)
 			break;
 		case 'w':
 		case 'W':
-			flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+			*open_flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
 			break;
 		default:
-			return -EINVAL;
+			return NULL;
 		}
-		path = spec + 2;
+		spec += 2;
 	}
-	if (!path[0] || strlen(path) >= sizeof(log_path))
+	return spec[0] ? spec : NULL;
+}
+
+int log_open(const char *spec)
+{
+	int flags;
+	const char *path = log_spec_path(spec, &flags);
+	int fd;
+
+	if (!path || strlen(path) >= sizeof(log_path))
 		return -EINVAL;
 	fd = open(path, flags, 0644);
 	if (fd < 0)

@@ -31,6 +31,10 @@ static inline bool log_enabled(enum log_level level)
  * (we always write whole lines, so they mean the same). Returns 0 or -errno;
  * on error the previous destination stays. */
 int log_open(const char *spec);
+/* The FILE part of such a spec and, in *open_flags, the open(2) flags its
+ * MODE asks for; NULL when MODE is unknown or FILE empty. Shared with the
+ * diff log, which takes the same syntax. */
+const char *log_spec_path(const char *spec, int *open_flags);
 /* Reopen the current file by its path (after logrotate moved it away: the
  * SIGHUP handler calls it); no-op on stderr. Returns 0 or -errno; on error
  * the old file stays. */

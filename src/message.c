@@ -17,12 +17,8 @@ enum field_id {
 };
 
 /* Lengths are stored so a lookup compares bytes only when they match. */
-#define ARG(n, id) { n, sizeof(n) - 1, id }
-static const struct {
-	const char *name;
-	size_t len;
-	enum field_id id;
-} arg_names[] = {
+#define ARG MESSAGE_ARG
+static const struct message_arg arg_names[] = {
 	ARG("method", F_METHOD),       ARG("arg_method", F_METHOD),
 	ARG("uri", F_URI),             ARG("url", F_URI),
 	ARG("path", F_URI),            ARG("pathq", F_URI),
@@ -45,17 +41,24 @@ static enum field_id field_of(const struct spop_arg *a, unsigned index)
 	if (a->name.len == 0)
 		return index < sizeof(positional) / sizeof(positional[0]) ? positional[index]
 									  : F_UNKNOWN;
-	for (size_t i = 0; i < sizeof(arg_names) / sizeof(arg_names[0]); i++)
-		if (a->name.len == arg_names[i].len &&
-		    !memcmp(a->name.ptr, arg_names[i].name, arg_names[i].len))
-			return arg_names[i].id;
-	return F_UNKNOWN;
+	return (enum field_id)message_arg_field(arg_names, sizeof(arg_names) / sizeof(arg_names[0]),
+						a->name, F_UNKNOWN);
 }
 
-static bool is_text(const struct spop_value *v)
+int message_arg_field(const struct message_arg *table, size_t n, struct slice name,
+		      int unknown)
+{
+	for (size_t i = 0; i < n; i++)
+		if (name.len == table[i].len && !memcmp(name.ptr, table[i].name, name.len))
+			return table[i].field;
+	return unknown;
+}
+
+bool message_value_is_text(const struct spop_value *v)
 {
 	return v->type == SPOP_T_STRING || v->type == SPOP_T_BINARY;
 }
+
 
 static void set_client(struct message_fields *f, const struct spop_value *v)
 {
@@ -80,25 +83,25 @@ int message_extract(const struct spop_message *m, struct message_fields *f)
 		 * field empty whatever its name. */
 		switch (field_of(&m->args[i], i)) {
 		case F_METHOD:
-			if (is_text(v))
+			if (message_value_is_text(v))
 				f->method = v->u.str;
 			break;
 		case F_URI:
-			if (is_text(v))
+			if (message_value_is_text(v))
 				f->uri = v->u.str;
 			break;
 		case F_VERSION:
-			if (is_text(v))
+			if (message_value_is_text(v))
 				f->version = v->u.str;
 			break;
 		case F_HEADERS:
-			if (is_text(v)) {
+			if (message_value_is_text(v)) {
 				f->headers = v->u.str;
 				f->headers_binary = v->type == SPOP_T_BINARY;
 			}
 			break;
 		case F_BODY:
-			if (is_text(v))
+			if (message_value_is_text(v))
 				f->body = v->u.str;
 			break;
 		case F_DECLARED_LENGTH:
@@ -108,7 +111,7 @@ int message_extract(const struct spop_message *m, struct message_fields *f)
 			set_client(f, v);
 			break;
 		case F_UNIQUE_ID:
-			if (is_text(v))
+			if (message_value_is_text(v))
 				f->unique_id = v->u.str;
 			break;
 		case F_UNKNOWN:

@@ -37,6 +37,21 @@ enum message_rc {
 };
 
 int message_extract(const struct spop_message *m, struct message_fields *f);
+
+/* An argument name and the field it fills: the tables of message.c and
+ * response.c. */
+struct message_arg {
+	const char *name;
+	size_t len;
+	int field;
+};
+#define MESSAGE_ARG(n, f) { n, sizeof(n) - 1, f }
+
+/* The field named `name` in table, or `unknown`. */
+int message_arg_field(const struct message_arg *table, size_t n, struct slice name,
+		      int unknown);
+/* STRING or BINARY: the types a text field accepts. */
+bool message_value_is_text(const struct spop_value *v);
 const char *message_strerror(int rc);
 
 /* True when `name` is one of the accepted message names. */

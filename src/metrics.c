@@ -5,6 +5,8 @@
 #include "metrics.h"
 
 #include <inttypes.h>
+#include <stddef.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -63,6 +65,30 @@ static const char *u64(char *buf, size_t n, uint64_t v)
 {
 	snprintf(buf, n, "%" PRIu64, v);
 	return buf;
+}
+
+/* One target's histogram: cumulative buckets (upper bounds in seconds,
+ * INFINITY last) from non-cumulative counts, then _sum and _count. */
+static void histogram(struct strbuf *o, const char *name, const char *target,
+		      const atomic_uint_fast64_t *buckets, const double *le_s, int n, double sum_s)
+{
+	char bucket[96], le[32], num[32];
+	uint64_t cum = 0;
+
+	snprintf(bucket, sizeof(bucket), "%s_bucket", name);
+	for (int b = 0; b < n; b++) {
+		cum += stat_get(&buckets[b]);
+		if (isinf(le_s[b]))
+			snprintf(le, sizeof(le), "+Inf");
+		else
+			snprintf(le, sizeof(le), "%g", le_s[b]);
+		sample(o, bucket, "target", target, "le", le, u64(num, sizeof(num), cum));
+	}
+	snprintf(bucket, sizeof(bucket), "%s_sum", name);
+	snprintf(num, sizeof(num), "%.6f", sum_s);
+	sample(o, bucket, "target", target, NULL, NULL, num);
+	snprintf(bucket, sizeof(bucket), "%s_count", name);
+	sample(o, bucket, "target", target, NULL, NULL, u64(num, sizeof(num), cum));
 }
 
 static void scalar_u64(struct strbuf *o, const char *name, const char *type, const char *help,
@@ -142,11 +168,14 @@ static void render_spop(struct strbuf *o, const struct spop_stats *s)
 
 	family(o, "spoa_mirror_messages_total", "counter",
 	       "SPOE messages in NOTIFY frames: mirror (turned into a request), invalid (an "
-	       "accepted name without method or path), ignored (other names).");
+	       "accepted name without method or path), response (the primary's answer, for "
+	       "comparison), ignored (other names).");
 	sample(o, "spoa_mirror_messages_total", "result", "mirror", NULL, NULL,
 	       u64(num, sizeof(num), s->messages_mirror));
 	sample(o, "spoa_mirror_messages_total", "result", "invalid", NULL, NULL,
 	       u64(num, sizeof(num), s->messages_invalid));
+	sample(o, "spoa_mirror_messages_total", "result", "response", NULL, NULL,
+	       u64(num, sizeof(num), s->messages_response));
 	sample(o, "spoa_mirror_messages_total", "result", "ignored", NULL, NULL,
 	       u64(num, sizeof(num), s->messages_ignored));
 
@@ -286,7 +315,8 @@ static uint64_t get_bytes_sent(const struct target_stats *s)
 
 static void render_targets(struct strbuf *o, const struct stats_registry *reg)
 {
-	char num[64], le[32];
+	double le_s[LATENCY_BUCKETS];
+	char num[64];
 	size_t n = reg ? reg->count : 0;
 
 	target_family(o, reg, "spoa_mirror_target_received_total", "counter",
@@ -330,25 +360,13 @@ static void render_targets(struct strbuf *o, const struct stats_registry *reg)
 
 	family(o, "spoa_mirror_target_latency_seconds", "histogram",
 	       "Time from sending a mirror to the target's answer.");
-	for (size_t i = 0; i < n; i++) {
-		const struct target_stats *s = reg->entries[i].stats;
-		uint64_t cum = 0;
-
-		for (int b = 0; b < LATENCY_BUCKETS; b++) {
-			cum += stat_get(&s->latency_bucket[b]);
-			if (latency_bucket_le_us[b] == UINT64_MAX)
-				snprintf(le, sizeof(le), "+Inf");
-			else
-				snprintf(le, sizeof(le), "%g", (double)latency_bucket_le_us[b] / 1e6);
-			sample(o, "spoa_mirror_target_latency_seconds_bucket", "target",
-			       reg->entries[i].name, "le", le, u64(num, sizeof(num), cum));
-		}
-		snprintf(num, sizeof(num), "%.6f", (double)stat_get(&s->latency_sum_us) / 1e6);
-		sample(o, "spoa_mirror_target_latency_seconds_sum", "target", reg->entries[i].name,
-		       NULL, NULL, num);
-		sample(o, "spoa_mirror_target_latency_seconds_count", "target", reg->entries[i].name,
-		       NULL, NULL, u64(num, sizeof(num), cum));
-	}
+	for (int b = 0; b < LATENCY_BUCKETS; b++)
+		le_s[b] = latency_bucket_le_us[b] == UINT64_MAX ? INFINITY
+								 : (double)latency_bucket_le_us[b] / 1e6;
+	for (size_t i = 0; i < n; i++)
+		histogram(o, "spoa_mirror_target_latency_seconds", reg->entries[i].name,
+			  reg->entries[i].stats->latency_bucket, le_s, LATENCY_BUCKETS,
+			  (double)stat_get(&reg->entries[i].stats->latency_sum_us) / 1e6);
 }
 
 /* Shadow verdicts: per target, the results and the latency difference;
@@ -356,7 +374,8 @@ static void render_targets(struct strbuf *o, const struct stats_registry *reg)
 static void render_compare(struct strbuf *o, const struct stats_registry *reg)
 {
 	size_t n = reg ? reg->count : 0;
-	char num[32], le[32];
+	double le_s[COMPARE_DELTA_BUCKETS];
+	char num[32];
 
 	family(o, "spoa_mirror_compare_total", "counter",
 	       "Shadow verdicts: the shadow's answer against the primary's, by result.");
@@ -369,28 +388,42 @@ static void render_compare(struct strbuf *o, const struct stats_registry *reg)
 	family(o, "spoa_mirror_compare_latency_delta_seconds", "histogram",
 	       "Shadow's response time minus the primary's (HAProxy res.timer.hdr), when "
 	       "HAProxy sends it; negative: the shadow was faster.");
-	for (size_t i = 0; i < n; i++) {
-		const struct target_stats *s = reg->entries[i].stats;
-		uint64_t cum = 0;
-
-		for (int b = 0; b < COMPARE_DELTA_BUCKETS; b++) {
-			cum += stat_get(&s->compare_delta_bucket[b]);
-			if (compare_delta_le_us[b] == INT64_MAX)
-				snprintf(le, sizeof(le), "+Inf");
-			else
-				snprintf(le, sizeof(le), "%g", (double)compare_delta_le_us[b] / 1e6);
-			sample(o, "spoa_mirror_compare_latency_delta_seconds_bucket", "target",
-			       reg->entries[i].name, "le", le, u64(num, sizeof(num), cum));
-		}
-		snprintf(num, sizeof(num), "%.6f",
-			 (double)atomic_load_explicit(&s->compare_delta_sum_us,
-						      memory_order_relaxed) / 1e6);
-		sample(o, "spoa_mirror_compare_latency_delta_seconds_sum", "target",
-		       reg->entries[i].name, NULL, NULL, num);
-		sample(o, "spoa_mirror_compare_latency_delta_seconds_count", "target",
-		       reg->entries[i].name, NULL, NULL, u64(num, sizeof(num), cum));
-	}
+	for (int b = 0; b < COMPARE_DELTA_BUCKETS; b++)
+		le_s[b] = compare_delta_le_us[b] == INT64_MAX ? INFINITY
+							      : (double)compare_delta_le_us[b] / 1e6;
+	for (size_t i = 0; i < n; i++)
+		histogram(o, "spoa_mirror_compare_latency_delta_seconds", reg->entries[i].name,
+			  reg->entries[i].stats->compare_delta_bucket, le_s, COMPARE_DELTA_BUCKETS,
+			  (double)atomic_load_explicit(&reg->entries[i].stats->compare_delta_sum_us,
+						       memory_order_relaxed) / 1e6);
 }
+
+/* The join's single counters and gauges, each a field of verdict_stats. */
+static const struct {
+	const char *name, *type, *help;
+	size_t off;
+} join_scalars[] = {
+#define JS(n, t, f, h) { "spoa_mirror_compare_" n, t, h, offsetof(struct verdict_stats, f) }
+	JS("join_timeouts_total", "counter", timeouts,
+	   "Requests whose answers did not all come within join-timeout."),
+	JS("unknown_id_total", "counter", unknown_id,
+	   "Answers for no request waiting for a verdict (not mirrored, sampled out, timed out or "
+	   "its registration dropped)."),
+	JS("no_id_total", "counter", no_id,
+	   "Request or response messages without the unique-id that joins them."),
+	JS("invalid_total", "counter", invalid,
+	   "Response messages without a status or with a header block that does not decode."),
+	JS("duplicates_total", "counter", duplicates,
+	   "Answers for a side that had answered already, or ids used twice."),
+	JS("no_memory_total", "counter", no_memory,
+	   "Answers or registrations that could not be allocated."),
+	JS("cleared_total", "counter", cleared,
+	   "Requests still waiting for answers when the agent stopped."),
+	JS("join_entries", "gauge", entries, "Requests waiting for their answers now."),
+	JS("join_bytes", "gauge", bytes, "Bytes of the requests and answers waiting now."),
+	JS("join_bytes_peak", "gauge", bytes_peak, "Most bytes waiting at once since the start."),
+#undef JS
+};
 
 static void render_join(struct strbuf *o, const struct verdict_stats *v, const struct diff_log *dl)
 {
@@ -410,35 +443,10 @@ static void render_join(struct strbuf *o, const struct verdict_stats *v, const s
 	       u64(num, sizeof(num), stat_get(&v->overflow_entries)));
 	sample(o, "spoa_mirror_compare_join_overflow_total", "limit", "bytes", NULL, NULL,
 	       u64(num, sizeof(num), stat_get(&v->overflow_bytes)));
-	scalar_u64(o, "spoa_mirror_compare_join_timeouts_total", "counter",
-		   "Requests whose answers did not all come within join-timeout.",
-		   stat_get(&v->timeouts));
-	scalar_u64(o, "spoa_mirror_compare_unknown_id_total", "counter",
-		   "Answers for no request waiting for a verdict (not mirrored, sampled out, "
-		   "timed out or its registration dropped).",
-		   stat_get(&v->unknown_id));
-	scalar_u64(o, "spoa_mirror_compare_no_id_total", "counter",
-		   "Request or response messages without the unique-id that joins them.",
-		   stat_get(&v->no_id));
-	scalar_u64(o, "spoa_mirror_compare_invalid_total", "counter",
-		   "Response messages without a status or with a header block that does not "
-		   "decode.",
-		   stat_get(&v->invalid));
-	scalar_u64(o, "spoa_mirror_compare_duplicates_total", "counter",
-		   "Answers for a side that had answered already, or ids used twice.",
-		   stat_get(&v->duplicates));
-	scalar_u64(o, "spoa_mirror_compare_no_memory_total", "counter",
-		   "Answers or registrations that could not be allocated.",
-		   stat_get(&v->no_memory));
-	scalar_u64(o, "spoa_mirror_compare_cleared_total", "counter",
-		   "Requests still waiting for answers when the agent stopped.",
-		   stat_get(&v->cleared));
-	scalar_u64(o, "spoa_mirror_compare_join_entries", "gauge",
-		   "Requests waiting for their answers now.", stat_get(&v->entries));
-	scalar_u64(o, "spoa_mirror_compare_join_bytes", "gauge",
-		   "Bytes of the requests and answers waiting now.", stat_get(&v->bytes));
-	scalar_u64(o, "spoa_mirror_compare_join_bytes_peak", "gauge",
-		   "Most bytes waiting at once since the start.", stat_get(&v->bytes_peak));
+	for (size_t i = 0; i < sizeof(join_scalars) / sizeof(join_scalars[0]); i++)
+		scalar_u64(o, join_scalars[i].name, join_scalars[i].type, join_scalars[i].help,
+			   stat_get((const atomic_uint_fast64_t *)(const void *)((const char *)v +
+									   join_scalars[i].off)));
 	scalar_u64(o, "spoa_mirror_diff_log_lines_total", "counter",
 		   "Lines written to the diff log.", dl ? diff_log_written(dl) : 0);
 	scalar_u64(o, "spoa_mirror_diff_log_suppressed_total", "counter",

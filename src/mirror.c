@@ -18,31 +18,13 @@
 #define TRUNCATED_BODIES "truncated bodies"
 #define BAD_RESPONSES "response messages not compared"
 
-/* Content-Length as a number; false when absent or not plain digits. */
-static bool content_length(const struct header_list *h, uint64_t *out)
-{
-	const struct http_header *cl = headers_find(h, SLICE_LIT("content-length"));
-	uint64_t n = 0;
-
-	if (!cl || cl->value.len == 0 || cl->value.len > 19)
-		return false;
-	for (size_t i = 0; i < cl->value.len; i++) {
-		char c = cl->value.ptr[i];
-		if (c < '0' || c > '9')
-			return false;
-		n = n * 10 + (uint64_t)(c - '0');
-	}
-	*out = n;
-	return true;
-}
-
 /* HAProxy cuts bodies beyond tune.bufsize without a flag: compare what
  * arrived with what the request declared. */
 static bool body_truncated(const struct message_fields *f, const struct header_list *h)
 {
 	uint64_t declared;
 
-	if (content_length(h, &declared) && declared > f->body.len)
+	if (answer_content_length(h->items, h->count, &declared) && declared > f->body.len)
 		return true;
 	return f->has_declared_length && f->declared_length > f->body.len;
 }
@@ -75,6 +57,7 @@ static void on_response(struct mirror_dispatch *d, const struct spop_message *m)
 		d->stats->messages_ignored++; /* nothing compares: HAProxy may send it anyway */
 		return;
 	}
+	d->stats->messages_response++;
 	rc = response_extract(m, &f, &headers);
 	if (rc != RESPONSE_OK) {
 		stat_inc(rc == RESPONSE_NO_ID ? &d->verdict_stats->no_id : &d->verdict_stats->invalid);

@@ -66,7 +66,8 @@ static void put(char *out, size_t *o, const char *s, size_t n, int *full)
 		n = PATH_NORM_MAX - *o;
 		*full = 1;
 	}
-	memcpy(out + *o, s, n);
+	if (n) /* an empty view may have no pointer */
+		memcpy(out + *o, s, n);
 	*o += n;
 }
 

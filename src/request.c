@@ -26,16 +26,6 @@ size_t request_alloc_size(const struct request_parts *p)
 }
 
 /* Copy s to *cursor and return the view of the copy. */
-static struct slice copy_out(char **cursor, struct slice s)
-{
-	struct slice out = { *cursor, s.len };
-
-	if (s.len)
-		memcpy(*cursor, s.ptr, s.len);
-	*cursor += s.len;
-	return out;
-}
-
 struct mirror_request *request_new(const struct request_parts *p)
 {
 	size_t nh = p->headers ? p->headers->count : 0;
@@ -48,15 +38,15 @@ struct mirror_request *request_new(const struct request_parts *p)
 	memset(r, 0, sizeof(*r));
 	cursor = (char *)&r->headers[nh];
 	/* body first: the largest part, and the one curl reads */
-	r->body = copy_out(&cursor, p->body);
-	r->method = copy_out(&cursor, p->method);
-	r->uri = copy_out(&cursor, p->uri);
-	r->version = copy_out(&cursor, p->version);
-	r->client = copy_out(&cursor, p->client);
-	r->unique_id = copy_out(&cursor, p->unique_id);
+	r->body = slice_copy_to(&cursor, p->body);
+	r->method = slice_copy_to(&cursor, p->method);
+	r->uri = slice_copy_to(&cursor, p->uri);
+	r->version = slice_copy_to(&cursor, p->version);
+	r->client = slice_copy_to(&cursor, p->client);
+	r->unique_id = slice_copy_to(&cursor, p->unique_id);
 	for (size_t i = 0; i < nh; i++) {
-		r->headers[i].name = copy_out(&cursor, p->headers->items[i].name);
-		r->headers[i].value = copy_out(&cursor, p->headers->items[i].value);
+		r->headers[i].name = slice_copy_to(&cursor, p->headers->items[i].name);
+		r->headers[i].value = slice_copy_to(&cursor, p->headers->items[i].value);
 	}
 	r->n_headers = nh;
 	r->truncated = p->truncated;

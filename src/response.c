@@ -1,17 +1,15 @@
 /* The primary's answer: message arguments -> one owned allocation. */
 #include "response.h"
 
+#include "message.h"
+
 #include <stdlib.h>
 #include <string.h>
 
 enum field_id { F_ID, F_STATUS, F_HEADERS, F_BODY, F_DECLARED_LENGTH, F_TIME, F_UNKNOWN };
 
-#define ARG(n, id) { n, sizeof(n) - 1, id }
-static const struct {
-	const char *name;
-	size_t len;
-	enum field_id id;
-} arg_names[] = {
+#define ARG MESSAGE_ARG
+static const struct message_arg arg_names[] = {
 	ARG("id", F_ID),		ARG("unique-id", F_ID),
 	ARG("unique_id", F_ID),		ARG("status", F_STATUS),
 	ARG("headers", F_HEADERS),	ARG("hdrs", F_HEADERS),
@@ -23,16 +21,10 @@ static const struct {
 
 static enum field_id field_of(struct slice name)
 {
-	for (size_t i = 0; i < sizeof(arg_names) / sizeof(arg_names[0]); i++)
-		if (name.len == arg_names[i].len && !memcmp(name.ptr, arg_names[i].name, name.len))
-			return arg_names[i].id;
-	return F_UNKNOWN;
+	return (enum field_id)message_arg_field(arg_names, sizeof(arg_names) / sizeof(arg_names[0]),
+						name, F_UNKNOWN);
 }
 
-static bool is_text(const struct spop_value *v)
-{
-	return v->type == SPOP_T_STRING || v->type == SPOP_T_BINARY;
-}
 
 /* HAProxy sends `status` as an integer; a string of three digits is
  * accepted too (str(...) in a hand-written configuration). */
@@ -62,20 +54,20 @@ int response_extract(const struct spop_message *m, struct response_fields *f,
 
 		switch (field_of(m->args[i].name)) {
 		case F_ID:
-			if (is_text(v))
+			if (message_value_is_text(v))
 				f->id = v->u.str;
 			break;
 		case F_STATUS:
 			f->status = status_of(v);
 			break;
 		case F_HEADERS:
-			if (is_text(v)) {
+			if (message_value_is_text(v)) {
 				f->headers = v->u.str;
 				f->headers_binary = v->type == SPOP_T_BINARY;
 			}
 			break;
 		case F_BODY:
-			if (is_text(v))
+			if (message_value_is_text(v))
 				f->body = v->u.str;
 			break;
 		case F_DECLARED_LENGTH:
@@ -149,16 +141,6 @@ void answer_body_settle(struct verdict_answer *a, bool has_declared, uint64_t de
 		a->body_state = VERDICT_BODY_PARTIAL;
 }
 
-static struct slice copy_out(char **cursor, struct slice s)
-{
-	struct slice out = { *cursor, s.len };
-
-	if (s.len)
-		memcpy(*cursor, s.ptr, s.len);
-	*cursor += s.len;
-	return out;
-}
-
 struct primary_answer *primary_answer_new(const struct response_fields *f,
 					  const struct header_list *h)
 {
@@ -176,11 +158,11 @@ struct primary_answer *primary_answer_new(const struct response_fields *f,
 	p->item.kind = VERDICT_ITEM_PRIMARY;
 	p->item.bytes = size;
 	cursor = (char *)(p->headers + h->count);
-	p->id = copy_out(&cursor, f->id);
+	p->id = slice_copy_to(&cursor, f->id);
 	p->n_headers = h->count;
 	for (size_t i = 0; i < h->count; i++) {
-		p->headers[i].name = copy_out(&cursor, h->items[i].name);
-		p->headers[i].value = copy_out(&cursor, h->items[i].value);
+		p->headers[i].name = slice_copy_to(&cursor, h->items[i].name);
+		p->headers[i].value = slice_copy_to(&cursor, h->items[i].value);
 	}
 	p->has_time = f->has_time;
 	p->time_us = f->time_ms * 1000;
@@ -192,7 +174,7 @@ struct primary_answer *primary_answer_new(const struct response_fields *f,
 		.status = f->status,
 		.headers = p->headers,
 		.nheaders = p->n_headers,
-		.body = copy_out(&cursor, f->body),
+		.body = slice_copy_to(&cursor, f->body),
 		.body_state = VERDICT_BODY_COMPLETE,
 	};
 	return p;

@@ -733,8 +733,8 @@ static const struct setting table[] = {
 	    "check the configuration, print it as an INI file (defaults, file and options merged; "
 	    "feed it back with -f) and exit"),
 	A("metrics", NULL, 0, TYPE_STRING, metrics_address, 0, 0, check_metrics, "ADDR:PORT",
-	  "serve /metrics, /healthz and /readyz over HTTP on ADDR:PORT, [IPV6]:PORT or :PORT "
-	  "(default: off)"),
+	  "serve /metrics, /healthz, /readyz, /compare and /compare.html over HTTP on "
+	  "ADDR:PORT, [IPV6]:PORT or :PORT (default: off)"),
 	A("log-level", NULL, 0, TYPE_LOG_LEVEL, log_level, 0, 0, NULL, "LEVEL",
 	  "error, warn, info or debug"),
 	A("logfile", NULL, 'l', TYPE_STRING, logfile, 0, 0, check_logfile, "[MODE:]FILE",

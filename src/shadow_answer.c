@@ -79,16 +79,6 @@ void shadow_capture_free(struct shadow_capture *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static struct slice copy_out(char **cursor, struct slice s)
-{
-	struct slice out = { *cursor, s.len };
-
-	if (s.len)
-		memcpy(*cursor, s.ptr, s.len);
-	*cursor += s.len;
-	return out;
-}
-
 struct shadow_answer *shadow_answer_new(const struct shadow_capture *c,
 					const struct shadow_answer_key *k, int status,
 					bool complete)
@@ -123,17 +113,17 @@ struct shadow_answer *shadow_answer_new(const struct shadow_capture *c,
 	a->expected = k->expected;
 	a->latency_us = k->latency_us;
 	cursor = (char *)(a->headers + h.count);
-	a->id = copy_out(&cursor, k->id);
+	a->id = slice_copy_to(&cursor, k->id);
 	a->n_headers = h.count;
 	for (size_t i = 0; i < h.count; i++) {
-		a->headers[i].name = copy_out(&cursor, items[i].name);
-		a->headers[i].value = copy_out(&cursor, items[i].value);
+		a->headers[i].name = slice_copy_to(&cursor, items[i].name);
+		a->headers[i].value = slice_copy_to(&cursor, items[i].value);
 	}
 	a->answer = (struct verdict_answer){
 		.status = status > 0 ? status : 0,
 		.headers = a->headers,
 		.nheaders = a->n_headers,
-		.body = copy_out(&cursor, body),
+		.body = slice_copy_to(&cursor, body),
 		.body_state = VERDICT_BODY_COMPLETE,
 		.body_total = c->body_total,
 		.body_digest = c->digest,

@@ -16,6 +16,18 @@ struct slice {
 
 #define SLICE_LIT(s) ((struct slice){ (s), sizeof(s) - 1 })
 
+/* Copies s to *cursor, moves the cursor past it and returns the copy: how
+ * an owned object (request, answer) fills its one allocation. */
+static inline struct slice slice_copy_to(char **cursor, struct slice s)
+{
+	struct slice out = { *cursor, s.len };
+
+	if (s.len)
+		memcpy(*cursor, s.ptr, s.len);
+	*cursor += s.len;
+	return out;
+}
+
 static inline struct slice slice_make(const void *ptr, size_t len)
 {
 	return (struct slice){ (const char *)ptr, len };

@@ -49,6 +49,7 @@ struct spop_stats {
 	uint64_t messages_mirror;     /* accepted name, turned into a request */
 	uint64_t messages_invalid;    /* accepted name but no method or path */
 	uint64_t messages_ignored;    /* other names */
+	uint64_t messages_response;   /* the primary's answer, for a target that compares */
 	uint64_t requests_truncated;  /* body shorter than Content-Length */
 	uint64_t requests_alloc_failed;
 };

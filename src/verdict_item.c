@@ -9,16 +9,6 @@
 #include "target.h"
 #include "verdict_expect.h"
 
-static struct slice copy_out(char **cursor, struct slice s)
-{
-	struct slice out = { *cursor, s.len };
-
-	if (s.len)
-		memcpy(*cursor, s.ptr, s.len);
-	*cursor += s.len;
-	return out;
-}
-
 struct verdict_expect *verdict_expect_new(struct target_set *set, uint32_t expected,
 					  struct slice id, struct slice method, struct slice path)
 {
@@ -35,9 +25,9 @@ struct verdict_expect *verdict_expect_new(struct target_set *set, uint32_t expec
 	target_set_ref(set);
 	e->expected = expected;
 	cursor = e->bytes;
-	e->id = copy_out(&cursor, id);
-	e->method = copy_out(&cursor, method);
-	e->path = copy_out(&cursor, path);
+	e->id = slice_copy_to(&cursor, id);
+	e->method = slice_copy_to(&cursor, method);
+	e->path = slice_copy_to(&cursor, path);
 	return e;
 }
 

@@ -7,14 +7,20 @@
 
 #include "compare_report.h"
 #include "diff_log.h"
+#include "log.h"
 #include "response.h"
 #include "shadow_answer.h"
 #include "target.h"
 #include "verdict_expect.h"
 #include "verdict_record.h"
 
+/* what the rate-limited log lines' summaries call them */
+#define REFUSED "answers not compared"
+#define TIMED_OUT "requests whose answers did not all come in time"
+
 struct verdict_join {
 	struct join_table *table;
+	struct log_ratelimit refused_log, timeout_log;
 	struct verdict_stats *stats;
 	struct verdict_outputs out;
 	struct verdict v; /* ~10 KiB: kept here rather than on the stack */
@@ -55,6 +61,8 @@ struct verdict_join *verdict_join_new(size_t max_entries, size_t max_bytes, uint
 	}
 	vj->stats = stats;
 	vj->out = *out;
+	vj->refused_log.interval_ms = vj->timeout_log.interval_ms =
+		out->log_interval_ms ? out->log_interval_ms : 5000;
 	if (!vj->out.wall_ms)
 		vj->out.wall_ms = realtime_ms;
 	return vj;
@@ -148,9 +156,27 @@ static void decide(struct verdict_join *vj, struct join_entry *e)
 	join_entry_free(e);
 }
 
-/* An answer the join refused: counted by reason, then freed. */
+static struct slice item_id(const struct verdict_item *it)
+{
+	switch (it->kind) {
+	case VERDICT_ITEM_EXPECT:
+		return ((const struct verdict_expect *)it)->id;
+	case VERDICT_ITEM_PRIMARY:
+		return ((const struct primary_answer *)it)->id;
+	default:
+		return ((const struct shadow_answer *)it)->id;
+	}
+}
+
+/* An answer the join refused: counted by reason, logged rate-limited,
+ * then freed. */
 static void refused(struct verdict_join *vj, enum join_status st, struct verdict_item *it)
 {
+	struct slice id = item_id(it);
+
+	log_limited(&vj->refused_log, LOG_LVL_WARN, REFUSED, "%s for id '%.*s' not compared: %s",
+		    verdict_item_kind_name(it->kind), (int)(id.len > 64 ? 64 : id.len), id.ptr,
+		    join_status_name(st));
 	switch (st) {
 	case JOIN_FULL_ENTRIES:
 		stat_inc(&vj->stats->overflow_entries);
@@ -217,6 +243,10 @@ size_t verdict_join_expire(struct verdict_join *vj)
 	while ((n = join_expire(vj->table, batch, 64)) > 0) {
 		for (size_t i = 0; i < n; i++) {
 			stat_inc(&vj->stats->timeouts);
+			log_limited(&vj->timeout_log, LOG_LVL_WARN, TIMED_OUT,
+				    "id '%.*s': %s the answers within join-timeout: not comparable",
+				    (int)(batch[i]->id_len > 64 ? 64 : batch[i]->id_len), batch[i]->id,
+				    batch[i]->primary ? "not all shadows sent" : "the primary did not send");
 			decide(vj, batch[i]);
 		}
 		total += n;
@@ -224,6 +254,12 @@ size_t verdict_join_expire(struct verdict_join *vj)
 	if (total)
 		update_gauges(vj);
 	return total;
+}
+
+void verdict_join_flush_logs(struct verdict_join *vj)
+{
+	log_ratelimit_flush(&vj->refused_log, LOG_LVL_WARN, REFUSED);
+	log_ratelimit_flush(&vj->timeout_log, LOG_LVL_WARN, TIMED_OUT);
 }
 
 size_t verdict_join_free(struct verdict_join *vj)

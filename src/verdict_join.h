@@ -21,6 +21,7 @@ struct verdict_outputs {
 	struct diff_log *diff_log;        /* NULL: none */
 	struct compare_report *report;    /* NULL: none */
 	uint64_t (*wall_ms)(void);        /* the record's time; NULL: CLOCK_REALTIME */
+	unsigned log_interval_ms;         /* refused answers logged once per; 0: 5 s */
 };
 
 struct verdict_join;
@@ -35,6 +36,8 @@ void verdict_join_take(struct verdict_join *vj, struct verdict_item *it);
 /* Decides the requests whose time is up (targets without an answer are
  * not_comparable); returns how many. */
 size_t verdict_join_expire(struct verdict_join *vj);
+/* Writes the summary of refused answers whose log window is over. */
+void verdict_join_flush_logs(struct verdict_join *vj);
 /* Shutdown: counts what was waiting (stats->cleared), frees everything. */
 size_t verdict_join_free(struct verdict_join *vj);
 

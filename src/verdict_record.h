@@ -25,4 +25,10 @@ struct verdict_record {
 	int64_t latency_delta_us;
 };
 
+/* The verdicts the diff log writes and /compare counts as differences. */
+static inline bool verdict_result_is_difference(enum verdict_result r)
+{
+	return r == VERDICT_STATUS || r == VERDICT_HEADERS || r == VERDICT_BODY;
+}
+
 #endif

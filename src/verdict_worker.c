@@ -74,6 +74,7 @@ static void expiry_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct verdict_worker *w = t->data;
 
 	verdict_join_expire(w->join);
+	verdict_join_flush_logs(w->join);
 }
 
 static void reopen_cb(struct ev_loop *loop, ev_async *a, int revents)

@@ -22,6 +22,8 @@
 #include "spop.h"
 #include "stats.h"
 #include "target.h"
+#include "response.h"
+#include "verdict_expect.h"
 
 /* ---- option tables (indexed by conn_drive_options fields) ---- */
 
@@ -113,6 +115,7 @@ struct drive {
 	struct queue_budget budget;
 	struct spop_stats stats;
 	struct mirror_dispatch dispatch;
+	struct verdict_stats verdict_stats;
 	struct spop_conn *conn;
 
 	/* the replay side: requests kept unfinished, and what was finished */
@@ -266,6 +269,30 @@ static void submit(void *arg, struct mirror_request *r)
 	d->held[d->n_held++] = r;
 }
 
+/* Shadow verdicts' half on the SPOP thread: whatever the input, a
+ * registration names only targets that compare, and a primary's answer
+ * has an id and a status. */
+static void verdict_item(void *arg, struct verdict_item *it)
+{
+	struct drive *d = arg;
+
+	if (it->kind == VERDICT_ITEM_EXPECT) {
+		const struct verdict_expect *x = (const struct verdict_expect *)it;
+
+		check(d, x->expected && !(x->expected & ~d->set->compare_mask),
+		      "registration for a target that does not compare");
+		check(d, x->id.len > 0, "registration without id");
+	} else {
+		const struct primary_answer *p = (const struct primary_answer *)it;
+
+		check(d, it->kind == VERDICT_ITEM_PRIMARY, "unknown verdict item");
+		check(d, p->id.len > 0 && p->answer.status >= 100 && p->answer.status <= 999,
+		      "primary answer without id or status");
+		check(d, p->answer.nheaders <= MIRROR_MAX_HEADERS, "too many headers kept");
+	}
+	verdict_item_free(it);
+}
+
 static void on_message(void *arg, const struct spop_message *m)
 {
 	struct drive *d = arg;
@@ -304,6 +331,7 @@ static bool drive_init(struct drive *d, const uint8_t *data, size_t len)
 				     : NULL;
 	t->max_inflight = inflight_caps[d->o.inflight];
 	t->replay_truncated = true;
+	t->compare = VERDICT_LEVEL_BODY;
 	d->set = target_set_new(&d->cfg, &d->reg, err, sizeof(err));
 	if (!d->set || (half_keys[d->o.sample_key].name && !t->sample_key_name)) {
 		check(d, false, "cannot build the target set");
@@ -320,6 +348,12 @@ static bool drive_init(struct drive *d, const uint8_t *data, size_t len)
 		.stats = &d->stats,
 		.invalid_log = LOG_RATELIMIT_INIT(60000),
 		.truncated_log = LOG_RATELIMIT_INIT(60000),
+		.response_names = d->cfg.response_message_names,
+		.n_response_names = d->cfg.n_response_message_names,
+		.verdict = verdict_item,
+		.verdict_arg = d,
+		.verdict_stats = &d->verdict_stats,
+		.response_log = LOG_RATELIMIT_INIT(60000),
 	};
 	d->outcome_next = d->o.outcome;
 	d->rng = 0x9E3779B9u ^ ((uint32_t)d->o.seed * 2654435761u);
@@ -649,8 +683,8 @@ static void check_target(struct drive *d, unsigned i)
 static void check_counters(struct drive *d, struct conn_drive_tally *t)
 {
 	check(d, d->handler_calls == d->stats.messages_mirror + d->stats.messages_invalid +
-					     d->stats.messages_ignored,
-	      "messages mirrored+invalid+ignored differ from messages handled");
+					     d->stats.messages_ignored + d->stats.messages_response,
+	      "messages mirrored+invalid+response+ignored differ from messages handled");
 	check(d, d->stats.requests_alloc_failed == 0, "request allocation failed");
 	check(d, d->submitted <= d->stats.messages_mirror, "more requests than messages");
 	for (unsigned i = 0; i < N_TARGETS; i++)

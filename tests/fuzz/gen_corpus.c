@@ -85,6 +85,10 @@ enum {
 	PART_HELLO_WITH_IDS,
 	PART_DISCONNECT_NO_FIN,
 	PART_DISCONNECT_WITH_IDS,
+	/* shadow verdicts: a request with its unique-id, then the primary's
+	 * answer (id, status, res.hdrs_bin, body, time) in its own NOTIFY */
+	PART_NOTIFY_REQUEST_WITH_ID,
+	PART_NOTIFY_RESPONSE,
 };
 
 #define BIG_PART_MAX (256u * 1024)
@@ -117,6 +121,9 @@ struct conn_seed {
 		P(SAMPLE_NOTIFY_TRUNCATED_BODY), P(SAMPLE_HAPROXY_DISCONNECT), END
 
 static const struct conn_seed conn_seeds[] = {
+	{ "verdict_request_then_response", { .chunking = 2, .seed = 11 },
+	  { P(SAMPLE_HELLO), P(PART_NOTIFY_REQUEST_WITH_ID), P(PART_NOTIFY_RESPONSE),
+	    P(SAMPLE_NOTIFY_GET_HDRS_BIN), P(PART_NOTIFY_RESPONSE), END } },
 	{ "session_whole", { 0 }, { SESSION } },
 	{ "session_bytewise", { .chunking = 1, .seed = 5 }, { SESSION } },
 	{ "session_pieces_held", { .chunking = 2, .seed = 17, .hold = 2, .inflight = 3,
@@ -258,6 +265,45 @@ static size_t big_payload(uint8_t *buf, size_t cap, size_t body_len)
 	return w.overflow ? 0 : w.len;
 }
 
+/* A NOTIFY with one message: the request (with its unique-id) or the
+ * primary's answer to it, as the comparison configurations send them. */
+static size_t verdict_notify(uint8_t *buf, size_t cap, bool response)
+{
+	static const uint8_t hdrs[] = "\x0c" "content-type" "\x10" "application/json"
+				      "\x0e" "content-length" "\x01" "7"
+				      "\x04" "date" "\x03" "now" "\x00\x00";
+	struct spop_writer w = spop_writer_init(buf, cap);
+	size_t start = spop_frame_begin(&w, SPOP_FRAME_NOTIFY, SPOP_FLAG_FIN, 7001,
+					response ? 2 : 1);
+	struct spop_value v;
+
+	if (response) {
+		spop_put_string(&w, SLICE_LIT("mirror-response"));
+		spop_put_u8(&w, 5);
+		v = spop_str_value(SLICE_LIT("7f3a-1"));
+		spop_put_kv(&w, "id", &v);
+		v = spop_u32_value(200);
+		spop_put_kv(&w, "status", &v);
+		v = spop_bin_value(slice_make(hdrs, sizeof(hdrs) - 1));
+		spop_put_kv(&w, "headers", &v);
+		v = spop_bin_value(SLICE_LIT("{\"a\":1}"));
+		spop_put_kv(&w, "body", &v);
+		v = spop_u32_value(12);
+		spop_put_kv(&w, "time", &v);
+	} else {
+		spop_put_string(&w, SLICE_LIT("mirror-request"));
+		spop_put_u8(&w, 3);
+		v = spop_str_value(SLICE_LIT("GET"));
+		spop_put_kv(&w, "method", &v);
+		v = spop_str_value(SLICE_LIT("/users/42"));
+		spop_put_kv(&w, "path", &v);
+		v = spop_str_value(SLICE_LIT("7f3a-1"));
+		spop_put_kv(&w, "unique-id", &v);
+	}
+	spop_frame_end(&w, start);
+	return w.overflow ? 0 : w.len;
+}
+
 /* The payload in one NOTIFY, or cut into frames of at most `piece` bytes:
  * a NOTIFY without FIN, then type-0 frames, the last with FIN. */
 static size_t big_notify(uint8_t *buf, size_t cap, size_t body_len, size_t piece)
@@ -311,6 +357,10 @@ static size_t build_part(int kind, uint8_t *buf, size_t cap)
 		return big_notify(buf, cap, 70000, 0);
 	case PART_NOTIFY_FRAGMENTED_80K:
 		return big_notify(buf, cap, 80000, 16000);
+	case PART_NOTIFY_REQUEST_WITH_ID:
+		return verdict_notify(buf, cap, false);
+	case PART_NOTIFY_RESPONSE:
+		return verdict_notify(buf, cap, true);
 	default:
 		return sample_build((enum sample_kind)kind, buf, cap);
 	}

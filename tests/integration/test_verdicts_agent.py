@@ -8,6 +8,7 @@ agent is built (SPOA_MIRROR=/path/to/agent tests another build)."""
 import http.server
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -124,6 +125,10 @@ def scrape(port):
     return out
 
 
+class World:
+    """The running agent, its ports, its diff log and its INI file."""
+
+
 @pytest.fixture
 def world(tmp_path):
     shadow = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Shadow)
@@ -135,7 +140,7 @@ def world(tmp_path):
                    "compare-ignore-json = /meta/at\n"
                    % (spop, metrics, tmp_path / "diff.log", shadow.server_address[1]))
     agent = subprocess.Popen([AGENT, "-f", str(ini), "-r0"], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, start_new_session=True)
+                             stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 10
     while True:
         try:
@@ -144,9 +149,12 @@ def world(tmp_path):
         except OSError:
             if agent.poll() is not None or time.monotonic() > deadline:
                 agent.kill()
-                raise RuntimeError("the agent did not start: %s" % agent.stderr.read())
+                raise RuntimeError("the agent did not start")
             time.sleep(0.05)
-    yield spop, metrics, tmp_path / "diff.log"
+    wd = World()
+    wd.spop, wd.metrics, wd.diff_log, wd.agent, wd.ini = (spop, metrics, tmp_path / "diff.log",
+                                                           agent, ini)
+    yield wd
     agent.terminate()
     try:
         agent.wait(10)
@@ -167,7 +175,7 @@ def wait_verdicts(metrics, n, timeout=10.0):
 
 
 def test_planted_differences_and_nothing_else(world):
-    spop, metrics, diff_log = world
+    spop, metrics, diff_log = world.spop, world.metrics, world.diff_log
     sender = Sender(spop)
     for uid, path, status, body, _ in CASES:
         sender.notify(request_msg(uid, path))
@@ -201,3 +209,43 @@ def test_planted_differences_and_nothing_else(world):
     assert target["totals"]["match"] == 1
     assert target["totals"]["body"] == 1
     assert target["totals"]["status"] == 1
+
+
+def test_sighup_reopens_the_diff_log_and_swaps_the_rules(world):
+    """logrotate moves the diff log away and sends SIGHUP: the next line goes
+    to a new file; the reloaded file turns the target's comparison down to
+    status, so a body difference is a match from then on."""
+    spop, metrics, diff_log = world.spop, world.metrics, world.diff_log
+    sender = Sender(spop)
+    sender.notify(request_msg("before", "/field"))
+    sender.notify(response_msg("before", 200, b'{"a":1,"meta":{"at":"x"}}'))
+    wait_verdicts(metrics, 1)
+    os.rename(diff_log, str(diff_log) + ".1")
+    world.ini.write_text(world.ini.read_text().replace("compare = body", "compare = status"))
+    world.agent.send_signal(signal.SIGHUP)
+    # the reload is done when a request admitted now is judged at the new level
+    deadline = time.monotonic() + 10
+    n = 1
+    while True:
+        uid = "after-%d" % n
+        sender.notify(request_msg(uid, "/field"))
+        sender.notify(response_msg(uid, 200, b'{"a":1,"meta":{"at":"x"}}'))
+        n += 1
+        m = wait_verdicts(metrics, n)
+        if m['spoa_mirror_compare_total{target="t",result="match"}'] >= 1:
+            break
+        assert time.monotonic() < deadline, "the reload did not take"
+        time.sleep(0.1)
+    sender.notify(request_msg("status-after", "/status"))
+    sender.notify(response_msg("status-after", 200, b'{"a":1}'))
+    sender.close()
+    m = wait_verdicts(metrics, n + 1)
+    assert m['spoa_mirror_compare_total{target="t",result="status"}'] == 1
+    assert m['spoa_mirror_compare_total{target="t",result="headers"}'] == 0
+    old = [json.loads(x)["id"] for x in open(str(diff_log) + ".1")]
+    assert old[0] == "before"
+    # whatever was judged before the reload took went to the old file; the
+    # status difference after it is in the new one
+    new = [json.loads(x)["id"] for x in diff_log.read_text().splitlines()]
+    assert new[-1] == "status-after"
+    assert "before" not in new

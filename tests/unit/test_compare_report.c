@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "alloc_fail.h"
 #include "compare_report.h"
 #include "json_write.h"
 
@@ -61,7 +62,7 @@ static json_t *report(struct compare_report *r)
 
 	compare_report_json(r, &out);
 	assert_false(out.failed);
-	j = json_loadb(out.data, out.len, JSON_REJECT_DUPLICATES, &err);
+	j = json_loadb(out.data, out.len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
 	if (!j)
 		fail_msg("not JSON (%s at %d): %s", err.text, err.position, out.data);
 	strbuf_free(&out);
@@ -275,6 +276,42 @@ static void test_example_is_bounded_and_shortened(void **state)
 	compare_report_free(r);
 }
 
+static void test_empty_views_with_null_pointers(void **state)
+{
+	struct compare_report *r = compare_report_new(2);
+	struct planted p;
+	struct verdict_record *rec = plant(&p, "v2", "GET", "/", "x", VERDICT_STATUS);
+	json_t *j, *e;
+
+	rec->target = NULL;
+	rec->method = rec->path = rec->id = (struct slice){ NULL, 0 };
+	compare_report_add(r, rec);
+	j = report(r);
+	e = endpoint(target_named(j, ""), 0);
+	assert_int_equal(num(e, "differences"), 1);
+	assert_string_equal(str(json_object_get(e, "last"), "id"), "");
+	json_decref(j);
+	compare_report_free(r);
+}
+
+static void test_a_nul_in_the_path_keeps_endpoints_apart(void **state)
+{
+	struct compare_report *r = compare_report_new(4);
+	struct planted p;
+	json_t *j, *t;
+
+	compare_report_add(r, plant(&p, "v2", "GET", "/a", "x", VERDICT_STATUS));
+	p.rec.path = slice_make("/a\0b", 4);
+	compare_report_add(r, &p.rec);
+	j = report(r);
+	t = target_named(j, "v2");
+	assert_int_equal(num(t, "endpoints_tracked"), 2);
+	assert_int_equal(json_string_length(json_object_get(endpoint(t, 0), "endpoint")), 8);
+	assert_memory_equal(str(endpoint(t, 0), "endpoint"), "GET /a\0b", 8);
+	json_decref(j);
+	compare_report_free(r);
+}
+
 static void test_page_embeds_the_report_without_breaking_out(void **state)
 {
 	struct compare_report *r = compare_report_new(4);
@@ -330,6 +367,37 @@ static void test_script_safe_strings(void **state)
 	strbuf_free(&out);
 }
 
+static void test_out_of_memory_fails_the_page_not_the_report(void **state)
+{
+	struct compare_report *r = compare_report_new(4);
+	struct strbuf out = STRBUF_INIT_CHECKED;
+	json_t *j;
+
+	alloc_fail_watch_this_thread();
+	/* the new target's endpoint table cannot be had: counted, dropped */
+	alloc_fail_after(1);
+	add(r, "v2", "GET", "/a", "x", VERDICT_STATUS);
+	assert_int_equal(alloc_fail_count(), 1);
+	add(r, "v2", "GET", "/a", "x", VERDICT_STATUS);
+	/* the rendering's buffer cannot grow: failed (the endpoint answers
+	 * 503), and the lock is free again */
+	alloc_fail_after(1);
+	compare_report_json(r, &out);
+	assert_true(out.failed);
+	strbuf_free(&out);
+	out = (struct strbuf)STRBUF_INIT_CHECKED;
+	alloc_fail_after(1);
+	compare_report_html(r, &out);
+	assert_true(out.failed);
+	strbuf_free(&out);
+	alloc_fail_after(0);
+	j = report(r);
+	assert_int_equal(num(j, "targets_dropped"), 1);
+	assert_int_equal(num(target_named(j, "v2"), "verdicts"), 1);
+	json_decref(j);
+	compare_report_free(r);
+}
+
 #define THREADS 4
 #define PER_THREAD 20000
 
@@ -378,8 +446,11 @@ int main(void)
 		cmocka_unit_test(test_sorted_by_differences_and_cut_at_the_top),
 		cmocka_unit_test(test_full_table_evicts_the_least_different),
 		cmocka_unit_test(test_example_is_bounded_and_shortened),
+		cmocka_unit_test(test_empty_views_with_null_pointers),
+		cmocka_unit_test(test_a_nul_in_the_path_keeps_endpoints_apart),
 		cmocka_unit_test(test_page_embeds_the_report_without_breaking_out),
 		cmocka_unit_test(test_script_safe_strings),
+		cmocka_unit_test(test_out_of_memory_fails_the_page_not_the_report),
 		cmocka_unit_test(test_concurrent_adds_while_rendering),
 	};
 

@@ -2,6 +2,7 @@
  * difference, escaping of wire bytes, bodies on and off, the per-target
  * rate limit under a driven clock, reopening after rotation, and write
  * failures. Every line is also parsed back with jansson. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "alloc_fail.h"
 #include "diff_log.h"
 #include "fake_clock.h"
 #include "strbuf.h"
@@ -227,6 +229,20 @@ static void test_parsed_back_values_match_the_record(void **state)
 	strbuf_free(&out);
 }
 
+static void test_empty_views_with_null_pointers(void **state)
+{
+	struct verdict_record rec = record(VERDICT_BODY, 200, 200);
+
+	rec.target = NULL;
+	rec.method = rec.path = rec.id = (struct slice){ NULL, 0 };
+	primary.body = shadow.body = (struct slice){ NULL, 0 };
+	assert_line(&rec, true, 16,
+		    "{\"time\":\"2026-12-03T13:14:31.123Z\",\"target\":\"\",\"method\":\"\","
+		    "\"path\":\"\",\"id\":\"\",\"verdict\":\"body\",\"status\":{\"primary\":200,"
+		    "\"shadow\":200},\"bodies\":{\"primary\":\"\",\"primary_bytes\":0,"
+		    "\"shadow\":\"\",\"shadow_bytes\":0}}\n");
+}
+
 /* ---- the file ---- */
 
 static char dir[] = "/tmp/test_diff_log.XXXXXX";
@@ -265,6 +281,20 @@ static int lines_in(const char *p)
 		n += c == '\n';
 	fclose(f);
 	return n;
+}
+
+/* Line i (from 0) of the file, newline included; the caller frees it. */
+static char *nth_line(const char *p, int i)
+{
+	FILE *f = fopen(p, "r");
+	char *line = NULL;
+	size_t cap = 0;
+
+	assert_non_null(f);
+	for (int k = 0; k <= i; k++)
+		assert_true(getline(&line, &cap, f) > 0);
+	fclose(f);
+	return line;
 }
 
 static struct diff_log *open_log(const char *spec, double rate, unsigned burst)
@@ -329,6 +359,18 @@ static void test_rate_limit_per_target_with_a_driven_clock(void **state)
 	assert_int_equal(diff_log_suppressed(dl), 5);
 	diff_log_close(dl);
 	assert_int_equal(lines_in(path), 8);
+	/* the target's first line after a gap says how many it lost */
+	for (int i = 0; i < 8; i++) {
+		char *l = nth_line(path, i);
+
+		if (i == 4)
+			assert_non_null(strstr(l, ",\"suppressed_before\":3}\n"));
+		else if (i == 5)
+			assert_non_null(strstr(l, ",\"suppressed_before\":1}\n"));
+		else
+			assert_null(strstr(l, "suppressed_before"));
+		free(l);
+	}
 }
 
 static void test_many_targets_stay_within_the_bucket_table(void **state)
@@ -384,17 +426,14 @@ static void test_reopen_failure_keeps_the_old_file(void **state)
 
 	snprintf(old, sizeof(old), "%s.1", path);
 	assert_int_equal(rename(path, old), 0);
-	assert_int_equal(chmod(dir, 0500), 0);
-	if (access(dir, W_OK) == 0) { /* root ignores the mode */
-		chmod(dir, 0700);
-		diff_log_close(dl);
-		skip();
-	}
-	assert_true(diff_log_reopen(dl) < 0);
-	assert_int_equal(chmod(dir, 0700), 0);
+	/* a directory where the file was: open fails, even for root */
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(diff_log_reopen(dl), -EISDIR);
+	assert_int_equal(rmdir(path), 0);
 	assert_int_equal(diff_log_write(dl, &rec), 1);
 	diff_log_close(dl);
 	assert_int_equal(lines_in(old), 1);
+	assert_int_equal(lines_in(path), 0);
 }
 
 static void test_mode_prefix_appends_or_truncates(void **state)
@@ -443,13 +482,28 @@ static void test_write_failure_is_counted(void **state)
 	struct diff_log *dl;
 	struct verdict_record rec = record(VERDICT_STATUS, 200, 500);
 
-	if (access("/dev/full", W_OK) != 0)
-		skip();
+	/* every Linux has it: each write fails with ENOSPC */
 	dl = open_log("/dev/full", 0, 0);
 	assert_int_equal(diff_log_write(dl, &rec), -2);
 	assert_int_equal(diff_log_write_errors(dl), 1);
 	assert_int_equal(diff_log_written(dl), 0);
 	diff_log_close(dl);
+}
+
+static void test_out_of_memory_loses_the_line_counted(void **state)
+{
+	struct diff_log *dl = open_log(path, 0, 0);
+	struct verdict_record rec = record(VERDICT_STATUS, 200, 500);
+
+	alloc_fail_watch_this_thread();
+	alloc_fail_after(1); /* the line buffer's first growth */
+	assert_int_equal(diff_log_write(dl, &rec), -2);
+	assert_int_equal(alloc_fail_count(), 1);
+	assert_int_equal(diff_log_write_errors(dl), 1);
+	/* the next line is whole again */
+	assert_int_equal(diff_log_write(dl, &rec), 1);
+	diff_log_close(dl);
+	assert_int_equal(lines_in(path), 1);
 }
 
 int main(void)
@@ -463,6 +517,7 @@ int main(void)
 		cmocka_unit_test(test_binary_bodies_stay_valid_json),
 		cmocka_unit_test(test_wire_bytes_are_escaped),
 		cmocka_unit_test(test_parsed_back_values_match_the_record),
+		cmocka_unit_test(test_empty_views_with_null_pointers),
 		cmocka_unit_test_setup_teardown(test_only_differences_are_written, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limit_per_target_with_a_driven_clock,
 						setup, teardown),
@@ -476,6 +531,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test(test_open_errors_name_the_path),
 		cmocka_unit_test(test_write_failure_is_counted),
+		cmocka_unit_test_setup_teardown(test_out_of_memory_loses_the_line_counted, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

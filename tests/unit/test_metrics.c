@@ -42,6 +42,7 @@ static void fill_spop(struct spop_stats *s)
 	s->messages_mirror = v++;
 	s->messages_invalid = v++;
 	s->messages_ignored = v++;
+	s->messages_response = v++;
 	s->requests_truncated = v++;
 	s->requests_alloc_failed = v++;
 }
@@ -239,6 +240,8 @@ static void test_spop_counters_equal_what_was_put_in(void **state)
 		    s->messages_invalid);
 	assert_true(value_of(d, "spoa_mirror_messages_total", "result", "ignored", 0, 0) ==
 		    s->messages_ignored);
+	assert_true(value_of(d, "spoa_mirror_messages_total", "result", "response", 0, 0) ==
+		    s->messages_response);
 	assert_true(value_of(d, "spoa_mirror_requests_truncated_total", 0, 0, 0, 0) ==
 		    s->requests_truncated);
 	assert_true(value_of(d, "spoa_mirror_requests_alloc_failed_total", 0, 0, 0, 0) ==

@@ -19,6 +19,8 @@
 #include "config.h"
 #include "diff_log.h"
 #include "fake_clock.h"
+#include "log.h"
+#include "log_lines.h"
 #include "mirror.h"
 #include "queue.h"
 #include "request.h"
@@ -81,7 +83,7 @@ static struct fixture *fixture_new(size_t max_entries, size_t max_bytes)
 	close(fd);
 	fx->diff_log = diff_log_open(&ds, err, sizeof(err));
 	assert_non_null(fx->diff_log);
-	out = (struct verdict_outputs){ fx->diff_log, fx->report, fake_clock_now };
+	out = (struct verdict_outputs){ fx->diff_log, fx->report, fake_clock_now, 0 };
 	fake_clock_start(1000000);
 	fx->vj = verdict_join_new(max_entries, max_bytes, 5000, fake_clock_now, &fx->stats, &out);
 	assert_non_null(fx->vj);
@@ -289,6 +291,39 @@ static void test_overflow_in_entries_and_bytes_counted(void **state)
 	fixture_free(fx);
 }
 
+/* Refused answers and timeouts are logged once per window, the rest
+ * summed when the window is over (the worker's timer flushes). */
+static void test_refusals_and_timeouts_logged_rate_limited(void **state)
+{
+	struct fixture *fx = fixture_new(100, 1 << 20);
+	char path[] = "/tmp/test_verdict_join_log_XXXXXX", spec[64];
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(spec, sizeof(spec), "w:%s", path);
+	assert_int_equal(log_open(spec), 0);
+	for (int i = 0; i < 4; i++)
+		verdict_join_take(fx->vj, primary("ghost", 200, JSON, "{}"));
+	verdict_join_take(fx->vj, expect(fx->set, 0x1, "r1"));
+	verdict_join_take(fx->vj, expect(fx->set, 0x1, "r2"));
+	fake_clock_set(1000000 + 5000);
+	assert_int_equal(verdict_join_expire(fx->vj), 2);
+	verdict_join_flush_logs(fx->vj); /* windows still open: nothing */
+	fake_clock_set(1000000 + 10000);
+	verdict_join_flush_logs(fx->vj);
+	log_close();
+	assert_int_equal(log_lines_count(path, "primary for id 'ghost' not compared: unknown_id"),
+			 1);
+	assert_int_equal(log_lines_count(path, "answers not compared: 3 more"), 1);
+	assert_int_equal(log_lines_count(path, "id 'r1': the primary did not send"), 1);
+	assert_int_equal(
+		log_lines_count(path, "requests whose answers did not all come in time: 1 more"),
+		1);
+	unlink(path);
+	fixture_free(fx);
+}
+
 /* A reload between a request and its answers: the verdict uses the rules
  * of the set the request was mirrored under; an answer claiming another
  * generation for the same id is refused. */
@@ -333,7 +368,7 @@ static void test_worker_joins_posts_and_expires_on_its_thread(void **state)
 	struct verdict_worker_settings s = {
 		.max_entries = 100, .max_bytes = 1 << 20, .timeout_ms = 5000,
 		.now_ms = fake_clock_now, .stats = &fx->stats,
-		.outputs = { NULL, fx->report, fake_clock_now },
+		.outputs = { NULL, fx->report, fake_clock_now, 0 },
 	};
 	char err[256];
 	struct verdict_worker *w = verdict_worker_start(&s, err, sizeof(err));
@@ -471,6 +506,7 @@ static void test_mirror_registers_then_submits_and_posts_the_primary(void **stat
 	mirror_on_message(&d, &m);
 	assert_int_equal(stat_get(&fx->stats.invalid), 1);
 	assert_int_equal(st.messages_ignored, 0);
+	assert_int_equal(st.messages_response, 3);
 
 	for (unsigned i = 0; i < got.n; i++)
 		verdict_item_free(got.items[i]);
@@ -490,6 +526,7 @@ int main(void)
 		cmocka_unit_test(test_answers_for_unknown_ids_are_counted),
 		cmocka_unit_test(test_duplicates_are_counted),
 		cmocka_unit_test(test_overflow_in_entries_and_bytes_counted),
+		cmocka_unit_test(test_refusals_and_timeouts_logged_rate_limited),
 		cmocka_unit_test(test_reload_keeps_the_rules_of_the_requests_set),
 		cmocka_unit_test(test_worker_joins_posts_and_expires_on_its_thread),
 		cmocka_unit_test(test_full_inbox_drops_and_counts_by_kind),
