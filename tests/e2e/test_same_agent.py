@@ -8,6 +8,7 @@ that every transaction stays whole, in sequence, concurrently, and again
 after a failover and back."""
 
 import collections
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -53,6 +54,21 @@ def placement(recs, prefix, n):
     of (request's recorder, response's recorder), e.g. ("rec1", "rec1")."""
     tx = wait_transactions(recs, n, prefix)
     return collections.Counter((",".join(t["request"]), ",".join(t["response"])) for t in tx)
+
+
+def probe_until_mirrored(proxy, rec, prefix, timeout=10.0):
+    """Sends requests one after another until rec records one whole
+    transaction; returns how many before it were not mirrored at all."""
+    c = Client(proxy.port)
+    deadline = time.monotonic() + timeout
+    try:
+        for i in range(1000000):
+            assert c.get("%s/%d" % (prefix, i)).status == 200
+            if wait_transactions([rec], 1, prefix, timeout=0.2):
+                return i
+            assert time.monotonic() < deadline, "nothing mirrored to %s" % rec.name
+    finally:
+        c.close()
 
 
 @pytest.mark.parametrize("concurrency", [1, 16], ids=["sequential", "concurrent"])
@@ -102,12 +118,21 @@ def test_failover_moves_whole_transactions_and_back(world):
     back.port = rec1.port
     back.start()
     proxy.wait_agents("UP", names=("agent1",))
+    # HAProxy 3.0.0 fails the SPOE events (st=2) for about a second after
+    # the backup's connections are shut (5 probes here; 612 events sent
+    # back to back): not mirrored, never split. 2.6, 3.2 and 3.4 mirror the
+    # first one.
+    lost = probe_until_mirrored(proxy, back, "/api/v1/users/probe")
     send(proxy, "/api/v1/users/back-seq", N, 1)
     send(proxy, "/api/v1/users/back-conc", N, 16)
     recs = [back, rec2]
     seq = placement(recs, "/api/v1/users/back-seq", N)
     conc = placement(recs, "/api/v1/users/back-conc", N)
-    print("HAProxy %s after failback: sequential %s, concurrent %s" % (
-        haproxy.version()[2], dict(seq), dict(conc)))
+    print("HAProxy %s after failback: %d probes not mirrored, sequential %s, concurrent %s" % (
+        haproxy.version()[2], lost, dict(seq), dict(conc)))
+    if haproxy.version()[:2] != (3, 0):
+        assert lost == 0
+    assert all(t["request"] == t["response"] == ["rec1"]
+               for t in wait_transactions(recs, 1, "/api/v1/users/probe"))
     assert seq == {("rec1", "rec1"): N}
     assert conc == {("rec1", "rec1"): N}
