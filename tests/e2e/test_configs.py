@@ -2,6 +2,7 @@
 `haproxy -c` without a warning, and the 3.1+ family (no 3.1 binary here)
 kept in step with the checked 2.x family line by line."""
 
+import difflib
 import os
 import re
 
@@ -129,3 +130,136 @@ def test_running_haproxy_uses_the_family_for_its_version(world):
     assert proxy.proc.argv[-1] == haproxy.config_paths(fam)[0]
     rows = [r for r in proxy.stats() if (r["pxname"], r["svname"]) == ("spoa-mirror", "BACKEND")]
     assert [r["mode"] for r in rows] == ["spop" if fam == "3.1" else "tcp"], (full, rows)
+
+
+# ---- the shadow-verdict files (haproxy-compare-*.cfg, spoe-mirror-compare*-*.conf)
+
+def diff_directives(a, b):
+    """(removed, added) directives from file a to file b, in order."""
+    old, new = directives(a), directives(b)
+    removed, added = [], []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=old, b=new,
+                                                      autojunk=False).get_opcodes():
+        if tag != "equal":
+            removed += old[i1:i2]
+            added += new[j1:j2]
+    return removed, added
+
+
+def repo(path):
+    return os.path.join(haproxy.REPO, path)
+
+
+@pytest.mark.parametrize("bodies", [False, True], ids=["status-headers", "bodies"])
+def test_compare_configs_pass_haproxy_check_without_warnings(bodies):
+    cfg, _, _ = haproxy.compare_config_paths()
+    env = dict(CHECK_ENV, **haproxy.compare_env(bodies))
+    ok, out = haproxy.check_config(cfg, env)
+    assert ok, out
+    assert haproxy.check_problems(out) == [], out
+
+
+@pytest.mark.parametrize("bodies", [False, True], ids=["status-headers", "bodies"])
+def test_compare_config_picks_its_spoe_file_from_compare_bodies(bodies):
+    # Without SPOE_CONF, COMPARE_BODIES alone picks the SPOE file in
+    # /etc/haproxy: HAProxy's alert that it cannot open it names which.
+    cfg, _, _ = haproxy.compare_config_paths()
+    expected = "/etc/haproxy/spoe-mirror-compare-%s%s.conf" % ("body-" if bodies else "",
+                                                              haproxy.family())
+    ok, out = haproxy.check_config(cfg, dict(CHECK_ENV, COMPARE_BODIES="yes" if bodies else "no"))
+    assert expected in out or (ok and os.path.exists(expected)), out
+
+
+@pytest.mark.parametrize("fam", sorted(haproxy.COMPARE_FAMILIES))
+def test_compare_haproxy_config_is_the_plain_one_plus_verdicts(fam):
+    plain = repo(haproxy.FAMILIES[fam][0])
+    cfg, _, _ = haproxy.compare_config_paths(fam)
+    removed, added = diff_directives(plain, cfg)
+    mirrored = "if { var(txn.mirror_enabled) -m bool }"
+    timer = (['http-response set-var-fmt(txn.primary_tr) "%%Tr" %s' % mirrored]
+             if fam == "2.x" else [])
+    assert removed == [
+        "presetenv SPOE_CONF /etc/haproxy/spoe-mirror-%s.conf" % fam,
+        'server agent1 "${AGENT1_ADDR}" check inter 1s fall 2 rise 2',
+        'server agent2 "${AGENT2_ADDR}" check inter 1s fall 2 rise 2',
+    ]
+    assert added == [
+        "presetenv COMPARE_BODIES no",
+        "presetenv COMPARE_BODY_WAIT 1s",
+        '.if streq("$COMPARE_BODIES",yes)',
+        "presetenv SPOE_CONF /etc/haproxy/spoe-mirror-compare-body-%s.conf" % fam,
+        ".else",
+        "presetenv SPOE_CONF /etc/haproxy/spoe-mirror-compare-%s.conf" % fam,
+        ".endif",
+        r"unique-id-format %{+X}o\ %ci:%cp_%fi:%fp_%Ts_%rt:%pid",
+    ] + timer + [
+        # wait-for-body only where bodies are compared, and before the
+        # message: the message carries what is buffered when it is sent
+        '.if streq("$COMPARE_BODIES",yes)',
+        'http-response wait-for-body time "${COMPARE_BODY_WAIT}" ' + mirrored,
+        ".endif",
+        "http-response send-spoe-group mirror mirror-response " + mirrored,
+        # one active agent: both messages of a transaction reach it
+        'server agent1 "${AGENT1_ADDR}" check inter 1s fall 2 rise 2'
+        " on-marked-up shutdown-backup-sessions",
+        'server agent2 "${AGENT2_ADDR}" check inter 1s fall 2 rise 2 backup',
+    ]
+
+
+def test_compare_3_1_haproxy_config_differs_from_2_x_only_where_the_plain_ones_do():
+    removed, added = diff_directives(repo(haproxy.COMPARE_FAMILIES["2.x"][0]),
+                                     repo(haproxy.COMPARE_FAMILIES["3.1"][0]))
+    assert removed == [
+        "presetenv SPOE_CONF /etc/haproxy/spoe-mirror-compare-body-2.x.conf",
+        "presetenv SPOE_CONF /etc/haproxy/spoe-mirror-compare-2.x.conf",
+        # 3.1 has the response time as a fetch (res.timer.hdr, 2.9+)
+        'http-response set-var-fmt(txn.primary_tr) "%Tr" if { var(txn.mirror_enabled) -m bool }',
+        "mode tcp",
+        "timeout server 3m",
+    ]
+    assert added == [
+        "presetenv SPOE_CONF /etc/haproxy/spoe-mirror-compare-body-3.1.conf",
+        "presetenv SPOE_CONF /etc/haproxy/spoe-mirror-compare-3.1.conf",
+        "mode spop",
+        "timeout server 2m",
+    ]
+
+
+RESPONSE_ARGS = {"2.x": "time=var(txn.primary_tr),add(0)", "3.1": "time=res.timer.hdr"}
+
+
+@pytest.mark.parametrize("fam", sorted(haproxy.COMPARE_FAMILIES))
+def test_compare_spoe_file_is_the_plain_one_plus_id_and_response_group(fam):
+    plain = repo(haproxy.FAMILIES[fam][1])
+    _, spoe, _ = haproxy.compare_config_paths(fam)
+    removed, added = diff_directives(plain, spoe)
+    req = "method=method uri=pathq version=req.ver headers=req.hdrs_bin body=req.body src=src"
+    assert removed == ["args " + req]
+    assert added == [
+        "groups mirror-response",
+        "args unique-id=unique-id " + req,
+        "spoe-group mirror-response",
+        "messages mirror-response",
+        "spoe-message mirror-response",
+        "args unique-id=unique-id status=status headers=res.hdrs_bin " + RESPONSE_ARGS[fam],
+    ]
+    # sent from the http-response rules, never on the event that fires
+    # before wait-for-body
+    assert "on-http-response" not in " ".join(directives(spoe))
+
+
+@pytest.mark.parametrize("fam", sorted(haproxy.COMPARE_FAMILIES))
+def test_compare_body_spoe_file_only_adds_the_body(fam):
+    _, spoe, spoe_body = haproxy.compare_config_paths(fam)
+    removed, added = diff_directives(spoe, spoe_body)
+    args = "args unique-id=unique-id status=status headers=res.hdrs_bin "
+    assert removed == [args + RESPONSE_ARGS[fam]]
+    assert added == [args + "body=res.body " + RESPONSE_ARGS[fam]]
+
+
+def test_compare_3_1_spoe_files_are_the_2_x_ones_without_deprecated_keywords():
+    for old, new in zip(haproxy.COMPARE_FAMILIES["2.x"][1:], haproxy.COMPARE_FAMILIES["3.1"][1:]):
+        removed, added = diff_directives(repo(old), repo(new))
+        assert [d for d in removed if not d.startswith(DEPRECATED_IN_3_1)] == \
+            [d for d in removed if "args unique-id=unique-id status=status" in d]
+        assert len(added) == 1 and added[0].endswith(RESPONSE_ARGS["3.1"])

@@ -48,10 +48,7 @@ P99_MAX_MS = 10.0
 
 
 def hello(max_frame_size):
-    return w.frame_encode(w.HAPROXY_HELLO, w.FIN, 0, 0,
-                          w.kv_encode("supported-versions", w.T_STRING, "2.0")
-                          + w.kv_encode("max-frame-size", w.T_UINT32, max_frame_size)
-                          + w.kv_encode("capabilities", w.T_STRING, "pipelining,async"))
+    return w.haproxy_hello(max_frame_size)
 
 
 class Peer:

@@ -188,6 +188,14 @@ def agent_hello(max_frame_size, caps, version="2.0"):
                         + kv_encode("capabilities", T_STRING, caps))
 
 
+def haproxy_hello(max_frame_size, caps="pipelining,async", version="2.0"):
+    """HAProxy's side of the handshake, for tests that play HAProxy."""
+    return frame_encode(HAPROXY_HELLO, FIN, 0, 0,
+                        kv_encode("supported-versions", T_STRING, version)
+                        + kv_encode("max-frame-size", T_UINT32, max_frame_size)
+                        + kv_encode("capabilities", T_STRING, caps))
+
+
 def agent_disconnect(status, message):
     """The message is cut to the 255 bytes the protocol allows."""
     if isinstance(message, str):
@@ -202,6 +210,21 @@ def ack(sid, fid, actions=b""):
 
 
 # ---- NOTIFY messages ----
+
+def notify(sid, fid, messages):
+    """A NOTIFY frame (FIN) carrying messages [(name, [(arg, type, value)])]."""
+    payload = b""
+    for name, args in messages:
+        payload += bytes_encode(name) + bytes([len(args)])
+        payload += b"".join(kv_encode(a, t, v) for a, t, v in args)
+    return frame_encode(NOTIFY, FIN, sid, fid, payload)
+
+
+def headers_bin_encode(pairs):
+    """req.hdrs_bin / res.hdrs_bin: each name and value length-prefixed, then
+    two empty strings."""
+    return b"".join(bytes_encode(n) + bytes_encode(v) for n, v in pairs) + b"\x00\x00"
+
 
 def messages_decode(payload, pos=0):
     """[(name, [(arg name, (type, value))])] to the end of payload; names as

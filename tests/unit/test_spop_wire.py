@@ -165,6 +165,25 @@ def test_notify_messages_decoded_with_names_and_typed_args():
         ("ping", [])]
 
 
+def test_notify_encodes_the_payload_the_decoder_reads():
+    frame = sw.notify(5, 1, [
+        ("mirror-request", [("method", sw.T_STRING, b"GET"),
+                            ("", sw.T_IPV4, b"\x7f\x00\x00\x01"),
+                            ("hdrs", sw.T_BINARY, sw.headers_bin_encode([(b"a", b"x")]))]),
+        ("ping", [])])
+    assert sw.frame_length(frame[:4]) == len(frame) - 4
+    assert sw.frame_decode(frame[4:]) == (sw.NOTIFY, sw.FIN, 5, 1, NOTIFY_PAYLOAD)
+
+
+def test_haproxy_hello_carries_versions_frame_size_and_capabilities():
+    ftype, flags, sid, fid, payload = sw.frame_decode(sw.haproxy_hello(16380)[4:])
+    assert (ftype, flags, sid, fid) == (sw.HAPROXY_HELLO, sw.FIN, 0, 0)
+    assert sw.kv_list_decode(payload) == {
+        "supported-versions": (sw.T_STRING, b"2.0"),
+        "max-frame-size": (sw.T_UINT32, 16380),
+        "capabilities": (sw.T_STRING, b"pipelining,async")}
+
+
 def test_notify_every_truncation_rejected_or_shorter():
     # a cut at a message boundary is a valid, shorter list; any other cut is refused
     whole = sw.messages_decode(NOTIFY_PAYLOAD)

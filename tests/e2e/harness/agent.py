@@ -17,15 +17,18 @@ def binary():
     return os.environ.get("SPOA_MIRROR") or os.path.join(REPO, "src", "spoa-mirror")
 
 
-def write_ini(path, targets=(), mirror_url=None, mirror_headers=None, log_level="info"):
-    """targets: list of (name, {key: value}) for [target NAME] sections. The
-    listener and metrics addresses go on the command line (Agent.argv)."""
+def write_ini(path, targets=(), mirror_url=None, mirror_headers=None, log_level="info",
+              mirror=None):
+    """targets: list of (name, {key: value}) for [target NAME] sections;
+    mirror: more [mirror] settings {key: value}. The listener and metrics
+    addresses go on the command line (Agent.argv)."""
     lines = ["[mirror]",
              "log-level = %s" % log_level]
     if mirror_url:
         lines.append("mirror-url = %s" % mirror_url)
     if mirror_headers:
         lines.append("mirror-headers = %s" % mirror_headers)
+    lines += ["%s = %s" % kv for kv in (mirror or {}).items()]
     for name, settings in targets:
         lines += ["", "[target %s]" % name]
         lines += ["%s = %s" % kv for kv in settings.items()]

@@ -99,6 +99,19 @@ def read_chunked(rfile):
         rfile.readline(3)
 
 
+def read_body(rfile, headers):
+    """The request body framed by the headers: chunked or Content-Length."""
+    if (header(headers, "transfer-encoding") or "").lower() == "chunked":
+        return read_chunked(rfile)
+    length = int(header(headers, "content-length") or 0)
+    if length < 0 or length > MAX_BODY_BYTES:
+        raise BadRequest("bad content-length %d" % length)
+    body = rfile.read(length)
+    if len(body) != length:
+        raise BadRequest("body cut at %d of %d bytes" % (len(body), length))
+    return body
+
+
 class Handler(socketserver.StreamRequestHandler):
     def handle(self):
         srv = self.server
@@ -111,15 +124,7 @@ class Handler(socketserver.StreamRequestHandler):
                 if (header(headers, "expect") or "").lower() == "100-continue":
                     self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
                     self.wfile.flush()
-                if (header(headers, "transfer-encoding") or "").lower() == "chunked":
-                    body = read_chunked(self.rfile)
-                else:
-                    length = int(header(headers, "content-length") or 0)
-                    if length < 0 or length > MAX_BODY_BYTES:
-                        raise BadRequest("bad content-length %d" % length)
-                    body = self.rfile.read(length)
-                    if len(body) != length:
-                        raise BadRequest("body cut at %d of %d bytes" % (len(body), length))
+                body = read_body(self.rfile, headers)
             except (BadRequest, ValueError) as e:
                 srv.log("bad request from %s: %s" % (self.client_address[0], e))
                 self.wfile.write(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n"

@@ -28,6 +28,16 @@ FAMILIES = {
             "spoe-conf/spoe-mirror-args-3.1.conf"),
 }
 
+# family -> (haproxy config with shadow verdicts, SPOE config for status and
+# headers, SPOE config with bodies too); the haproxy config picks the latter
+# with COMPARE_BODIES=yes.
+COMPARE_FAMILIES = {
+    "2.x": ("haproxy-examples/haproxy-compare-2.x.cfg", "spoe-conf/spoe-mirror-compare-2.x.conf",
+            "spoe-conf/spoe-mirror-compare-body-2.x.conf"),
+    "3.1": ("haproxy-examples/haproxy-compare-3.1.cfg", "spoe-conf/spoe-mirror-compare-3.1.conf",
+            "spoe-conf/spoe-mirror-compare-body-3.1.conf"),
+}
+
 
 def binary():
     return os.environ.get("HAPROXY") or DEFAULT_HAPROXY
@@ -61,6 +71,19 @@ def config_paths(fam=None):
     """Absolute (haproxy.cfg, spoe.conf, spoe-args.conf) for a family."""
     fam = fam or family()
     return tuple(os.path.join(REPO, p) for p in FAMILIES[fam])
+
+
+def compare_config_paths(fam=None):
+    """Absolute (haproxy.cfg, spoe.conf, spoe-body.conf) with shadow verdicts."""
+    fam = fam or family()
+    return tuple(os.path.join(REPO, p) for p in COMPARE_FAMILIES[fam])
+
+
+def compare_env(bodies):
+    """The environment that runs the compare config, with or without bodies."""
+    _, spoe, spoe_body = compare_config_paths()
+    return {"COMPARE_BODIES": "yes" if bodies else "no",
+            "SPOE_CONF": spoe_body if bodies else spoe}
 
 
 def check_config(cfg, env, path=None):

@@ -9,6 +9,7 @@ import time
 from . import procs
 
 BACKEND_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "backend.py")
+API_ORIGIN_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "api_origin.py")
 
 
 class Origin:
@@ -25,11 +26,15 @@ class Origin:
     def url(self):
         return "http://127.0.0.1:%d" % self.port
 
-    def start(self, timeout=10):
+    def argv(self):
         argv = [procs.PYTHON, BACKEND_PY, "--role", self.role, "--quiet",
                 "--listen", "127.0.0.1:%d" % self.port, "--record", self.record_path]
         if self.delay:
             argv += ["--delay", str(self.delay)]
+        return argv
+
+    def start(self, timeout=10):
+        argv = self.argv()
         log = os.path.join(self.workdir, "%s.out" % self.name)
         self.proc = procs.Proc(self.name, argv, log).start()
         procs.wait_until(lambda: procs.port_open(self.port) or not self.proc.alive(), timeout,
@@ -81,3 +86,17 @@ class Origin:
 
     def logs(self):
         return [self.proc] if self.proc else []
+
+
+class ApiOrigin(Origin):
+    """api_origin.py: the JSON API whose primary and shadow flavours differ
+    on purpose on a few endpoints (the shadow-verdict tests). Records
+    nothing."""
+
+    def __init__(self, workdir, flavour, hang=5.0, port=None):
+        super().__init__(workdir, flavour, name="api-" + flavour, port=port)
+        self.hang = hang
+
+    def argv(self):
+        return [procs.PYTHON, API_ORIGIN_PY, "--flavour", self.role,
+                "--listen", "127.0.0.1:%d" % self.port, "--hang", str(self.hang)]

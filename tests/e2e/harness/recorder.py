@@ -62,3 +62,39 @@ class SpoaRecorder:
 
     def logs(self):
         return [self.proc] if self.proc else []
+
+
+def transactions(recorders, request="mirror-request", response="mirror-response"):
+    """The messages of several recorders joined by their `unique-id` argument, as
+    the agent joins them: {id: {"uri": .., "request": [recorder names],
+    "response": [recorder names], "args": {message name: args}}}."""
+    out = {}
+    for rec in recorders:
+        for name, args in rec.messages():
+            a = dict(args)
+            t = out.setdefault(a.get("unique-id"), {"uri": None, "request": [], "response": [],
+                                             "args": {}})
+            if name == request:
+                t["request"].append(rec.name)
+                t["uri"] = a.get("uri")
+            elif name == response:
+                t["response"].append(rec.name)
+            t["args"][name] = a
+    return out
+
+
+def wait_transactions(recorders, n, prefix="", timeout=5.0):
+    """Transactions whose uri starts with prefix, once there are n of them
+    each with a response message (or at the timeout, as they are). A
+    recorder writes a message down just after ACKing it, so the client's
+    answer may come first."""
+    def chosen():
+        return [t for t in transactions(recorders).values()
+                if (t["uri"] or "").startswith(prefix)]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        tx = chosen()
+        if len(tx) >= n and all(t["response"] for t in tx):
+            break
+        time.sleep(0.05)
+    return chosen()

@@ -6,7 +6,7 @@ import os
 
 from .agent import Agent, write_ini
 from .haproxy import HAProxy
-from .origin import Origin
+from .origin import ApiOrigin, Origin
 from .recorder import SpoaRecorder
 
 # Worlds alive right now, for the failure report hook in conftest.py.
@@ -36,12 +36,16 @@ class World:
     def shadow(self, name="shadow", delay=0.0, start=True):
         return self.origin("shadow", name=name, delay=delay, start=start)
 
+    def api_origin(self, flavour, hang=5.0):
+        """api_origin.py, "primary" or "shadow" (verdict tests)."""
+        return self._add(ApiOrigin(self.workdir, flavour, hang=hang)).start()
+
     def agent(self, name="agent", urls=(), ini=None, start=True, **kw):
         a = self._add(Agent(self.workdir, name=name, urls=urls, ini=ini, **kw))
         return a.start() if start else a
 
-    def recorder(self):
-        return self._add(SpoaRecorder(self.workdir)).start()
+    def recorder(self, name="recorder"):
+        return self._add(SpoaRecorder(self.workdir, name=name)).start()
 
     def ini(self, name, **kw):
         return write_ini(os.path.join(self.workdir, name + ".ini"), **kw)
