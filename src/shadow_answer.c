@@ -13,7 +13,14 @@ void shadow_capture_begin(struct shadow_capture *c, size_t body_max,
 {
 	c->body_max = body_max;
 	c->budget = budget;
-	c->head_charged = c->body_charged = 0;
+	/* the buffers kept from the last capture count like new ones */
+	if (budget && c->head_cap + c->body_cap &&
+	    !queue_budget_charge(budget, c->head_cap + c->body_cap)) {
+		free(c->head);
+		free(c->body);
+		c->head = c->body = NULL;
+		c->head_cap = c->body_cap = 0;
+	}
 	c->head_len = 0;
 	c->body_len = 0;
 	c->body_total = 0;
@@ -24,10 +31,8 @@ void shadow_capture_begin(struct shadow_capture *c, size_t body_max,
 }
 
 /* Grows *buf to hold `need` bytes, doubling, up to `max`; the growth is
- * charged to c's budget first and added to *charged. False: over max, out
- * of memory or budget. */
-static bool reserve(struct shadow_capture *c, char **buf, size_t *cap, size_t *charged,
-		    size_t need, size_t max)
+ * charged to c's budget first. False: over max, out of memory or budget. */
+static bool reserve(struct shadow_capture *c, char **buf, size_t *cap, size_t need, size_t max)
 {
 	size_t n = *cap ? *cap : 1024;
 	char *p;
@@ -48,21 +53,17 @@ static bool reserve(struct shadow_capture *c, char **buf, size_t *cap, size_t *c
 			queue_budget_discharge(c->budget, n - *cap);
 		return false;
 	}
-	if (c->budget)
-		*charged += n - *cap;
 	*buf = p;
 	*cap = n;
 	return true;
 }
 
-/* Gives *charged back to the budget, and frees *buf when it holds more
+/* Gives *buf's charge back to the budget, and frees it when it holds more
  * than `keep` bytes. */
-static void give_back(struct shadow_capture *c, char **buf, size_t *cap, size_t *charged,
-		      size_t keep)
+static void give_back(struct shadow_capture *c, char **buf, size_t *cap, size_t keep)
 {
-	if (c->budget && *charged)
-		queue_budget_discharge(c->budget, *charged);
-	*charged = 0;
+	if (c->budget && *cap)
+		queue_budget_discharge(c->budget, *cap);
 	if (*cap <= keep)
 		return;
 	free(*buf);
@@ -78,8 +79,7 @@ size_t shadow_capture_header(struct shadow_capture *c, const char *line, size_t 
 	}
 	if (c->overflow)
 		return len;
-	if (!reserve(c, &c->head, &c->head_cap, &c->head_charged, c->head_len + len,
-		     SHADOW_ANSWER_HEADERS_MAX)) {
+	if (!reserve(c, &c->head, &c->head_cap, c->head_len + len, SHADOW_ANSWER_HEADERS_MAX)) {
 		c->overflow = true;
 		return len;
 	}
@@ -96,11 +96,11 @@ size_t shadow_capture_body(struct shadow_capture *c, const char *buf, size_t len
 	c->body_total += len;
 	if (!c->body_cut && c->body_len < c->body_max) {
 		keep = c->body_max - c->body_len < len ? c->body_max - c->body_len : len;
-		if (!reserve(c, &c->body, &c->body_cap, &c->body_charged, c->body_len + keep, c->body_max)) {
+		if (!reserve(c, &c->body, &c->body_cap, c->body_len + keep, c->body_max)) {
 			/* what is kept is useless now: its room goes to others */
 			c->body_cut = true;
 			c->body_len = 0;
-			give_back(c, &c->body, &c->body_cap, &c->body_charged, 0);
+			give_back(c, &c->body, &c->body_cap, 0);
 			return len;
 		}
 		memcpy(c->body + c->body_len, buf, keep);
@@ -111,8 +111,8 @@ size_t shadow_capture_body(struct shadow_capture *c, const char *buf, size_t len
 
 void shadow_capture_end(struct shadow_capture *c)
 {
-	give_back(c, &c->head, &c->head_cap, &c->head_charged, SHADOW_CAPTURE_KEEP);
-	give_back(c, &c->body, &c->body_cap, &c->body_charged, SHADOW_CAPTURE_KEEP);
+	give_back(c, &c->head, &c->head_cap, SHADOW_CAPTURE_KEEP);
+	give_back(c, &c->body, &c->body_cap, SHADOW_CAPTURE_KEEP);
 	c->budget = NULL;
 	c->head_len = c->body_len = 0;
 }

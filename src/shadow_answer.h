@@ -22,15 +22,16 @@
 #define SHADOW_ANSWER_MAX_HEADERS 256
 
 /* Capture buffers up to this are kept for the transfer's next capture
- * (bigger ones are freed when the capture ends). They are not charged
- * once kept: at most two per transfer, a typical head and body. */
+ * (bigger ones are freed when the capture ends): a typical head and body.
+ * Kept ones are charged again while a capture holds them, not while the
+ * transfer is idle. */
 #define SHADOW_CAPTURE_KEEP 4096
 
 struct queue_budget;
 
-/* One transfer's capture, reused with the transfer. Buffer growth is
- * charged to a budget shared by every transfer (compare-capture-max) and
- * given back when the capture ends. */
+/* One transfer's capture, reused with the transfer. While it captures,
+ * its buffers' capacity is charged to a budget shared by every transfer
+ * (compare-capture-max), given back when the capture ends. */
 struct shadow_capture {
 	size_t body_max;
 	struct queue_budget *budget; /* NULL: no limit */
@@ -38,8 +39,6 @@ struct shadow_capture {
 	size_t head_len, head_cap;
 	char *body;        /* up to body_max bytes */
 	size_t body_len, body_cap;
-	/* what each buffer grew by in this capture, held in the budget */
-	size_t head_charged, body_charged;
 	uint64_t body_total;
 	uint64_t digest;
 	bool overflow;     /* headers over their cap, out of memory or budget */

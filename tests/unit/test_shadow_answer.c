@@ -258,11 +258,22 @@ static void test_captures_share_one_budget(void **state)
 	shadow_capture_free(&three); /* destroyed while charged: given back too */
 	assert_int_equal(atomic_load(&b.bytes), 0);
 
-	/* a reused capture charges only what it grows beyond the kept buffer */
+	/* a reused capture charges the buffer it kept, too */
 	shadow_capture_begin(&one, 64 * 1024, &b);
+	assert_int_equal(atomic_load(&b.bytes), 1024);
 	answer_of(&one, 100);
-	assert_int_equal(atomic_load(&b.bytes), 1024); /* the body's first buffer */
+	assert_int_equal(atomic_load(&b.bytes), 1024 + 1024);
 	shadow_capture_end(&one);
+	assert_int_equal(atomic_load(&b.bytes), 0);
+	/* no room even for that: it is freed, and the capture goes on short */
+	assert_true(queue_budget_charge(&b, 16 * 1024 - 512));
+	shadow_capture_begin(&one, 64 * 1024, &b);
+	assert_null(one.head);
+	assert_int_equal(atomic_load(&b.bytes), 16 * 1024 - 512);
+	answer_of(&one, 100);
+	assert_true(one.short_of_budget);
+	shadow_capture_end(&one);
+	queue_budget_discharge(&b, 16 * 1024 - 512);
 	assert_int_equal(atomic_load(&b.bytes), 0);
 
 	shadow_answer_free(a1);
