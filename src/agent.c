@@ -3,6 +3,7 @@
 #include "agent.h"
 
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,7 @@ static void metrics_route(void *arg, struct http_reply *reply)
 		.targets = &a->registry,
 		.budget = &a->budget,
 		.spop_memory = &a->spop_memory,
+		.capture = &a->capture_budget,
 		.verdicts = &a->verdict_stats,
 		.diff_log = a->diff_log,
 		.queue_depth = replay_pool_queued(a->pool),
@@ -329,6 +331,10 @@ static int agent_start(struct agent *a, char *err, size_t errlen)
 		return -1;
 	rs.answer = post_verdict_item;
 	rs.answer_arg = a->verdicts;
+	/* bytes alone: the entries limit is not used */
+	queue_budget_init(&a->capture_budget, SIZE_MAX, a->cfg.compare_capture_max);
+	rs.capture_budget = &a->capture_budget;
+	rs.capture_short = &a->verdict_stats.capture_short;
 	spop_budget_init(&a->spop_memory, a->cfg.spop_memory_max);
 	queue_budget_init(&a->budget, a->cfg.queue_max_entries, a->cfg.queue_max_bytes);
 

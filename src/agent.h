@@ -30,6 +30,7 @@ struct agent {
 	struct stats_registry registry;
 	struct target_set *targets;
 	struct queue_budget budget;
+	struct queue_budget capture_budget; /* shadows' answers being captured (compare-capture-max) */
 	struct spop_budget spop_memory; /* the SPOP side's buffers (spop-memory-max) */
 	struct mirror_dispatch dispatch;
 	struct server *server;

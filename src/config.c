@@ -113,6 +113,7 @@ void config_init(struct agent_config *cfg)
 		.monitor_interval_ms = CFG_DEFAULT_MONITOR_INTERVAL_MS,
 		.join_max_entries = CFG_DEFAULT_JOIN_MAX_ENTRIES,
 		.join_max_bytes = CFG_DEFAULT_JOIN_MAX_BYTES,
+		.compare_capture_max = CFG_DEFAULT_COMPARE_CAPTURE_MAX,
 		.join_timeout_ms = CFG_DEFAULT_JOIN_TIMEOUT_MS,
 		.diff_log_rate = CFG_DEFAULT_DIFF_LOG_RATE,
 	};

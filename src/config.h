@@ -55,6 +55,12 @@
  * rest: 1 MiB holds nearly every API answer whole, and at most one such
  * buffer exists per transfer in flight to a target with `compare = body`. */
 #define CFG_DEFAULT_COMPARE_BODY_MAX (1024u * 1024)
+/* Shadows' answers being captured at once, all targets and workers: 64
+ * answers at the default compare-body-max, or some 8000 typical 4 KiB
+ * ones (enough for 10k req/s at a 0.8 s answer time). Without it the
+ * capture memory would be transfers in flight x compare-body-max; an
+ * answer it has no room for is not compared (not_comparable), counted. */
+#define CFG_DEFAULT_COMPARE_CAPTURE_MAX (64u * 1024 * 1024)
 /* Requests waiting for the other side of their join: a second of traffic
  * at 10k req/s; beyond it they are dropped and counted. */
 #define CFG_DEFAULT_JOIN_MAX_ENTRIES 10000
@@ -159,6 +165,7 @@ struct agent_config {
 	size_t n_response_message_names;
 	size_t join_max_entries;
 	size_t join_max_bytes;
+	size_t compare_capture_max; /* bytes of shadows' answers being captured */
 	unsigned join_timeout_ms;
 	char *diff_log;             /* [MODE:]FILE, NULL = no diff log */
 	bool diff_log_bodies;

@@ -433,6 +433,9 @@ static const struct {
 	   "Answers for a side that had answered already, or ids used twice."),
 	JS("no_memory_total", "counter", no_memory,
 	   "Answers or registrations that could not be allocated."),
+	JS("capture_budget_total", "counter", capture_short,
+	   "Shadows' answers not kept whole because compare-capture-max was full: their body (or "
+	   "without room for the head, all of it) is not_comparable."),
 	JS("cleared_total", "counter", cleared,
 	   "Requests still waiting for answers when the agent stopped."),
 	JS("join_entries", "gauge", entries, "Requests waiting for their answers now."),
@@ -473,6 +476,20 @@ static void render_join(struct strbuf *o, const struct verdict_stats *v, const s
 		   dl ? diff_log_write_errors(dl) : 0);
 }
 
+/* The shadows' answers being captured for verdicts (bytes only). */
+static void render_capture(struct strbuf *o, const struct queue_budget *b)
+{
+	scalar_u64(o, "spoa_mirror_compare_capture_bytes", "gauge",
+		   "Bytes of shadows' answers being captured for verdicts, counted against "
+		   "compare-capture-max.",
+		   b ? atomic_load_explicit(&b->bytes, memory_order_relaxed) : 0);
+	scalar_u64(o, "spoa_mirror_compare_capture_peak_bytes", "gauge",
+		   "Highest compare_capture_bytes since the start.",
+		   b ? atomic_load_explicit(&b->peak_bytes, memory_order_relaxed) : 0);
+	scalar_u64(o, "spoa_mirror_compare_capture_max_bytes", "gauge",
+		   "Configured compare-capture-max.", b ? b->max_bytes : 0);
+}
+
 void metrics_render(const struct metrics_view *v, struct strbuf *out)
 {
 	static const struct spop_stats zero_spop;
@@ -484,4 +501,5 @@ void metrics_render(const struct metrics_view *v, struct strbuf *out)
 	render_targets(out, v->targets);
 	render_compare(out, v->targets);
 	render_join(out, v->verdicts, v->diff_log);
+	render_capture(out, v->capture);
 }

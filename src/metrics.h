@@ -25,6 +25,7 @@ struct metrics_view {
 	const struct stats_registry *targets;   /* src/target.h: name -> target_stats */
 	const struct queue_budget *budget;      /* src/queue.h: live entries/bytes, limits, peak */
 	const struct spop_budget *spop_memory;  /* src/spop_budget.h: SPOP buffers, limit, peak */
+	const struct queue_budget *capture;     /* shadows' answers being captured; NULL: zeros */
 	const struct verdict_stats *verdicts;   /* src/stats.h: the join; NULL renders zeros */
 	const struct diff_log *diff_log;        /* NULL: no diff log, zeros */
 	size_t queue_depth;                     /* waiting in worker queues */

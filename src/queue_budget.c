@@ -11,19 +11,12 @@ void queue_budget_init(struct queue_budget *b, size_t max_entries, size_t max_by
 	b->max_bytes = max_bytes;
 }
 
-bool queue_budget_reserve(struct queue_budget *b, size_t bytes)
+bool queue_budget_charge(struct queue_budget *b, size_t bytes)
 {
-	size_t e = atomic_fetch_add(&b->entries, 1);
-	size_t total;
+	size_t total = atomic_fetch_add(&b->bytes, bytes) + bytes;
 
-	if (e >= b->max_entries) {
-		atomic_fetch_sub(&b->entries, 1);
-		return false;
-	}
-	total = atomic_fetch_add(&b->bytes, bytes) + bytes;
 	if (total > b->max_bytes) {
 		atomic_fetch_sub(&b->bytes, bytes);
-		atomic_fetch_sub(&b->entries, 1);
 		return false;
 	}
 	size_t peak = atomic_load(&b->peak_bytes);
@@ -32,8 +25,28 @@ bool queue_budget_reserve(struct queue_budget *b, size_t bytes)
 	return true;
 }
 
-void queue_budget_release(struct queue_budget *b, size_t bytes)
+void queue_budget_discharge(struct queue_budget *b, size_t bytes)
 {
 	atomic_fetch_sub(&b->bytes, bytes);
+}
+
+bool queue_budget_reserve(struct queue_budget *b, size_t bytes)
+{
+	size_t e = atomic_fetch_add(&b->entries, 1);
+
+	if (e >= b->max_entries) {
+		atomic_fetch_sub(&b->entries, 1);
+		return false;
+	}
+	if (!queue_budget_charge(b, bytes)) {
+		atomic_fetch_sub(&b->entries, 1);
+		return false;
+	}
+	return true;
+}
+
+void queue_budget_release(struct queue_budget *b, size_t bytes)
+{
+	queue_budget_discharge(b, bytes);
 	atomic_fetch_sub(&b->entries, 1);
 }

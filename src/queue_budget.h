@@ -1,6 +1,8 @@
 /* The admission budget: caps live mirror requests (entries and bytes) from
  * admission until the last target is done with them, so memory is bounded
- * whatever the shadows do. Any thread may reserve and release. */
+ * whatever the shadows do. Any thread may reserve and release. The bytes
+ * alone also bound memory that grows in steps: the shadows' answers being
+ * captured for verdicts (compare-capture-max) charge and discharge them. */
 #ifndef SPOA_MIRROR_QUEUE_BUDGET_H
 #define SPOA_MIRROR_QUEUE_BUDGET_H
 
@@ -20,5 +22,8 @@ void queue_budget_init(struct queue_budget *b, size_t max_entries, size_t max_by
 /* Reserve one entry of `bytes`; false (nothing reserved) when over a limit. */
 bool queue_budget_reserve(struct queue_budget *b, size_t bytes);
 void queue_budget_release(struct queue_budget *b, size_t bytes);
+/* `bytes` more without an entry; false (nothing charged) over max_bytes. */
+bool queue_budget_charge(struct queue_budget *b, size_t bytes);
+void queue_budget_discharge(struct queue_budget *b, size_t bytes);
 
 #endif

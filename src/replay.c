@@ -119,6 +119,8 @@ struct replay_pool *replay_pool_start(const struct replay_settings *s, char *err
 	p->access_log = s->access_log;
 	p->answer = s->answer;
 	p->answer_arg = s->answer_arg;
+	p->capture_budget = s->capture_budget;
+	p->capture_short = s->capture_short;
 	p->options.h2c_reuse_broken = curl_version_info(CURLVERSION_NOW)->version_num < 0x080000;
 	p->options.n_workers = n;
 	p->options.interface = xstrdup_or_null(s->mirror_interface);

@@ -6,6 +6,7 @@
 #ifndef SPOA_MIRROR_REPLAY_H
 #define SPOA_MIRROR_REPLAY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +14,7 @@
 #include "replay_window.h"
 
 struct mirror_request;
+struct queue_budget;
 struct verdict_item;
 struct target_set;
 
@@ -27,6 +29,10 @@ struct replay_settings {
 	 * (the verdict thread); NULL: nothing is captured */
 	void (*answer)(void *arg, struct verdict_item *it);
 	void *answer_arg;
+	/* what those captures may hold at once (compare-capture-max; NULL: no
+	 * limit), and where the answers it had no room for are counted */
+	struct queue_budget *capture_budget;
+	atomic_uint_fast64_t *capture_short;
 };
 
 struct replay_pool;

@@ -11,6 +11,7 @@
 
 #define SHADOW_ERROR_LEVEL LOG_LVL_WARN
 #define MULTI_ERRORS "curl multi errors"
+#define CAPTURE_SHORT "answers over compare-capture-max"
 
 /* One target's window; nodes are never freed before the pool. */
 struct error_log {
@@ -27,6 +28,7 @@ void replay_log_init(struct replay_log *l, unsigned interval_ms)
 	l->interval_ms = interval_ms;
 	l->multi_log = (struct log_ratelimit)LOG_RATELIMIT_INIT(interval_ms);
 	atomic_init(&l->multi_errors, 0);
+	l->capture_log = (struct log_ratelimit)LOG_RATELIMIT_INIT(interval_ms);
 }
 
 void replay_log_free(struct replay_log *l)
@@ -97,12 +99,25 @@ void replay_log_multi_error(struct replay_log *l, const char *call, const char *
 	log_limited(&l->multi_log, LOG_LVL_ERROR, MULTI_ERRORS, "replay: %s: %s", call, why);
 }
 
+void replay_log_capture_short(struct replay_log *l, const struct mirror_request *r,
+			      const struct target *t, size_t limit)
+{
+	log_limited(&l->capture_log, LOG_LVL_WARN, CAPTURE_SHORT,
+		    "shadow '%s': answer to id '%.*s' not kept whole, compare-capture-max (%zu bytes) "
+		    "is full: not comparable",
+		    t->cfg.name, (int)(r->unique_id.len > 64 ? 64 : r->unique_id.len),
+		    r->unique_id.ptr, limit);
+}
+
 void replay_log_flush(struct replay_log *l, bool now)
 {
-	if (now)
+	if (now) {
 		log_ratelimit_flush_now(&l->multi_log, LOG_LVL_ERROR, MULTI_ERRORS);
-	else
+		log_ratelimit_flush_now(&l->capture_log, LOG_LVL_WARN, CAPTURE_SHORT);
+	} else {
 		log_ratelimit_flush(&l->multi_log, LOG_LVL_ERROR, MULTI_ERRORS);
+		log_ratelimit_flush(&l->capture_log, LOG_LVL_WARN, CAPTURE_SHORT);
+	}
 	pthread_mutex_lock(&l->lock);
 	for (struct error_log *e = l->targets; e; e = e->next) {
 		if (now)

@@ -22,6 +22,8 @@ struct replay_log {
 	/* curl_multi_* calls that did not return CURLM_OK, all workers */
 	struct log_ratelimit multi_log;
 	atomic_uint_fast64_t multi_errors;
+	/* answers compare-capture-max had no room for, all workers */
+	struct log_ratelimit capture_log;
 };
 
 void replay_log_init(struct replay_log *l, unsigned interval_ms);
@@ -33,6 +35,11 @@ void replay_log_error(struct replay_log *l, const struct mirror_request *r,
 /* A curl_multi_* call (named by `call`) failed for `why`: counted, logged at
  * most once per interval. Any worker may call it. */
 void replay_log_multi_error(struct replay_log *l, const char *call, const char *why);
+
+/* The capture of r's answer from t found no room in the capture budget of
+ * `limit` bytes: logged at most once per interval. Any worker may call it. */
+void replay_log_capture_short(struct replay_log *l, const struct mirror_request *r,
+			      const struct target *t, size_t limit);
 
 /* Writes the summaries of the windows that are over; with `now`, of every
  * window that suppressed something (shutdown). */

@@ -57,9 +57,9 @@ static size_t capture_body(char *ptr, size_t size, size_t nmemb, void *arg)
 	return shadow_capture_body(arg, ptr, size * nmemb);
 }
 
-void replay_options_capture(struct transfer *x)
+void replay_options_capture(struct transfer *x, struct queue_budget *budget)
 {
-	shadow_capture_begin(&x->capture, x->t->cfg.compare_body_max);
+	shadow_capture_begin(&x->capture, x->t->cfg.compare_body_max, budget);
 	x->capturing = true;
 	curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);

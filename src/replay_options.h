@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 struct mirror_request;
+struct queue_budget;
 struct target;
 struct target_set;
 struct transfer;
@@ -30,8 +31,9 @@ const char *replay_options_prepare(struct transfer *x, const struct mirror_reque
 				   const struct target *t, const struct replay_options *o);
 
 /* Keeps the answer of x's transfer (status, headers, body up to the
- * target's compare-body-max) instead of discarding it. */
-void replay_options_capture(struct transfer *x);
+ * target's compare-body-max) instead of discarding it, its buffers
+ * charged to `budget` (NULL: no limit). */
+void replay_options_capture(struct transfer *x, struct queue_budget *budget);
 
 /* Transfers of t one worker lets into curl at once: the in-flight window,
  * and with max-connections, that share of connections (HTTP/1.1: one

@@ -6,9 +6,11 @@
 #include "clock.h"
 #include "grpc.h"
 #include "log.h"
+#include "queue_budget.h"
 #include "replay_types.h"
 #include "request.h"
 #include "shadow_answer.h"
+#include "stats.h"
 #include "target.h"
 
 static enum outcome_class failure_class(CURLcode rc)
@@ -66,6 +68,12 @@ static void post_answer(struct worker *w, const struct mirror_request *r, const 
 	};
 	struct shadow_answer *a = shadow_answer_new(c ? c : &nothing, &k, status, complete);
 
+	if (c && c->short_of_budget) {
+		if (w->pool->capture_short)
+			stat_inc(w->pool->capture_short);
+		replay_log_capture_short(&w->pool->log, r, t, w->pool->capture_budget->max_bytes);
+	}
+
 	/* out of memory: the join counts the request as not comparable */
 	if (a)
 		w->pool->answer(w->pool->answer_arg, &a->item);
@@ -104,7 +112,7 @@ static void start(struct worker *w, struct mirror_request *r, struct target_wind
 		goto failed;
 	}
 	if (compares(w, r, t))
-		replay_options_capture(x);
+		replay_options_capture(x, w->pool->capture_budget);
 	replay_loop_adopt(&w->curl, x->easy);
 	x->start_ns = clock_monotonic_ns();
 	mrc = curl_multi_add_handle(w->curl.multi, x->easy);

@@ -61,13 +61,11 @@ void transfer_put(struct transfer_pool *tp, struct transfer *x, bool keep)
 	x->r = NULL;
 	x->t = NULL;
 	x->capturing = false;
+	shadow_capture_end(&x->capture);
 	if (!keep || tp->n_idle >= tp->max_idle) {
 		transfer_destroy(x);
 		return;
 	}
-	/* a capture's buffers are kept like the scratch: up to a size */
-	if (x->capture.body_cap > SCRATCH_KEEP || x->capture.head_cap > SCRATCH_KEEP)
-		shadow_capture_free(&x->capture);
 	if (x->scratch_cap > SCRATCH_KEEP) {
 		free(x->scratch);
 		x->scratch = NULL;

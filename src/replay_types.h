@@ -47,6 +47,8 @@ struct replay_pool {
 	bool access_log;
 	void (*answer)(void *arg, struct verdict_item *it); /* replay.h */
 	void *answer_arg;
+	struct queue_budget *capture_budget; /* replay.h */
+	atomic_uint_fast64_t *capture_short;
 	struct replay_options options;
 	struct replay_log log;
 	ev_timer log_timer; /* on worker 0's loop: flushes the error summaries */

@@ -714,6 +714,8 @@ static const struct setting table[] = {
 	  "requests waiting for their answers at once, beyond that dropped"),
 	A("join-max-bytes", NULL, 0, TYPE_SIZE, join_max_bytes, 64 * 1024, MAX_SIZE, NULL, "SIZE",
 	  "bytes of answers waiting for their other side"),
+	A("compare-capture-max", NULL, 0, TYPE_SIZE, compare_capture_max, 64 * 1024, MAX_SIZE, NULL,
+	  "SIZE", "bytes of shadows' answers being captured at once; beyond, not comparable"),
 	A("join-timeout", NULL, 0, TYPE_TIME, join_timeout_ms, 1, 0, NULL, "TIME",
 	  "an answer's other side must come within TIME of the request, else not comparable"),
 	A("diff-log", NULL, 0, TYPE_STRING, diff_log, 0, 0, check_logfile, "[MODE:]FILE",

@@ -4,21 +4,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "queue_budget.h"
 #include "response.h"
 #include "spop.h"
 
-void shadow_capture_begin(struct shadow_capture *c, size_t body_max)
+void shadow_capture_begin(struct shadow_capture *c, size_t body_max,
+			  struct queue_budget *budget)
 {
 	c->body_max = body_max;
+	c->budget = budget;
+	/* the buffers kept from the last capture count like new ones */
+	if (budget && c->head_cap + c->body_cap &&
+	    !queue_budget_charge(budget, c->head_cap + c->body_cap)) {
+		free(c->head);
+		free(c->body);
+		c->head = c->body = NULL;
+		c->head_cap = c->body_cap = 0;
+	}
 	c->head_len = 0;
 	c->body_len = 0;
 	c->body_total = 0;
 	c->digest = VERDICT_DIGEST_INIT;
 	c->overflow = false;
+	c->body_cut = false;
+	c->short_of_budget = false;
 }
 
-/* Grows *buf to hold `need` bytes, doubling, up to `max`. */
-static bool reserve(char **buf, size_t *cap, size_t need, size_t max)
+/* Grows *buf to hold `need` bytes, doubling, up to `max`; the growth is
+ * charged to c's budget first. False: over max, out of memory or budget. */
+static bool reserve(struct shadow_capture *c, char **buf, size_t *cap, size_t need, size_t max)
 {
 	size_t n = *cap ? *cap : 1024;
 	char *p;
@@ -29,12 +43,32 @@ static bool reserve(char **buf, size_t *cap, size_t need, size_t max)
 		return false;
 	while (n < need)
 		n = n > max / 2 ? max : n * 2;
-	p = realloc(*buf, n);
-	if (!p)
+	if (c->budget && !queue_budget_charge(c->budget, n - *cap)) {
+		c->short_of_budget = true;
 		return false;
+	}
+	p = realloc(*buf, n);
+	if (!p) {
+		if (c->budget)
+			queue_budget_discharge(c->budget, n - *cap);
+		return false;
+	}
 	*buf = p;
 	*cap = n;
 	return true;
+}
+
+/* Gives *buf's charge back to the budget, and frees it when it holds more
+ * than `keep` bytes. */
+static void give_back(struct shadow_capture *c, char **buf, size_t *cap, size_t keep)
+{
+	if (c->budget && *cap)
+		queue_budget_discharge(c->budget, *cap);
+	if (*cap <= keep)
+		return;
+	free(*buf);
+	*buf = NULL;
+	*cap = 0;
 }
 
 size_t shadow_capture_header(struct shadow_capture *c, const char *line, size_t len)
@@ -45,7 +79,7 @@ size_t shadow_capture_header(struct shadow_capture *c, const char *line, size_t 
 	}
 	if (c->overflow)
 		return len;
-	if (!reserve(&c->head, &c->head_cap, c->head_len + len, SHADOW_ANSWER_HEADERS_MAX)) {
+	if (!reserve(c, &c->head, &c->head_cap, c->head_len + len, SHADOW_ANSWER_HEADERS_MAX)) {
 		c->overflow = true;
 		return len;
 	}
@@ -60,10 +94,13 @@ size_t shadow_capture_body(struct shadow_capture *c, const char *buf, size_t len
 
 	c->digest = verdict_digest_update(c->digest, buf, len);
 	c->body_total += len;
-	if (c->body_len < c->body_max) {
+	if (!c->body_cut && c->body_len < c->body_max) {
 		keep = c->body_max - c->body_len < len ? c->body_max - c->body_len : len;
-		if (!reserve(&c->body, &c->body_cap, c->body_len + keep, c->body_max)) {
-			c->overflow = true;
+		if (!reserve(c, &c->body, &c->body_cap, c->body_len + keep, c->body_max)) {
+			/* what is kept is useless now: its room goes to others */
+			c->body_cut = true;
+			c->body_len = 0;
+			give_back(c, &c->body, &c->body_cap, 0);
 			return len;
 		}
 		memcpy(c->body + c->body_len, buf, keep);
@@ -72,8 +109,17 @@ size_t shadow_capture_body(struct shadow_capture *c, const char *buf, size_t len
 	return len;
 }
 
+void shadow_capture_end(struct shadow_capture *c)
+{
+	give_back(c, &c->head, &c->head_cap, SHADOW_CAPTURE_KEEP);
+	give_back(c, &c->body, &c->body_cap, SHADOW_CAPTURE_KEEP);
+	c->budget = NULL;
+	c->head_len = c->body_len = 0;
+}
+
 void shadow_capture_free(struct shadow_capture *c)
 {
+	shadow_capture_end(c);
 	free(c->head);
 	free(c->body);
 	memset(c, 0, sizeof(*c));
@@ -128,7 +174,8 @@ struct shadow_answer *shadow_answer_new(const struct shadow_capture *c,
 		.body_total = c->body_total,
 		.body_digest = c->digest,
 	};
-	if (!usable || !complete)
+	a->answer.lost = status > 0 && !usable;
+	if (!usable || !complete || c->body_cut)
 		a->answer.body_state = VERDICT_BODY_PARTIAL;
 	else if (c->body_total > c->body_len)
 		a->answer.body_state = VERDICT_BODY_OVER_CAP;

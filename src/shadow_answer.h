@@ -21,26 +21,44 @@
 /* Header lines decoded per answer (HAProxy's default is 101). */
 #define SHADOW_ANSWER_MAX_HEADERS 256
 
-/* One transfer's capture, reused with the transfer. */
+/* Capture buffers up to this are kept for the transfer's next capture
+ * (bigger ones are freed when the capture ends): a typical head and body.
+ * Kept ones are charged again while a capture holds them, not while the
+ * transfer is idle. */
+#define SHADOW_CAPTURE_KEEP 4096
+
+struct queue_budget;
+
+/* One transfer's capture, reused with the transfer. While it captures,
+ * its buffers' capacity is charged to a budget shared by every transfer
+ * (compare-capture-max), given back when the capture ends. */
 struct shadow_capture {
 	size_t body_max;
+	struct queue_budget *budget; /* NULL: no limit */
 	char *head;        /* header lines of the last (final) response */
 	size_t head_len, head_cap;
 	char *body;        /* up to body_max bytes */
 	size_t body_len, body_cap;
 	uint64_t body_total;
 	uint64_t digest;
-	bool overflow;     /* headers over their cap or out of memory */
+	bool overflow;     /* headers over their cap, out of memory or budget */
+	bool body_cut;     /* body bytes no longer kept (memory or budget) */
+	bool short_of_budget; /* the budget refused some growth */
 };
 
-/* Starts a capture (buffers kept from the last one). */
-void shadow_capture_begin(struct shadow_capture *c, size_t body_max);
+/* Starts a capture (buffers kept from the last one) charging `budget`. */
+void shadow_capture_begin(struct shadow_capture *c, size_t body_max,
+			  struct queue_budget *budget);
 /* One header line as libcurl gives it (CRLF included). A status line
  * starts the header block again: interim answers (100 Continue) are not
  * the answer. Returns len (never fails the transfer). */
 size_t shadow_capture_header(struct shadow_capture *c, const char *line, size_t len);
-/* Body bytes: kept up to body_max, digested all. Returns len. */
+/* Body bytes: kept up to body_max while memory and budget allow, digested
+ * all. Returns len. */
 size_t shadow_capture_body(struct shadow_capture *c, const char *buf, size_t len);
+/* The capture is over (its answer handed over, or none wanted): gives its
+ * charge back and frees buffers bigger than SHADOW_CAPTURE_KEEP. */
+void shadow_capture_end(struct shadow_capture *c);
 /* Frees the buffers (transfer destroyed). */
 void shadow_capture_free(struct shadow_capture *c);
 
@@ -68,8 +86,11 @@ struct shadow_answer_key {
 
 /* The captured answer with `status` (0: no answer, a shadow_error) as one
  * allocation; `complete` is false when the transfer failed after the
- * status (cut, timed out in the body): then the body is PARTIAL. NULL when
- * out of memory. */
+ * status (cut, timed out in the body): then the body is PARTIAL, as it is
+ * when the capture stopped keeping it (body_cut). A head the capture could
+ * not keep makes the answer `lost` (never compared). The allocation is
+ * charged to the verdict thread's inbox and join (join-max-bytes), not to
+ * the capture's budget. NULL when out of memory. */
 struct shadow_answer *shadow_answer_new(const struct shadow_capture *c,
 					const struct shadow_answer_key *k, int status,
 					bool complete);

@@ -134,6 +134,7 @@ struct verdict_stats {
 	atomic_uint_fast64_t invalid;          /* response message without status, bad headers */
 	atomic_uint_fast64_t duplicates;       /* a side answered twice, or an id reused */
 	atomic_uint_fast64_t no_memory;        /* an answer or registration not allocated */
+	atomic_uint_fast64_t capture_short;    /* a shadow's answer compare-capture-max had no room for */
 	atomic_uint_fast64_t cleared;          /* waiting at shutdown */
 	atomic_uint_fast64_t entries;          /* gauge: requests waiting */
 	atomic_uint_fast64_t bytes;            /* gauge: their bytes */

@@ -234,7 +234,7 @@ enum verdict_result verdict_compare(const struct verdict_answer *a,
 	out->status_b = b->status;
 	if (b->status == 0)
 		return out->result = VERDICT_SHADOW_ERROR;
-	if (a->status == 0 || rules->level == VERDICT_LEVEL_OFF)
+	if (a->status == 0 || rules->level == VERDICT_LEVEL_OFF || a->lost || b->lost)
 		return out->result = VERDICT_NOT_COMPARABLE;
 	if (rules->level >= VERDICT_LEVEL_BODY &&
 	    (a->body_state == VERDICT_BODY_PARTIAL || b->body_state == VERDICT_BODY_PARTIAL))

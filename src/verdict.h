@@ -4,6 +4,7 @@
 #ifndef SPOA_MIRROR_VERDICT_H
 #define SPOA_MIRROR_VERDICT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,8 @@ struct verdict_answer {
 	enum verdict_body_state body_state;
 	uint64_t body_total;  /* OVER_CAP: the whole body's length */
 	uint64_t body_digest; /* OVER_CAP: digest of the whole body */
+	bool lost; /* part of the head was not kept (over its cap, no memory,
+		    * capture budget): not comparable at any level */
 };
 
 struct verdict_rules {

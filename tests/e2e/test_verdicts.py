@@ -346,3 +346,40 @@ def test_failover_costs_joins_never_a_wrong_verdict(world):
         c.close()
     procs.wait_until(lambda: verdict_counts(agent1)["match"] == 20, 5, what="20 matches")
     assert verdict_counts(agent2)["match"] == 0
+
+
+# ---- the capture budget
+
+def test_answers_over_the_capture_budget_are_not_comparable_and_counted(world):
+    # compare-capture-max at its least (64k) and compare-body-max as big: a
+    # 64 KiB shadow body needs a 64 KiB buffer beside its 1 KiB head, more
+    # than the budget holds, so it is not kept and its verdict is
+    # not_comparable, never "body", even where the bodies differ (big/diff);
+    # the small answers around it fit and match, and the budget comes back.
+    primary = world.api_origin("primary")
+    shadow = world.api_origin("shadow")
+    ini = world.ini("verdicts", mirror={"compare-capture-max": "64k"},
+                    targets=[(TARGET, {"url": shadow.url, "compare": "body",
+                                       "compare-body-max": "64k"})])
+    agent = world.agent(ini=ini)
+    proxy = world.haproxy(primary, [agent], cfg=haproxy.compare_config_paths()[0],
+                          env=haproxy.compare_env(True))
+    targets = ["/api/v1/users/%d" % i for i in range(5)] + \
+        ["/api/v1/big/diff", "/api/v1/big/same"] * 2 + ["/api/v1/orders/1"]
+    c = Client(proxy.port)
+    try:
+        for t in targets:
+            assert c.get(t).status == 200, t
+    finally:
+        c.close()
+    procs.wait_until(lambda: sum(compare_totals(agent).values()) >= len(targets), 10,
+                     what="%d verdicts" % len(targets))
+    time.sleep(0.2)
+    m = agent.metrics()
+    assert compare_totals(agent) == dict(dict.fromkeys(expected_totals(), 0), match=6,
+                                         not_comparable=4)
+    assert m.sum("spoa_mirror_compare_capture_budget_total") == 4
+    assert m.sum("spoa_mirror_compare_capture_max_bytes") == 64 * 1024
+    assert m.sum("spoa_mirror_compare_capture_bytes") == 0
+    assert 0 < m.sum("spoa_mirror_compare_capture_peak_bytes") <= 64 * 1024
+    assert proxy.spoe_errors() == []

@@ -521,6 +521,7 @@ static const struct {
 	{ "response-messages", { "a", "mirror-response, r2" } },
 	{ "join-max-entries", { "1", "10000000" } },
 	{ "join-max-bytes", { "64k", "1g", "65537" } },
+	{ "compare-capture-max", { "64k", "1g", "1000000" } },
 	{ "join-timeout", { "1ms", "10s", "1h" } },
 	{ "diff-log", { "", "/x", "w:/x" } },
 	{ "diff-log-bodies", { "yes", "no" } },

@@ -396,6 +396,7 @@ static void test_compare_counters_equal_what_was_put_in(void **state)
 	struct fixture *f = *state;
 	struct target_stats *s = stats_registry_get(&f->reg, "v2");
 	struct verdict_stats v;
+	struct queue_budget capture;
 	const struct prom_doc *d = &f->doc;
 	/* -2 s, -7 ms, 0 (the primary's time exactly), 3 ms, 5 s */
 	const int64_t delta_us[] = { -2000000, -7000, 0, 3000, 5000000 };
@@ -420,7 +421,13 @@ static void test_compare_counters_equal_what_was_put_in(void **state)
 	atomic_store(&v.entries, x++);
 	atomic_store(&v.bytes, x++);
 	atomic_store(&v.bytes_peak, x++);
+	atomic_store(&v.capture_short, 900);
 	f->view.verdicts = &v;
+	queue_budget_init(&capture, SIZE_MAX, 64u << 20);
+	assert_true(queue_budget_charge(&capture, 5000));
+	assert_true(queue_budget_charge(&capture, 3000));
+	queue_budget_discharge(&capture, 5000);
+	f->view.capture = &capture;
 	render_and_parse(f);
 	for (int r = 0; r < COMPARE_RESULT_COUNT; r++) {
 		assert_true(value_of(d, "spoa_mirror_compare_total", "target", "v2", "result",
@@ -465,11 +472,17 @@ static void test_compare_counters_equal_what_was_put_in(void **state)
 	assert_true(value_of(d, "spoa_mirror_compare_join_entries", 0, 0, 0, 0) == x++);
 	assert_true(value_of(d, "spoa_mirror_compare_join_bytes", 0, 0, 0, 0) == x++);
 	assert_true(value_of(d, "spoa_mirror_compare_join_bytes_peak", 0, 0, 0, 0) == x++);
+	assert_true(value_of(d, "spoa_mirror_compare_capture_budget_total", 0, 0, 0, 0) == 900);
+	assert_true(value_of(d, "spoa_mirror_compare_capture_bytes", 0, 0, 0, 0) == 3000);
+	assert_true(value_of(d, "spoa_mirror_compare_capture_peak_bytes", 0, 0, 0, 0) == 8000);
+	assert_true(value_of(d, "spoa_mirror_compare_capture_max_bytes", 0, 0, 0, 0) ==
+		    64u << 20);
 	/* no diff log: its counters are there, at zero */
 	assert_true(value_of(d, "spoa_mirror_diff_log_lines_total", 0, 0, 0, 0) == 0);
 	assert_true(value_of(d, "spoa_mirror_diff_log_suppressed_total", 0, 0, 0, 0) == 0);
 	assert_true(value_of(d, "spoa_mirror_diff_log_write_errors_total", 0, 0, 0, 0) == 0);
 	f->view.verdicts = NULL;
+	f->view.capture = NULL;
 }
 
 static void test_label_values_escaped_and_read_back(void **state)
@@ -495,6 +508,8 @@ static void test_null_parts_render_zeros_and_no_targets(void **state)
 		fail_msg("%s", d.error);
 	assert_true(value_of(&d, "spoa_mirror_connections_total", 0, 0, 0, 0) == 0);
 	assert_true(value_of(&d, "spoa_mirror_queue_max_bytes", 0, 0, 0, 0) == 0);
+	assert_true(value_of(&d, "spoa_mirror_compare_capture_bytes", 0, 0, 0, 0) == 0);
+	assert_true(value_of(&d, "spoa_mirror_compare_capture_budget_total", 0, 0, 0, 0) == 0);
 	assert_true(value_of(&d, "spoa_mirror_up", 0, 0, 0, 0) == 0);
 	assert_true(value_of(&d, "spoa_mirror_build_info", "version", "unknown", 0, 0) == 1);
 	assert_null(prom_find(&d, "spoa_mirror_target_received_total", "target", "v2", NULL));

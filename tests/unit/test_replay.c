@@ -789,6 +789,53 @@ static void test_replay_answers_captured_for_targets_that_compare(void **state)
 	fx_free(f);
 }
 
+/* The workers' captures charge the shared budget: with room for the head
+ * (1 KiB) but not the body's first buffer, the answer keeps its status and
+ * headers, its body is partial (never compared as "body"), the shortage is
+ * counted once, and the budget is whole again when the transfer is done. */
+static void test_replay_capture_over_budget_counted_and_released(void **state)
+{
+	struct fx *f = fx_new();
+	struct http_recorder *rec = fx_recorder(f, 0, &(struct recorder_options){ .status = 404 });
+	struct queue_budget capture;
+	atomic_uint_fast64_t short_count = 0;
+	struct shadow_answer *a;
+
+	queue_budget_init(&capture, SIZE_MAX, 1536);
+	answers.n = 0;
+	fx_target(f, "cmp", recorder_url(rec, ""))->compare = VERDICT_LEVEL_BODY;
+	f->settings.answer = capture_answer;
+	f->settings.capture_budget = &capture;
+	f->settings.capture_short = &short_count;
+	f->unique_id = "req-2";
+	f->compare_mask = 0x1;
+	fx_go(f);
+	assert_int_equal(mirror(f, &(struct spec){ "GET", "/x", NULL, 0, NULL, NULL }), 1);
+	for (uint64_t until = mono_ms() + 5000;; sleep_ms(2)) {
+		pthread_mutex_lock(&answers.lock);
+		if (answers.n || mono_ms() > until)
+			break;
+		pthread_mutex_unlock(&answers.lock);
+	}
+	assert_int_equal(answers.n, 1);
+	a = answers.got[0];
+	assert_int_equal(a->answer.status, 404);
+	assert_false(a->answer.lost);
+	assert_int_equal(a->answer.nheaders, 1);
+	assert_int_equal(a->answer.body_state, VERDICT_BODY_PARTIAL);
+	assert_int_equal(a->answer.body_total, 2);
+	verdict_item_free(&a->item);
+	answers.n = 0;
+	pthread_mutex_unlock(&answers.lock);
+	assert_int_equal(stat_get(&short_count), 1);
+	/* the workers are joined: every transfer is recycled or destroyed */
+	replay_pool_stop(f->pool, 2000);
+	f->pool = NULL;
+	assert_int_equal(atomic_load(&capture.bytes), 0);
+	assert_int_equal(atomic_load(&capture.peak_bytes), 1024);
+	fx_free(f);
+}
+
 static void test_replay_invalid_method_counted_failed_other(void **state)
 {
 	struct fx *f = fx_new();
@@ -1529,6 +1576,7 @@ int main(void)
 		cmocka_unit_test(test_replay_timeout_counted),
 		cmocka_unit_test(test_replay_answer_status_classes_counted_as_mirrored),
 		cmocka_unit_test(test_replay_answers_captured_for_targets_that_compare),
+		cmocka_unit_test(test_replay_capture_over_budget_counted_and_released),
 		cmocka_unit_test(test_replay_invalid_method_counted_failed_other),
 		cmocka_unit_test(test_replay_stop_drains_inflight_mirrors),
 		cmocka_unit_test(test_replay_stop_aborts_after_drain_timeout),

@@ -135,7 +135,7 @@ static struct verdict_item *shadow(struct target_set *set, unsigned target, uint
 	struct shadow_answer *a;
 	char line[128];
 
-	shadow_capture_begin(&c, 1024);
+	shadow_capture_begin(&c, 1024, NULL);
 	if (status) {
 		shadow_capture_header(&c, "HTTP/1.1 200 OK\r\n", 17);
 		snprintf(line, sizeof(line), "Content-Type: %s\r\n", ctype);
@@ -348,7 +348,7 @@ static void test_reload_keeps_the_rules_of_the_requests_set(void **state)
 					       .target = 0, .expected = 0x1 };
 		struct shadow_answer *a;
 
-		shadow_capture_begin(&c, 64);
+		shadow_capture_begin(&c, 64, NULL);
 		shadow_capture_header(&c, "Content-Type: application/json\r\n", 32);
 		shadow_capture_body(&c, "{\"a\":2}", 7);
 		a = shadow_answer_new(&c, &k, 200, true);
