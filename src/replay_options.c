@@ -59,7 +59,11 @@ static size_t capture_body(char *ptr, size_t size, size_t nmemb, void *arg)
 
 void replay_options_capture(struct transfer *x, struct queue_budget *budget)
 {
-	shadow_capture_begin(&x->capture, x->t->cfg.compare_body_max, budget);
+	/* below compare = body the body decides nothing: only its length and
+	 * digest are kept, and the capture budget goes to answers that need it */
+	size_t body_max = x->t->cfg.compare == VERDICT_LEVEL_BODY ? x->t->cfg.compare_body_max : 0;
+
+	shadow_capture_begin(&x->capture, body_max, budget);
 	x->capturing = true;
 	curl_easy_setopt(x->easy, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
