@@ -4,6 +4,7 @@ ports on 127.0.0.1, /proc readings (CPU time, peak RSS), the agent's
 import atexit
 import json
 import os
+import re
 import signal
 import socket
 import statistics
@@ -218,18 +219,22 @@ class SyscallCount:
     counting only between enable() and disable() (perf's control FIFOs:
     attaching to hundreds of tracepoints takes a while, so the counters are
     set up first and switched on when the load starts); counts() stops perf
-    and returns {name: count}. Counts, unlike times, barely move with the
+    and returns {name: count}; by_thread then holds {thread name: {name:
+    count}} (threads of one name summed: "spoa-mirror" is the SPOP side,
+    "replay-N" the workers). Counts, unlike times, barely move with the
     machine's load."""
 
-    def __init__(self, pid, workdir):
-        self.out_path = os.path.join(workdir, "perf-stat.txt")
+    def __init__(self, pid, workdir, tag=""):
+        # one file per run (perf-stat-TAG.txt), per thread, kept in the logs
+        self.out_path = os.path.join(workdir, "perf-stat%s.txt" % ("-" + tag if tag else ""))
         ctl, ack = os.path.join(workdir, "perf-ctl"), os.path.join(workdir, "perf-ack")
         for f in (ctl, ack):
             if os.path.exists(f):
                 os.unlink(f)
             os.mkfifo(f)
         self.p = subprocess.Popen(
-            ["perf", "stat", "-x,", "-o", self.out_path, "-e", "syscalls:sys_enter_*",
+            ["perf", "stat", "--per-thread", "-x,", "-o", self.out_path,
+             "-e", "syscalls:sys_enter_*",
              "--delay", "-1", "--control", "fifo:%s,%s" % (ctl, ack), "-p", str(pid)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         # both block until perf opens its ends: it is then ready to count
@@ -252,18 +257,34 @@ class SyscallCount:
         _, err = self.p.communicate(timeout=60)
         self.ctl.close()
         self.ack.close()
-        out = {}
+        out, self.by_thread = {}, {}
         with open(self.out_path) as f:
             for line in f:
+                # "replay-0-28320,121810,,syscalls:sys_enter_recvfrom,..."
                 parts = line.strip().split(",")
-                if len(parts) < 3 or not parts[0].isdigit():
+                if len(parts) < 4 or not parts[1].isdigit() or not int(parts[1]):
                     continue
-                name = parts[2].split("sys_enter_", 1)[-1]
-                if int(parts[0]):
-                    out[name] = int(parts[0])
+                thread = parts[0].rsplit("-", 1)[0]
+                name = parts[3].split("sys_enter_", 1)[-1]
+                n = int(parts[1])
+                out[name] = out.get(name, 0) + n
+                mine = self.by_thread.setdefault(thread, {})
+                mine[name] = mine.get(name, 0) + n
         if not out:
             raise RuntimeError("perf stat counted nothing: %s" % err.strip())
         return out
+
+
+def haproxy_spoe_mode(haproxy="haproxy"):
+    """The SPOE agents' backend mode for the HAProxy on PATH, by `haproxy -v`:
+    3.1 rewrote SPOE on the `spop` multiplexer and wants `mode spop` (2.x
+    rejects it); before, `mode tcp` (tests/e2e/harness/haproxy.py chooses
+    its config family the same way)."""
+    r = subprocess.run([haproxy, "-v"], capture_output=True, text=True, timeout=10)
+    m = re.search(r"(?:HAProxy|HA-Proxy) version (\d+)\.(\d+)", r.stdout + r.stderr)
+    if not m:
+        raise RuntimeError("no HAProxy version in `%s -v`" % haproxy)
+    return "spop" if (int(m.group(1)), int(m.group(2))) >= (3, 1) else "tcp"
 
 
 def perf_usable():

@@ -231,13 +231,16 @@ def markdown(res):
                   "spop-bench -> agent -> shadow at half the full-load rate", "",
                   "| Shadow | libcurl | Load | Req/s of no filter | Delivered/s | Delivered "
                   "share | NOTIFY at agent / sent | Agent dropped, failed | Agent CPU / mirror "
-                  "| Syscalls / mirror | Largest (per mirror) "
+                  "| Syscalls / mirror | Largest (per mirror) | SPOP frames / read "
+                  "| HAProxy CPU / req, mirrored (no filter) "
                   "| Shadow conns opened | open | Load (1 min) |",
-                  "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|"]
+                  "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|"]
         for r in res["shadows"]:
             pct = r.get("pct_of_no_filter")
             sent = r["delivered"] / r["delivered_pct"] * 100 if r.get("delivered_pct") else None
-            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s, %s | %s | %s | %s | %s | %s | %s |" % (
+            hap = r.get("haproxy_us_per_req")
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s, %s | %s | %s | %s | %s | %s "
+                         "| %s | %s | %s |" % (
                 r["shadow"], r.get("libcurl") or "-", r["load"],
                 "-" if pct is None else "%.2f" % (pct / 100), _n(r["delivered_per_s"]),
                 "-" if r.get("delivered_pct") is None else "%.1f %%" % r["delivered_pct"],
@@ -245,7 +248,9 @@ def markdown(res):
                 else "%.1f %%" % (r["agent_notify"] / sent * 100),
                 _n(r.get("agent_dropped")), _n(r.get("agent_failed")),
                 _us(r.get("agent_cpu_us_per_mirror")), _n(r.get("syscalls_per_mirror"), 2),
-                syscall_mix(r), _n(r.get("shadow_conns_opened")), _n(r.get("shadow_conns_open")),
+                syscall_mix(r), _n(r.get("spop_frames_per_read"), 1),
+                "-" if hap is None else "%s (%s)" % (_us(hap), _us(r.get("haproxy_nofilter_us_per_req"))),
+                _n(r.get("shadow_conns_opened")), _n(r.get("shadow_conns_open")),
                 _n(r.get("loadavg_1m"), 2)))
     lines += ["", "The agent ACKs every NOTIFY at once and drops what its queue cannot hold: "
               "NOTIFY/s in (a) is the SPOP side alone, Mirrored/s what reached the sink; "

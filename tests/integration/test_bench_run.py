@@ -108,9 +108,16 @@ def test_shadow_section_counts_what_the_shadow_received(tmp_path):
         # a cap of 4 connections per target: never more opened at once
         assert r["shadow_conns_open"] <= 4
     assert rows[("h1", "full")]["req_per_s"] > 0
+    # the front HAProxy's own CPU per request, mirrored and not (full load)
+    assert rows[("h1", "full")]["haproxy_us_per_req"] > 0
+    assert rows[("h1", "full")]["haproxy_nofilter_us_per_req"] > 0
     if any(r.get("syscalls_per_mirror") for r in rows.values()):  # perf usable here
         h1 = rows[("h1", "full")]
         assert h1["syscalls_per_mirror"] > 0 and h1["sc_sendto"] > 0 and h1["sc_recvfrom"] > 0
         assert res["targets"][6]["value"] == h1["syscalls_per_mirror"]
+        # NOTIFY per read of the SPOP thread: at least one, and spop-bench's
+        # half load sends one at a time per connection
+        for r in rows.values():
+            assert r["spop_frames_per_read"] >= 1
     assert "### (s) Shadows" in md
     assert no_children_left(tmp_path)
