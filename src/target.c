@@ -281,16 +281,18 @@ enum admit_verdict target_admit(struct target *t, const struct admit_input *in)
 		stat_inc(&s->sampled_out);
 		return ADMIT_SAMPLED_OUT;
 	}
+	/* a cut body first: it is the request's own fault, whatever the target
+	 * (and every truncated request is counted as such once) */
+	if (in->truncated && !t->cfg.replay_truncated) {
+		stat_inc(&s->dropped[DROP_TRUNCATED]);
+		return ADMIT_DROP_TRUNCATED;
+	}
 	/* gRPC needs HTTP/2 end to end (trailers, te: trailers, which HTTP/1.1
 	 * calls hop-by-hop): over HTTP/1.1 a gRPC server only answers with an
 	 * error, which would read as the shadow failing. */
 	if (in->grpc && !t->cfg.http2) {
 		stat_inc(&s->dropped[DROP_GRPC_NEEDS_HTTP2]);
 		return ADMIT_DROP_GRPC_NEEDS_HTTP2;
-	}
-	if (in->truncated && !t->cfg.replay_truncated) {
-		stat_inc(&s->dropped[DROP_TRUNCATED]);
-		return ADMIT_DROP_TRUNCATED;
 	}
 	if (in->now_ns < atomic_load_explicit(&s->down_until_ns, memory_order_relaxed)) {
 		stat_inc(&s->dropped[DROP_SHADOW_DOWN]);
