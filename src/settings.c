@@ -611,12 +611,6 @@ static int check_header_name(const char *v, char *why, size_t n)
 	return 0;
 }
 
-/* compiled, all together, when the target set is built */
-static int check_json_pointer(const char *v, char *why, size_t n)
-{
-	return json_pointer_check(v, why, n);
-}
-
 static int check_ca_file(const char *v, char *why, size_t n)
 {
 	/* checked now: a typo should stop the start, not fail every mirror */
@@ -770,7 +764,7 @@ static const struct setting table[] = {
 	TL("compare-ignore-headers", TYPE_LIST, compare_ignore_headers, n_compare_ignore_headers,
 	   check_header_name),
 	TL("compare-ignore-json", TYPE_LIST, compare_ignore_json, n_compare_ignore_json,
-	   check_json_pointer),
+	   json_pointer_check), /* compiled, all together, with the target set */
 	T("compare-body-max", TYPE_SIZE, compare_body_max, 0, MAX_SIZE, NULL),
 };
 
