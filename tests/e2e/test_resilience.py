@@ -16,15 +16,20 @@ from harness.client import Client, run_load
 RATE = float(os.environ.get("E2E_RATE", "100"))  # requests per second
 BASE = "/api/v3/baseline"
 MIRRORED = "/api/v1/mirrored"
-# Client p99 with mirroring may exceed the baseline p99 by 20%, or by
-# E2E_P99_SLACK_MS (default 5 ms) if that is more. Why the slack: a mirrored
-# request takes one more hop (HAProxy -> agent -> ACK) than an unmirrored
-# one. On a quiet box that costs 0.3-0.6 ms, already 20-40% of a ~1.5 ms
-# loopback p99; on a 2-core box shared with compilers each extra wake-up
-# can wait a few ms for a CPU. The failures guarded against cost far more:
-# a blocked mirror costs the SPOE `timeout processing` (200 ms) or the slow
-# shadow's 3 s.
-P99_RATIO = 1.20
+# What a mirrored request may cost the client, compared within one run with
+# the unmirrored baseline. The failures guarded against cost far more than any
+# bound here: a mirror that waits on the shadow costs SPOE's `timeout
+# processing` (200 ms) or the slow shadow's 3 s on every mirrored request, at
+# the median as much as at the tail.
+# - Median: at most E2E_P50_SLACK_MS (2 ms) more: the extra hop (HAProxy ->
+#   agent -> ACK) costs 0.3-0.6 ms on a quiet box.
+# - p99: at most the baseline's p99 once more plus E2E_P99_SLACK_MS (5 ms):
+#   a mirrored request waits for one more process (the agent) to be
+#   scheduled, and on 2 cores shared with other jobs each wake-up can wait
+#   about as long as the baseline's whole tail (a CI run saw baseline p99
+#   8-17 ms against 1.5 ms quiet, mirrored p99 1.6-2.2x that in each of three
+#   attempts, the median 0.3-0.8 ms more).
+P50_SLACK_S = float(os.environ.get("E2E_P50_SLACK_MS", "2")) / 1000.0
 P99_NOISE_S = float(os.environ.get("E2E_P99_SLACK_MS", "5")) / 1000.0
 
 
@@ -33,14 +38,18 @@ def assert_no_client_errors(result):
                                                                   result.errors[:5])
 
 
+def p50_close(result):
+    return result.p(MIRRORED, 50) <= result.p(BASE, 50) + P50_SLACK_S
+
+
 def p99_close(result):
     base, mirrored = result.p(BASE, 99), result.p(MIRRORED, 99)
-    return mirrored <= max(base * P99_RATIO, base + P99_NOISE_S)
+    return mirrored <= 2 * base + P99_NOISE_S
 
 
 def measure_mirror_cost(proxy, attempts=3, duration=5.0):
     """Interleaved load; every attempt must be free of client errors, and the
-    p99 bound must hold in one of them: a burst of load from the other jobs
+    p50 and p99 bounds must hold in one of them: a burst of load from the other jobs
     on this machine can spoil one tail, a real mirror cost spoils all."""
     runs = []
     for _ in range(attempts):
@@ -52,10 +61,11 @@ def measure_mirror_cost(proxy, attempts=3, duration=5.0):
         assert_no_client_errors(result)
         assert result.count(BASE) > 0.9 * result.sent / 2
         assert result.count(MIRRORED) > 0.9 * result.sent / 2
-        if p99_close(result):
+        if p50_close(result) and p99_close(result):
             return runs
-    raise AssertionError("mirrored p99 above %.0f%% of the baseline p99 or +%.1f ms in every run:\n%s"
-                         % (P99_RATIO * 100, P99_NOISE_S * 1e3,
+    raise AssertionError("mirrored p50 above the baseline's + %.1f ms, or p99 above twice the "
+                         "baseline's + %.1f ms, in every run:\n%s"
+                         % (P50_SLACK_S * 1e3, P99_NOISE_S * 1e3,
                             "\n".join(r.describe() for r in runs)))
 
 
