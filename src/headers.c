@@ -113,3 +113,25 @@ const struct http_header *headers_find(const struct header_list *list, struct sl
 			return &list->items[i];
 	return NULL;
 }
+
+bool headers_content_length(const struct http_header *h, size_t n, uint64_t *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v = 0;
+
+		if (!slice_case_eq_cstr(h[i].name, "content-length"))
+			continue;
+		if (h[i].value.len == 0 || h[i].value.len > 19)
+			return false;
+		for (size_t k = 0; k < h[i].value.len; k++) {
+			char c = h[i].value.ptr[k];
+
+			if (c < '0' || c > '9')
+				return false;
+			v = v * 10 + (uint64_t)(c - '0');
+		}
+		*out = v;
+		return true;
+	}
+	return false;
+}

@@ -4,7 +4,9 @@
 #ifndef SPOA_MIRROR_HEADERS_H
 #define SPOA_MIRROR_HEADERS_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "slice.h"
 
@@ -36,6 +38,9 @@ int headers_decode_bin(struct slice block, struct header_list *out);
  * (line cut, no colon, name not a token, CR/NUL in a value, bytes after the
  * empty line) / SPOP_E_TOO_MANY. */
 int headers_decode_text(struct slice block, struct header_list *out);
+
+/* Content-Length of a header array: false when absent or not plain digits. */
+bool headers_content_length(const struct http_header *h, size_t n, uint64_t *out);
 
 /* First header named `name` (case-insensitive), or NULL. */
 const struct http_header *headers_find(const struct header_list *list, struct slice name);

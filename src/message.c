@@ -8,9 +8,9 @@ enum field_id {
 	F_METHOD,
 	F_URI,
 	F_VERSION,
-	F_HEADERS,
-	F_BODY,
-	F_DECLARED_LENGTH,
+	F_HEADERS = MESSAGE_PAYLOAD_HEADERS,
+	F_BODY = MESSAGE_PAYLOAD_BODY,
+	F_DECLARED_LENGTH = MESSAGE_PAYLOAD_DECLARED_LENGTH,
 	F_CLIENT,
 	F_UNIQUE_ID,
 	F_UNKNOWN,
@@ -61,6 +61,33 @@ bool message_value_is_text(const struct spop_value *v)
 }
 
 
+void message_payload_take(struct message_payload *p, int field, const struct spop_value *v)
+{
+	switch (field) {
+	case MESSAGE_PAYLOAD_HEADERS:
+		if (message_value_is_text(v)) {
+			p->headers = v->u.str;
+			p->headers_binary = v->type == SPOP_T_BINARY;
+		}
+		break;
+	case MESSAGE_PAYLOAD_BODY:
+		if (message_value_is_text(v))
+			p->body = v->u.str;
+		break;
+	case MESSAGE_PAYLOAD_DECLARED_LENGTH:
+		p->has_declared_length = spop_value_as_u64(v, &p->declared_length);
+		break;
+	}
+}
+
+int message_payload_headers(const struct message_payload *p, struct header_list *h)
+{
+	if (!p->headers.len)
+		return SPOP_OK;
+	return p->headers_binary ? headers_decode_bin(p->headers, h)
+				 : headers_decode_text(p->headers, h);
+}
+
 static void set_client(struct message_fields *f, const struct spop_value *v)
 {
 	if (v->type == SPOP_T_IPV4) {
@@ -82,7 +109,9 @@ int message_extract(const struct spop_message *m, struct message_fields *f)
 
 		/* A NULL value is a sample fetch that found nothing: leave the
 		 * field empty whatever its name. */
-		switch (field_of(&m->args[i], i)) {
+		enum field_id field = field_of(&m->args[i], i);
+
+		switch (field) {
 		case F_METHOD:
 			if (message_value_is_text(v))
 				f->method = v->u.str;
@@ -96,17 +125,9 @@ int message_extract(const struct spop_message *m, struct message_fields *f)
 				f->version = v->u.str;
 			break;
 		case F_HEADERS:
-			if (message_value_is_text(v)) {
-				f->headers = v->u.str;
-				f->headers_binary = v->type == SPOP_T_BINARY;
-			}
-			break;
 		case F_BODY:
-			if (message_value_is_text(v))
-				f->body = v->u.str;
-			break;
 		case F_DECLARED_LENGTH:
-			f->has_declared_length = spop_value_as_u64(v, &f->declared_length);
+			message_payload_take(&f->payload, field, v);
 			break;
 		case F_CLIENT:
 			set_client(f, v);

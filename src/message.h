@@ -10,24 +10,45 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "headers.h"
 #include "slice.h"
 #include "spop.h"
 
 /* Longest textual client address: an IPv6 literal. */
 #define MESSAGE_CLIENT_MAX 46
 
+/* What the request message and the response message both carry: a header
+ * block, a body and the body's declared length. */
+struct message_payload {
+	struct slice headers;   /* the raw block */
+	bool headers_binary;    /* *.hdrs_bin (BINARY) vs *.hdrs (STRING) */
+	struct slice body;
+	bool has_declared_length;
+	uint64_t declared_length; /* body_len / body_size argument */
+};
+
+/* The payload's argument kinds, shared by both messages' field tables. */
+enum message_payload_field {
+	MESSAGE_PAYLOAD_HEADERS = 100,
+	MESSAGE_PAYLOAD_BODY,
+	MESSAGE_PAYLOAD_DECLARED_LENGTH,
+};
+
+/* Stores argument v of kind `field` (a message_payload_field) in p; a NULL
+ * or mistyped value leaves the part empty. */
+void message_payload_take(struct message_payload *p, int field, const struct spop_value *v);
+/* Decodes p's header block (binary or text) into h: SPOP_OK, also when
+ * there is none, or a negative spop_rc. */
+int message_payload_headers(const struct message_payload *p, struct header_list *h);
+
 struct message_fields {
 	struct slice method;
 	struct slice uri;
 	struct slice version;
-	struct slice headers;   /* the raw block */
-	bool headers_binary;    /* req.hdrs_bin (BINARY) vs req.hdrs (STRING) */
-	struct slice body;
+	struct message_payload payload;
 	struct slice unique_id;
 	struct slice client;    /* points into client_buf or into the frame */
 	char client_buf[MESSAGE_CLIENT_MAX];
-	bool has_declared_length;
-	uint64_t declared_length; /* body_len / body_size argument */
 };
 
 enum message_rc {

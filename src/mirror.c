@@ -22,13 +22,13 @@
 
 /* HAProxy cuts bodies beyond tune.bufsize without a flag: compare what
  * arrived with what the request declared. */
-static bool body_truncated(const struct message_fields *f, const struct header_list *h)
+static bool body_truncated(const struct message_payload *p, const struct header_list *h)
 {
 	uint64_t declared;
 
-	if (answer_content_length(h->items, h->count, &declared) && declared > f->body.len)
+	if (headers_content_length(h->items, h->count, &declared) && declared > p->body.len)
 		return true;
-	return f->has_declared_length && f->declared_length > f->body.len;
+	return p->has_declared_length && p->declared_length > p->body.len;
 }
 
 static void cancel_all(struct target_set *set, uint32_t mask, enum drop_reason reason)
@@ -125,9 +125,8 @@ void mirror_on_message(void *arg, const struct spop_message *m)
 		return;
 	}
 	rc = message_extract(m, &f);
-	if (rc == MESSAGE_OK && f.headers.len)
-		rc = f.headers_binary ? headers_decode_bin(f.headers, &headers)
-				      : headers_decode_text(f.headers, &headers);
+	if (rc == MESSAGE_OK)
+		rc = message_payload_headers(&f.payload, &headers);
 	if (rc != MESSAGE_OK) {
 		d->stats->messages_invalid++;
 		log_limited(&d->invalid_log, LOG_LVL_WARN, INVALID_MESSAGES,
@@ -141,7 +140,7 @@ void mirror_on_message(void *arg, const struct spop_message *m)
 	in = (struct admit_input){
 		.headers = &headers,
 		.client = f.client,
-		.truncated = body_truncated(&f, &headers),
+		.truncated = body_truncated(&f.payload, &headers),
 		.grpc = grpc_call(headers.items, headers.count),
 		.now_ns = clock_monotonic_ns(),
 	};
@@ -150,7 +149,7 @@ void mirror_on_message(void *arg, const struct spop_message *m)
 		log_limited(&d->truncated_log, LOG_LVL_WARN, TRUNCATED_BODIES,
 			    "%.*s %.*s: body of %zu bytes is shorter than declared "
 			    "(raise HAProxy's tune.bufsize); not replayed",
-			    (int)f.method.len, f.method.ptr, (int)f.uri.len, f.uri.ptr, f.body.len);
+			    (int)f.method.len, f.method.ptr, (int)f.uri.len, f.uri.ptr, f.payload.body.len);
 	}
 	for (size_t i = 0; i < set->count; i++) {
 		enum admit_verdict v = target_admit(&set->targets[i], &in);
@@ -172,7 +171,7 @@ void mirror_on_message(void *arg, const struct spop_message *m)
 		.method = f.method,
 		.uri = f.uri,
 		.version = f.version,
-		.body = f.body,
+		.body = f.payload.body,
 		.client = f.client,
 		.unique_id = f.unique_id,
 		.headers = &headers,

@@ -6,7 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum field_id { F_ID, F_STATUS, F_HEADERS, F_BODY, F_DECLARED_LENGTH, F_TIME, F_UNKNOWN };
+enum field_id {
+	F_ID,
+	F_STATUS,
+	F_HEADERS = MESSAGE_PAYLOAD_HEADERS,
+	F_BODY = MESSAGE_PAYLOAD_BODY,
+	F_DECLARED_LENGTH = MESSAGE_PAYLOAD_DECLARED_LENGTH,
+	F_TIME,
+	F_UNKNOWN,
+};
 
 #define ARG MESSAGE_ARG
 static const struct message_arg arg_names[] = {
@@ -52,7 +60,9 @@ int response_extract(const struct spop_message *m, struct response_fields *f,
 	for (unsigned i = 0; i < m->nb_args; i++) {
 		const struct spop_value *v = &m->args[i].value;
 
-		switch (field_of(m->args[i].name)) {
+		enum field_id field = field_of(m->args[i].name);
+
+		switch (field) {
 		case F_ID:
 			if (message_value_is_text(v))
 				f->id = v->u.str;
@@ -61,17 +71,9 @@ int response_extract(const struct spop_message *m, struct response_fields *f,
 			f->status = status_of(v);
 			break;
 		case F_HEADERS:
-			if (message_value_is_text(v)) {
-				f->headers = v->u.str;
-				f->headers_binary = v->type == SPOP_T_BINARY;
-			}
-			break;
 		case F_BODY:
-			if (message_value_is_text(v))
-				f->body = v->u.str;
-			break;
 		case F_DECLARED_LENGTH:
-			f->has_declared_length = spop_value_as_u64(v, &f->declared_length);
+			message_payload_take(&f->payload, field, v);
 			break;
 		case F_TIME:
 			/* HAProxy gives -1 when the timer never started */
@@ -85,13 +87,7 @@ int response_extract(const struct spop_message *m, struct response_fields *f,
 		return RESPONSE_NO_ID;
 	if (f->status == 0)
 		return RESPONSE_NO_STATUS;
-	if (f->headers.len) {
-		int rc = f->headers_binary ? headers_decode_bin(f->headers, h)
-					   : headers_decode_text(f->headers, h);
-		if (rc != SPOP_OK)
-			return rc;
-	}
-	return RESPONSE_OK;
+	return message_payload_headers(&f->payload, h);
 }
 
 const char *response_strerror(int rc)
@@ -106,28 +102,6 @@ const char *response_strerror(int rc)
 	default:
 		return spop_strerror(rc);
 	}
-}
-
-bool answer_content_length(const struct http_header *h, size_t n, uint64_t *out)
-{
-	for (size_t i = 0; i < n; i++) {
-		uint64_t v = 0;
-
-		if (!slice_case_eq_cstr(h[i].name, "content-length"))
-			continue;
-		if (h[i].value.len == 0 || h[i].value.len > 19)
-			return false;
-		for (size_t k = 0; k < h[i].value.len; k++) {
-			char c = h[i].value.ptr[k];
-
-			if (c < '0' || c > '9')
-				return false;
-			v = v * 10 + (uint64_t)(c - '0');
-		}
-		*out = v;
-		return true;
-	}
-	return false;
 }
 
 void answer_body_settle(struct verdict_answer *a, bool has_declared, uint64_t declared,
@@ -145,7 +119,7 @@ struct primary_answer *primary_answer_new(const struct response_fields *f,
 					  const struct header_list *h)
 {
 	size_t size = sizeof(struct primary_answer) + h->count * sizeof(struct http_header) +
-		      f->id.len + f->body.len;
+		      f->id.len + f->payload.body.len;
 	struct primary_answer *p;
 	char *cursor;
 
@@ -166,15 +140,15 @@ struct primary_answer *primary_answer_new(const struct response_fields *f,
 	}
 	p->has_time = f->has_time;
 	p->time_us = f->time_ms * 1000;
-	p->has_declared_length = f->has_declared_length ||
-				 answer_content_length(p->headers, p->n_headers, &p->declared_length);
-	if (f->has_declared_length)
-		p->declared_length = f->declared_length;
+	p->has_declared_length = f->payload.has_declared_length ||
+				 headers_content_length(p->headers, p->n_headers, &p->declared_length);
+	if (f->payload.has_declared_length)
+		p->declared_length = f->payload.declared_length;
 	p->answer = (struct verdict_answer){
 		.status = f->status,
 		.headers = p->headers,
 		.nheaders = p->n_headers,
-		.body = slice_copy_to(&cursor, f->body),
+		.body = slice_copy_to(&cursor, f->payload.body),
 		.body_state = VERDICT_BODY_COMPLETE,
 	};
 	return p;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "headers.h"
+#include "message.h"
 #include "slice.h"
 #include "spop.h"
 #include "verdict.h"
@@ -19,11 +20,7 @@
 struct response_fields {
 	struct slice id;
 	int status;             /* 0 when absent or not a number in 100..999 */
-	struct slice headers;   /* the raw block */
-	bool headers_binary;    /* res.hdrs_bin (BINARY) vs res.hdrs (STRING) */
-	struct slice body;
-	bool has_declared_length;
-	uint64_t declared_length; /* body_len argument */
+	struct message_payload payload; /* res.hdrs_bin or res.hdrs, res.body, body_len */
 	bool has_time;
 	uint64_t time_ms;       /* res.timer.hdr (HAProxy 2.9+): %Tr */
 };
@@ -60,9 +57,6 @@ struct primary_answer {
 struct primary_answer *primary_answer_new(const struct response_fields *f,
 					  const struct header_list *h);
 void primary_answer_free(struct primary_answer *p);
-
-/* Content-Length of a header array: false when absent or not plain digits. */
-bool answer_content_length(const struct http_header *h, size_t n, uint64_t *out);
 
 /* A complete body shorter than declared becomes PARTIAL, unless the
  * answer has no body by rule (HEAD, 1xx, 204, 304). */

@@ -179,7 +179,7 @@ struct shadow_answer *shadow_answer_new(const struct shadow_capture *c,
 		a->answer.body_state = VERDICT_BODY_PARTIAL;
 	else if (c->body_total > c->body_len)
 		a->answer.body_state = VERDICT_BODY_OVER_CAP;
-	else if (answer_content_length(a->headers, a->n_headers, &declared))
+	else if (headers_content_length(a->headers, a->n_headers, &declared))
 		answer_body_settle(&a->answer, true, declared, k->head);
 	return a;
 }

@@ -64,10 +64,10 @@ static void test_seed_arg_names_mapped(void **state)
 	assert_true(slice_eq_cstr(f.method, "POST"));
 	assert_true(slice_eq_cstr(f.uri, "/api?x=1"));
 	assert_true(slice_eq_cstr(f.version, "1.1"));
-	assert_false(f.headers_binary);
-	assert_int_equal(f.body.len, 3);
-	assert_true(f.has_declared_length);
-	assert_int_equal(f.declared_length, 3);
+	assert_false(f.payload.headers_binary);
+	assert_int_equal(f.payload.body.len, 3);
+	assert_true(f.payload.has_declared_length);
+	assert_int_equal(f.payload.declared_length, 3);
 }
 
 static void test_incumbent_arg_names_mapped(void **state)
@@ -89,7 +89,7 @@ static void test_incumbent_arg_names_mapped(void **state)
 	assert_true(slice_eq_cstr(f.method, "GET"));
 	assert_true(slice_eq_cstr(f.uri, "/p"));
 	assert_true(slice_eq_cstr(f.version, "2.0"));
-	assert_true(f.headers_binary);
+	assert_true(f.payload.headers_binary);
 	assert_true(slice_eq_cstr(f.client, "192.168.1.20"));
 }
 
@@ -107,8 +107,8 @@ static void test_unnamed_args_follow_incumbent_order(void **state)
 	assert_int_equal(message_extract(&m, &f), MESSAGE_OK);
 	assert_true(slice_eq_cstr(f.method, "DELETE"));
 	assert_true(slice_eq_cstr(f.uri, "/items/7"));
-	assert_true(f.headers_binary);
-	assert_int_equal(f.body.len, 1);
+	assert_true(f.payload.headers_binary);
+	assert_int_equal(f.payload.body.len, 1);
 }
 
 static void test_missing_method_or_path_reported(void **state)

@@ -216,13 +216,13 @@ static void test_content_length_parsed_strictly(void **state)
 	};
 	uint64_t n = 0;
 
-	assert_false(answer_content_length(h, 1, &n));
+	assert_false(headers_content_length(h, 1, &n));
 	h[0].value = SLICE_LIT("");
-	assert_false(answer_content_length(h, 1, &n));
+	assert_false(headers_content_length(h, 1, &n));
 	h[0].value = SLICE_LIT("99999999999999999999");
-	assert_false(answer_content_length(h, 1, &n));
+	assert_false(headers_content_length(h, 1, &n));
 	h[0].value = SLICE_LIT("42");
-	assert_true(answer_content_length(h, 1, &n));
+	assert_true(headers_content_length(h, 1, &n));
 	assert_int_equal(n, 42);
 }
 

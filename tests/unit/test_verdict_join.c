@@ -115,7 +115,7 @@ static struct verdict_item *primary(const char *id, int status, const char *ctyp
 					{ SLICE_LIT("Date"), SLICE_LIT("Thu, 03 Dec") } };
 	struct header_list h = { items, 2, 2 };
 	struct response_fields f = {
-		.id = slice_from_cstr(id), .status = status, .body = slice_from_cstr(body),
+		.id = slice_from_cstr(id), .status = status, .payload.body = slice_from_cstr(body),
 		.has_time = true, .time_ms = 10,
 	};
 	struct primary_answer *p = primary_answer_new(&f, &h);
