@@ -90,6 +90,9 @@ def targets(res):
     hdr, body = _find(v, variant="headers"), _find(v, variant="body")
     add("HAProxy req/s comparing status + headers / mirroring alone ((v), GET)",
         hdr and hdr.get("req_pct_of_mirror"), "%", ">= 90 %", lambda x: x >= 90)
+    h10 = _find(v, variant="headers10")
+    add("HAProxy req/s comparing status + headers for 10 % of requests / mirroring alone ((v))",
+        h10 and h10.get("req_pct_of_mirror"), "%", ">= 90 %", lambda x: x >= 90)
     add("Agent CPU per compared request (compare = body, 4 KiB JSON) / per mirror alone ((v))",
         body and body.get("cpu_x_of_mirror"), "x", "<= 2x", lambda x: x <= 2)
     add("Join peak bytes at full load / join-max-bytes ((v), compare = body)",

@@ -6,6 +6,9 @@ JSON document as the primary, so every verdict is a match):
   mirror   the request only; the target's compare = off
   headers  plus the primary's status and headers; compare = headers
   body     plus the primary's body (wait-for-body); compare = body
+  headers10  as headers for 10 % of the requests (the request message's
+           `compare` argument, COMPARE_PERCENT in the shipped configs): what
+           a share saves HAProxy; its CPU ratio is per mirror
 The three run back to back in every round so the machine's drift hits them
 alike; per round the ratios to `mirror` are taken, and their medians
 reported: HAProxy req/s (goal for headers: >= 90 %), agent CPU per compared
@@ -27,7 +30,9 @@ import report
 def log(msg):
     print("bench: " + msg, file=sys.stderr, flush=True)
 
-VARIANTS = (("mirror", "off"), ("headers", "headers"), ("body", "body"))
+VARIANTS = (("mirror", "off"), ("headers", "headers"), ("body", "body"),
+            ("headers10", "headers"))
+SAMPLED = {"headers10"}  # compares a share: CPU per mirror, not per compared
 # the agents' join bound, stated so the report can hold peak RSS against it
 JOIN_MAX_BYTES = 64 * 1024 * 1024
 
@@ -67,6 +72,9 @@ def start_agent(bench, name, compare, shadow_port):
                 "workers = %d\n" % (port, mport, bench.cfg.workers))
         if compare != "off":
             f.write("join-max-bytes = %d\n" % JOIN_MAX_BYTES)
+            # every answer should match: the log says why one did not
+            f.write("diff-log = %s\n" % os.path.join(bench.procs.logdir,
+                                                      "diff-%s.jsonl" % name))
         f.write("\n[target shadow]\nurl = http://127.0.0.1:%d/\n" % shadow_port)
         if compare != "off":
             f.write("compare = %s\n" % compare)
@@ -103,6 +111,8 @@ def one_run(bench, agent, front, port):
         "req_per_s": w["req_per_s"], "p99_us": w.get("p99_us"), "wrk_errors": w["errors"],
         "mirrored": mirrored, "compared": compared, "match": verdicts.get("match", 0),
         "not_match": compared - verdicts.get("match", 0),
+        "not_match_kinds": ", ".join("%s %d" % (k, v) for k, v in sorted(verdicts.items())
+                                     if k != "match" and v) or None,
         "agent_cpu_us_per_mirror": cpu / mirrored * 1e6 if mirrored else None,
         "agent_cpu_us_per_compared": cpu / compared * 1e6 if compared else None,
         "agent_rss_mib": bl.peak_rss_kib(agent.pid) / 1024.0,
@@ -124,12 +134,13 @@ def section_v(bench):
     agents = {name: start_agent(bench, name, compare, ports["SHADOW_PORT"])
               for name, compare in VARIANTS}
     fports = {"MIRROR_PORT": bl.free_port(), "HEADERS_PORT": bl.free_port(),
-              "BODY_PORT": bl.free_port()}
+              "BODY_PORT": bl.free_port(), "HEADERS10_PORT": bl.free_port()}
     front = bench.start_haproxy("haproxy-verdict-front", bench.write_cfg(
         "verdict-front.cfg", HAPROXY_THREADS=bench.cfg.haproxy_threads,
         SPOE_DIR=os.path.join(os.path.dirname(os.path.abspath(__file__)), "haproxy"),
         PRIMARY_PORT=ports["PRIMARY_PORT"], AGENT_MIRROR_PORT=agents["mirror"].port,
         AGENT_HEADERS_PORT=agents["headers"].port, AGENT_BODY_PORT=agents["body"].port,
+        AGENT_HEADERS10_PORT=agents["headers10"].port,
         **fports), fports["MIRROR_PORT"])
     runs = {name: [] for name, _ in VARIANTS}
     try:
@@ -144,7 +155,8 @@ def section_v(bench):
                 r = runs[name][i]
                 r["req_pct_of_mirror"] = (r["req_per_s"] / base["req_per_s"] * 100
                                           if base["req_per_s"] else None)
-                per = r["agent_cpu_us_per_compared"] or r["agent_cpu_us_per_mirror"]
+                per = (r["agent_cpu_us_per_mirror"] if name in SAMPLED
+                       else r["agent_cpu_us_per_compared"] or r["agent_cpu_us_per_mirror"])
                 r["cpu_x_of_mirror"] = (per / base["agent_cpu_us_per_mirror"]
                                         if per and base["agent_cpu_us_per_mirror"] else None)
     finally:

@@ -13,6 +13,7 @@ enum field_id {
 	F_DECLARED_LENGTH = MESSAGE_PAYLOAD_DECLARED_LENGTH,
 	F_CLIENT,
 	F_UNIQUE_ID,
+	F_COMPARE,
 	F_UNKNOWN,
 };
 
@@ -31,6 +32,7 @@ static const struct message_arg arg_names[] = {
 	ARG("src", F_CLIENT),          ARG("client", F_CLIENT),
 	ARG("unique-id", F_UNIQUE_ID), ARG("unique_id", F_UNIQUE_ID),
 	ARG("id", F_UNIQUE_ID), /* the name the response message uses too */
+	ARG("compare", F_COMPARE),
 };
 #undef ARG
 
@@ -88,6 +90,15 @@ int message_payload_headers(const struct message_payload *p, struct header_list 
 				 : headers_decode_text(p->headers, h);
 }
 
+static bool compare_asked(const struct spop_value *v)
+{
+	uint64_t n;
+
+	if (v->type == SPOP_T_BOOL)
+		return v->u.b;
+	return spop_value_as_u64(v, &n) && n != 0;
+}
+
 static void set_client(struct message_fields *f, const struct spop_value *v)
 {
 	if (v->type == SPOP_T_IPV4) {
@@ -135,6 +146,10 @@ int message_extract(const struct spop_message *m, struct message_fields *f)
 		case F_UNIQUE_ID:
 			if (message_value_is_text(v))
 				f->unique_id = v->u.str;
+			break;
+		case F_COMPARE: /* NULL: var(txn.compare) unset, so not compared */
+			f->compare_given = true;
+			f->compare = compare_asked(v);
 			break;
 		case F_UNKNOWN:
 			break;

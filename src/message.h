@@ -49,6 +49,11 @@ struct message_fields {
 	struct slice unique_id;
 	struct slice client;    /* points into client_buf or into the frame */
 	char client_buf[MESSAGE_CLIENT_MAX];
+	/* The `compare` argument: HAProxy's choice of the mirrored requests
+	 * whose answers it sends too (a sample of them, say); absent, every
+	 * mirrored request is compared where its targets say so. */
+	bool compare_given;
+	bool compare;           /* true only for a true boolean or a non-zero integer */
 };
 
 enum message_rc {

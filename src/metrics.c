@@ -427,6 +427,9 @@ static const struct {
 	   "its registration dropped)."),
 	JS("no_id_total", "counter", no_id,
 	   "Request or response messages without the unique-id that joins them."),
+	JS("not_asked_total", "counter", not_asked,
+	   "Mirrored requests for comparing targets that HAProxy left out of comparison (the "
+	   "request message's compare argument false or unset): mirrored, not judged."),
 	JS("invalid_total", "counter", invalid,
 	   "Response messages without a status or with a header block that does not decode."),
 	JS("duplicates_total", "counter", duplicates,

@@ -79,14 +79,22 @@ static void on_response(struct mirror_dispatch *d, const struct spop_message *m)
 /* Registers r with the verdict thread when a target it goes to compares:
  * before r reaches a worker, so the registration is in the verdict inbox
  * before any answer. Returns the targets whose answers are captured. */
+/* Registers r with the verdict thread when targets it goes to compare and
+ * HAProxy did not leave it out (`compare` argument false or unset): the
+ * targets whose answers are to be judged, 0 for none. */
 static uint32_t expect_answers(struct mirror_dispatch *d, struct target_set *set,
-			       const struct mirror_request *r, uint32_t mask)
+			       const struct mirror_request *r, uint32_t mask,
+			       const struct message_fields *f)
 {
 	uint32_t compare = mask & set->compare_mask;
 	struct verdict_expect *x;
 
 	if (!compare || !d->verdict)
 		return 0;
+	if (f->compare_given && !f->compare) {
+		stat_inc(&d->verdict_stats->not_asked);
+		return 0;
+	}
 	if (!r->unique_id.len) {
 		stat_inc(&d->verdict_stats->no_id);
 		log_limited(&d->response_log, LOG_LVL_WARN, BAD_RESPONSES,
@@ -196,6 +204,6 @@ void mirror_on_message(void *arg, const struct spop_message *m)
 	r->target_mask = mask;
 	atomic_init(&r->pending, n_send);
 	r->received_ns = in.now_ns;
-	r->compare_mask = expect_answers(d, set, r, mask);
+	r->compare_mask = expect_answers(d, set, r, mask, &f);
 	d->submit(d->submit_arg, r);
 }

@@ -131,6 +131,7 @@ struct verdict_stats {
 	atomic_uint_fast64_t timeouts;         /* requests whose answers did not all come in time */
 	atomic_uint_fast64_t unknown_id;       /* an answer for no registered request */
 	atomic_uint_fast64_t no_id;            /* response message without id */
+	atomic_uint_fast64_t not_asked;        /* request message with compare false or unset */
 	atomic_uint_fast64_t invalid;          /* response message without status, bad headers */
 	atomic_uint_fast64_t duplicates;       /* a side answered twice, or an id reused */
 	atomic_uint_fast64_t no_memory;        /* an answer or registration not allocated */

@@ -44,7 +44,9 @@ def test_request_and_response_messages_share_the_id_and_carry_the_answer(world):
         assert t["uri"] == path
         assert t["request"] == ["recorder"] and t["response"] == ["recorder"]
         req, res = t["args"]["mirror-request"], t["args"]["mirror-response"]
-        assert list(req) == ["unique-id", "method", "uri", "version", "headers", "body", "src"]
+        assert list(req) == ["unique-id", "method", "uri", "version", "headers", "body", "src",
+                             "compare"]
+        assert req["compare"] is True  # COMPARE_PERCENT defaults to 100
         # status and headers only: no body in this variant
         assert list(res) == ["unique-id", "status", "headers", "time"]
         # unique-id-format: %{+X}o %ci:%cp_%fi:%fp_%Ts_%rt:%pid
@@ -107,10 +109,10 @@ def test_trap_on_http_response_event_fires_before_wait_for_body(world):
     spoe = variant(world, spoe, "event.conf", "    messages    mirror-request\n",
                    "    messages    mirror-request mirror-response\n")
     with open(spoe, "a") as f:
-        f.write("    event on-http-response if { var(txn.mirror_enabled) -m bool }\n")
+        f.write("    event on-http-response if { var(txn.compare) -m bool }\n")
     cfg2 = variant(world, cfg, "event.cfg",
                    "    http-response send-spoe-group mirror mirror-response"
-                   " if { var(txn.mirror_enabled) -m bool }\n", "")
+                   " if { var(txn.compare) -m bool }\n", "")
     rec, proxy = start(world, bodies=True, cfg=cfg2, spoe_conf=spoe)
     answers = get_all(proxy, ["/api/v1/slow-body/1"])
     (t,) = wait_transactions([rec], 1)

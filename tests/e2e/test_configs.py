@@ -176,7 +176,8 @@ def test_compare_haproxy_config_is_the_plain_one_plus_verdicts(fam):
     cfg, _, _ = haproxy.compare_config_paths(fam)
     removed, added = diff_directives(plain, cfg)
     mirrored = "if { var(txn.mirror_enabled) -m bool }"
-    timer = (['http-response set-var-fmt(txn.primary_tr) "%%Tr" %s' % mirrored]
+    compared = "if { var(txn.compare) -m bool }"
+    timer = (['http-response set-var-fmt(txn.primary_tr) "%%Tr" %s' % compared]
              if fam == "2.x" else [])
     assert removed == [
         "presetenv SPOE_CONF /etc/haproxy/spoe-mirror-%s.conf" % fam,
@@ -186,19 +187,24 @@ def test_compare_haproxy_config_is_the_plain_one_plus_verdicts(fam):
     assert added == [
         "presetenv COMPARE_BODIES no",
         "presetenv COMPARE_BODY_WAIT 1s",
+        "presetenv COMPARE_PERCENT 100",
         '.if streq("$COMPARE_BODIES",yes)',
         "presetenv SPOE_CONF /etc/haproxy/spoe-mirror-compare-body-%s.conf" % fam,
         ".else",
         "presetenv SPOE_CONF /etc/haproxy/spoe-mirror-compare-%s.conf" % fam,
         ".endif",
         r"unique-id-format %{+X}o\ %ci:%cp_%fi:%fp_%Ts_%rt:%pid",
+        # a share of the mirrored requests is compared, the request message
+        # says which; the answer goes only for those
+        "http-request set-var(txn.compare) bool(true) if { var(txn.mirror_enabled) -m bool } "
+        '{ rand(100) lt "${COMPARE_PERCENT}" }',
     ] + timer + [
         # wait-for-body only where bodies are compared, and before the
         # message: the message carries what is buffered when it is sent
         '.if streq("$COMPARE_BODIES",yes)',
-        'http-response wait-for-body time "${COMPARE_BODY_WAIT}" ' + mirrored,
+        'http-response wait-for-body time "${COMPARE_BODY_WAIT}" ' + compared,
         ".endif",
-        "http-response send-spoe-group mirror mirror-response " + mirrored,
+        "http-response send-spoe-group mirror mirror-response " + compared,
         # one active agent: both messages of a transaction reach it
         'server agent1 "${AGENT1_ADDR}" check inter 1s fall 2 rise 2'
         " on-marked-up shutdown-backup-sessions",
@@ -213,7 +219,7 @@ def test_compare_3_1_haproxy_config_differs_from_2_x_only_where_the_plain_ones_d
         "presetenv SPOE_CONF /etc/haproxy/spoe-mirror-compare-body-2.x.conf",
         "presetenv SPOE_CONF /etc/haproxy/spoe-mirror-compare-2.x.conf",
         # 3.1 has the response time as a fetch (res.timer.hdr, 2.9+)
-        'http-response set-var-fmt(txn.primary_tr) "%Tr" if { var(txn.mirror_enabled) -m bool }',
+        'http-response set-var-fmt(txn.primary_tr) "%Tr" if { var(txn.compare) -m bool }',
         "mode tcp",
         "timeout server 3m",
     ]
@@ -237,7 +243,7 @@ def test_compare_spoe_file_is_the_plain_one_plus_id_and_response_group(fam):
     assert removed == ["args " + req]
     assert added == [
         "groups mirror-response",
-        "args unique-id=unique-id " + req,
+        "args unique-id=unique-id " + req + " compare=var(txn.compare)",
         "spoe-group mirror-response",
         "messages mirror-response",
         "spoe-message mirror-response",

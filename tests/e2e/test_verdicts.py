@@ -221,6 +221,58 @@ def test_compare_page_is_served(run):
     assert "<html" in page.lower() and "src=\"http" not in page
 
 
+def spoe_response_events(proxy):
+    """HAProxy's SPOE log lines for the mirror-response group (`log global`
+    in the SPOE file): one per response message it sent."""
+    n = 0
+    for p in proxy.logs():
+        with open(p.log_path, encoding="utf-8", errors="replace") as f:
+            n += sum(1 for line in f if "SPOE" in line and "mirror-response" in line)
+    return n
+
+
+def test_compare_percent_judges_a_share_and_mirrors_all(world):
+    """COMPARE_PERCENT=50 in the shipped config: every request is mirrored,
+    about half are compared; the agent is told which by the request
+    message's `compare` argument, so it waits for no answer that will not
+    come (no join timeout, no unknown id), and HAProxy sends the response
+    message only for those."""
+    n = 200
+    primary = world.api_origin("primary")
+    shadow = world.api_origin("shadow")
+    ini = world.ini("percent", targets=[(TARGET, {"url": shadow.url, "compare": "headers"})])
+    agent = world.agent(ini=ini)
+    env = haproxy.compare_env(False)
+    env["COMPARE_PERCENT"] = "50"
+    proxy = world.haproxy(primary, [agent], cfg=haproxy.compare_config_paths()[0], env=env)
+    c = Client(proxy.port)
+    try:
+        for i in range(n):
+            assert c.get("/api/v1/orders/%d" % i).status == 200
+    finally:
+        c.close()
+
+    def settled():
+        m = agent.metrics()
+        judged = m.sum("spoa_mirror_compare_total", target=TARGET)
+        return (m.sum("spoa_mirror_target_mirrored_total", target=TARGET) == n
+                and judged + m.sum("spoa_mirror_compare_not_asked_total") == n)
+    procs.wait_until(settled, 15, what="%d mirrors, each judged or not asked" % n)
+    m = agent.metrics()
+    judged = int(m.sum("spoa_mirror_compare_total", target=TARGET))
+    not_asked = int(m.sum("spoa_mirror_compare_not_asked_total"))
+    print("compared %d, not asked %d of %d" % (judged, not_asked, n))
+    # 50 % of 200: below 60 or above 140 has odds under 1e-8
+    assert 60 <= judged <= 140
+    assert m.sum("spoa_mirror_compare_total", target=TARGET, result="match") == judged
+    for name in ("spoa_mirror_compare_join_timeouts_total",
+                 "spoa_mirror_compare_unknown_id_total", "spoa_mirror_compare_no_id_total"):
+        assert m.sum(name) == 0, (name, m.sum(name))
+    assert m.sum("spoa_mirror_compare_join_entries") == 0
+    assert spoe_response_events(proxy) == judged
+    assert proxy.spoe_errors() == []
+
+
 # ---- bad input on the agent's SPOP port, as a broken HAProxy config would send
 
 class SpopPeer:

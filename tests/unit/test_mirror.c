@@ -20,7 +20,10 @@
 #include "mirror.h"
 #include "queue.h"
 #include "request.h"
+#include "stats.h"
 #include "target.h"
+#include "verdict_expect.h"
+#include "verdict_item.h"
 
 /* ---- building messages ---- */
 
@@ -451,6 +454,82 @@ static void test_sampled_out_target_not_in_mask(void **state)
 	fixture_free(fx);
 }
 
+/* A verdict capture: registrations handed to the verdict thread. */
+struct verdict_capture {
+	unsigned n;
+	uint32_t last_mask;
+};
+
+static void capture_verdict(void *arg, struct verdict_item *it)
+{
+	struct verdict_capture *vc = arg;
+
+	assert_int_equal(it->kind, VERDICT_ITEM_EXPECT);
+	vc->n++;
+	vc->last_mask = ((struct verdict_expect *)it)->expected;
+	verdict_item_free(it);
+}
+
+/* HAProxy may choose which mirrored requests are compared (a sample, to
+ * spare it the response message): `compare` false or unset (a NULL value:
+ * var() found nothing) mirrors without registering; true or absent
+ * registers where targets compare. Mirroring itself is the same. */
+static void test_compare_argument_chooses_requests_to_judge(void **state)
+{
+	struct fixture *fx;
+	struct verdict_capture vc = { 0 };
+	struct verdict_stats vs;
+	struct spop_message m;
+	const struct spop_value null_value = { .type = SPOP_T_NULL };
+
+	memset(&vs, 0, sizeof(vs));
+	fx = fixture_new(100, 100, 1 << 20);
+	fx->set->compare_mask = 2; /* target b compares */
+	fx->d.verdict = capture_verdict;
+	fx->d.verdict_arg = &vc;
+	fx->d.verdict_stats = &vs;
+	fx->d.response_log = (struct log_ratelimit)LOG_RATELIMIT_INIT(1000);
+
+	for (int i = 0; i < 5; i++) {
+		post_message(&m, "/c", "", "");
+		msg_str(&m, "unique-id", "id-1");
+		switch (i) {
+		case 0: /* absent: the targets decide */
+			break;
+		case 1:
+			m.args[m.nb_args].name = slice_from_cstr("compare");
+			m.args[m.nb_args++].value = spop_bool_value(true);
+			break;
+		case 2:
+			m.args[m.nb_args].name = slice_from_cstr("compare");
+			m.args[m.nb_args++].value = spop_bool_value(false);
+			break;
+		case 3:
+			m.args[m.nb_args].name = slice_from_cstr("compare");
+			m.args[m.nb_args++].value = null_value;
+			break;
+		case 4: /* an integer 0 is false too */
+			m.args[m.nb_args].name = slice_from_cstr("compare");
+			m.args[m.nb_args].value.type = SPOP_T_INT32;
+			m.args[m.nb_args++].value.u.i32 = 0;
+			break;
+		}
+		mirror_on_message(&fx->d, &m);
+	}
+	assert_int_equal(fx->n_got, 5); /* every one mirrored to both */
+	for (unsigned i = 0; i < fx->n_got; i++)
+		assert_int_equal(fx->got[i]->target_mask, 3);
+	assert_int_equal(vc.n, 2);
+	assert_int_equal(vc.last_mask, 2);
+	assert_int_equal(fx->got[0]->compare_mask, 2);
+	assert_int_equal(fx->got[1]->compare_mask, 2);
+	for (unsigned i = 2; i < 5; i++)
+		assert_int_equal(fx->got[i]->compare_mask, 0);
+	assert_int_equal(stat_get(&vs.not_asked), 3);
+	assert_int_equal(stat_get(&vs.no_id), 0);
+	fixture_free(fx);
+}
+
 static void test_busy_target_dropped_when_inflight_cap_reached(void **state)
 {
 	struct fixture *fx = fixture_new(100, 100, 1 << 20);
@@ -554,6 +633,7 @@ int main(void)
 		cmocka_unit_test(test_queue_full_drops_counted_per_target),
 		cmocka_unit_test(test_byte_limit_drops_large_bodies),
 		cmocka_unit_test(test_sampled_out_target_not_in_mask),
+		cmocka_unit_test(test_compare_argument_chooses_requests_to_judge),
 		cmocka_unit_test(test_busy_target_dropped_when_inflight_cap_reached),
 		cmocka_unit_test(test_dead_shadow_rests_after_consecutive_failures),
 		cmocka_unit_test(test_failure_runs_double_the_rest_and_an_answer_ends_it),
