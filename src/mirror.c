@@ -76,12 +76,10 @@ static void on_response(struct mirror_dispatch *d, const struct spop_message *m)
 	d->verdict(d->verdict_arg, &p->item);
 }
 
-/* Registers r with the verdict thread when a target it goes to compares:
+/* Registers r with the verdict thread when a target it goes to compares
+ * and HAProxy did not leave it out (`compare` argument false or unset):
  * before r reaches a worker, so the registration is in the verdict inbox
  * before any answer. Returns the targets whose answers are captured. */
-/* Registers r with the verdict thread when targets it goes to compare and
- * HAProxy did not leave it out (`compare` argument false or unset): the
- * targets whose answers are to be judged, 0 for none. */
 static uint32_t expect_answers(struct mirror_dispatch *d, struct target_set *set,
 			       const struct mirror_request *r, uint32_t mask,
 			       const struct message_fields *f)
