@@ -115,6 +115,11 @@ void answer_body_settle(struct verdict_answer *a, bool has_declared, uint64_t de
 		a->body_state = VERDICT_BODY_PARTIAL;
 }
 
+static void primary_item_free(struct verdict_item *it)
+{
+	primary_answer_free((struct primary_answer *)it);
+}
+
 struct primary_answer *primary_answer_new(const struct response_fields *f,
 					  const struct header_list *h)
 {
@@ -130,6 +135,7 @@ struct primary_answer *primary_answer_new(const struct response_fields *f,
 		return NULL;
 	memset(p, 0, sizeof(*p));
 	p->item.kind = VERDICT_ITEM_PRIMARY;
+	p->item.free = primary_item_free;
 	p->item.bytes = size;
 	cursor = (char *)(p->headers + h->count);
 	p->id = slice_copy_to(&cursor, f->id);

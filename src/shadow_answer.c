@@ -125,6 +125,11 @@ void shadow_capture_free(struct shadow_capture *c)
 	memset(c, 0, sizeof(*c));
 }
 
+static void shadow_item_free(struct verdict_item *it)
+{
+	shadow_answer_free((struct shadow_answer *)it);
+}
+
 struct shadow_answer *shadow_answer_new(const struct shadow_capture *c,
 					const struct shadow_answer_key *k, int status,
 					bool complete)
@@ -153,6 +158,7 @@ struct shadow_answer *shadow_answer_new(const struct shadow_capture *c,
 		return NULL;
 	memset(a, 0, sizeof(*a));
 	a->item.kind = VERDICT_ITEM_SHADOW;
+	a->item.free = shadow_item_free;
 	a->item.bytes = size;
 	a->generation = k->generation;
 	a->target = k->target;

@@ -18,9 +18,12 @@ struct verdict_item {
 	struct verdict_item *next; /* inbox link */
 	enum verdict_item_kind kind;
 	size_t bytes; /* the whole allocation, charged to the inbox and the join */
+	/* Set by the item's constructor: the join and the inbox free what they
+	 * hold without knowing the kinds' files. */
+	void (*free)(struct verdict_item *it);
 };
 
-/* Frees any item by its kind. */
+/* Frees any item (NULL is fine) through its own free. */
 void verdict_item_free(struct verdict_item *it);
 
 const char *verdict_item_kind_name(enum verdict_item_kind k);

@@ -68,7 +68,7 @@ def test_agent_and_latency_sections_report_every_figure(tmp_path):
     assert c["offered_per_s"] == pytest.approx(c["max_sustained_per_s"] / 2)
     assert c["acked"] > 0
     names = [t["target"] for t in res["targets"]]
-    assert len(names) == 10
+    assert len(names) == 11
     # without (b), (s) and (v) the HAProxy-driven figures are reported as not measured
     assert [t["met"] is None for t in res["targets"]][:2] == [True, True]
     assert all(t["met"] is None for t in res["targets"][6:])
