@@ -75,9 +75,13 @@ def fds_part(procs, logdir, ck):
     ck.check(m.value("spoa_mirror_connections_open") == 0,
              "all %d served connections closed by the client: connections_open 0" % ready)
 
-    # recovery: new connections are accepted once the old ones are gone
-    # paced below the target's in-flight cap, so every NOTIFY can be mirrored
-    rc2, res2, out2 = rellib.spop_bench(agent.port, ["-c", 100, "-n", 2000, "-R", 1000],
+    # recovery: new connections are accepted once the old ones are gone.
+    # Paced well below the target's in-flight cap (64), so every NOTIFY can
+    # be mirrored: at 250/s the cap holds 256 ms of mirrors. At 1000/s it
+    # held 64 ms, and a hiccup that long anywhere on a shared 2-core box
+    # (spop-bench then sends its overdue NOTIFY at once) dropped a few as
+    # target_busy, rightly (1 run in 14 here, once in CI).
+    rc2, res2, out2 = rellib.spop_bench(agent.port, ["-c", 100, "-n", 2000, "-R", 250],
                                         timeout=60)
     ck.check(rc2 == 0 and res2["ready"] == 100 and res2["acked"] == 2000,
              "recovery: 100 new connections all served, 2000 of 2000 NOTIFY ACKed "
