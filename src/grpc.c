@@ -16,31 +16,23 @@ bool grpc_content_type(struct slice value)
 
 bool grpc_call(const struct http_header *headers, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (slice_case_eq_cstr(headers[i].name, "content-type"))
-			return grpc_content_type(headers[i].value);
-	return false;
+	const struct http_header *ct = headers_find_in(headers, n, SLICE_LIT("content-type"));
+
+	return ct && grpc_content_type(ct->value);
 }
 
 int grpc_status_line(const char *line, size_t len)
 {
 	struct slice rest = slice_make(line, len);
 	struct slice name = slice_split(&rest, ':');
-	struct slice value;
-	unsigned code = 0;
+	uint64_t code;
 
 	if (name.len == len || !slice_case_eq_cstr(name, "grpc-status"))
 		return GRPC_STATUS_NONE;
 	while (rest.len && (rest.ptr[rest.len - 1] == '\n' || rest.ptr[rest.len - 1] == '\r'))
 		rest.len--;
-	value = slice_trim(rest);
-	if (!value.len || value.len > 2)
+	if (!slice_to_u64(slice_trim(rest), 2, &code))
 		return GRPC_SLOT_INVALID;
-	for (size_t i = 0; i < value.len; i++) {
-		if (value.ptr[i] < '0' || value.ptr[i] > '9')
-			return GRPC_SLOT_INVALID;
-		code = code * 10 + (unsigned)(value.ptr[i] - '0');
-	}
 	return code < GRPC_STATUS_CODES ? (int)code : GRPC_SLOT_INVALID;
 }
 

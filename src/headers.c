@@ -106,32 +106,23 @@ int headers_decode_text(struct slice block, struct header_list *out)
 	return SPOP_OK;
 }
 
+const struct http_header *headers_find_in(const struct http_header *h, size_t n,
+					  struct slice name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (slice_case_eq(h[i].name, name))
+			return &h[i];
+	return NULL;
+}
+
 const struct http_header *headers_find(const struct header_list *list, struct slice name)
 {
-	for (size_t i = 0; i < list->count; i++)
-		if (slice_case_eq(list->items[i].name, name))
-			return &list->items[i];
-	return NULL;
+	return headers_find_in(list->items, list->count, name);
 }
 
 bool headers_content_length(const struct http_header *h, size_t n, uint64_t *out)
 {
-	for (size_t i = 0; i < n; i++) {
-		uint64_t v = 0;
+	const struct http_header *cl = headers_find_in(h, n, SLICE_LIT("content-length"));
 
-		if (!slice_case_eq_cstr(h[i].name, "content-length"))
-			continue;
-		if (h[i].value.len == 0 || h[i].value.len > 19)
-			return false;
-		for (size_t k = 0; k < h[i].value.len; k++) {
-			char c = h[i].value.ptr[k];
-
-			if (c < '0' || c > '9')
-				return false;
-			v = v * 10 + (uint64_t)(c - '0');
-		}
-		*out = v;
-		return true;
-	}
-	return false;
+	return cl && slice_to_u64(cl->value, 19, out);
 }

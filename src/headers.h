@@ -42,7 +42,10 @@ int headers_decode_text(struct slice block, struct header_list *out);
 /* Content-Length of a header array: false when absent or not plain digits. */
 bool headers_content_length(const struct http_header *h, size_t n, uint64_t *out);
 
-/* First header named `name` (case-insensitive), or NULL. */
+/* First header named `name` (case-insensitive), or NULL: in an array, in a
+ * list. */
+const struct http_header *headers_find_in(const struct http_header *h, size_t n,
+					  struct slice name);
 const struct http_header *headers_find(const struct header_list *list, struct slice name);
 
 #endif

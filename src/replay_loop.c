@@ -129,6 +129,23 @@ static void on_timeout(struct ev_loop *loop, ev_timer *tm, int revents)
 	read_completions(l);
 }
 
+/* A watcher for fd, not started, stored in its slot s; NULL when out of
+ * memory. */
+static struct socket_watch *new_watch(struct replay_loop *l, curl_socket_t fd,
+				      struct socket_watch **s)
+{
+	struct socket_watch *sw = calloc(1, sizeof(*sw));
+
+	if (!sw)
+		return NULL;
+	sw->l = l;
+	sw->fd = fd;
+	ev_init(&sw->io, on_socket_ready);
+	sw->io.data = sw;
+	*s = sw;
+	return sw;
+}
+
 /* CURLOPT_OPENSOCKETFUNCTION: the socket, and a note that it is ours. */
 static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
 {
@@ -143,17 +160,12 @@ static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct cur
 		return fd; /* not noted: watched as any other socket */
 	if (*s) /* its last holder was closed behind our back */
 		forget(l, *s);
-	sw = calloc(1, sizeof(*sw));
-	if (!sw)
-		return fd;
-	sw->l = l;
-	sw->fd = fd;
-	sw->ours = true;
-	sw->opener = clientp;
-	sw->epoch = l->epoch;
-	ev_init(&sw->io, on_socket_ready);
-	sw->io.data = sw;
-	*s = sw;
+	sw = new_watch(l, fd, s);
+	if (sw) {
+		sw->ours = true;
+		sw->opener = clientp;
+		sw->epoch = l->epoch;
+	}
 	return fd;
 }
 
@@ -191,17 +203,7 @@ static struct socket_watch *watch_of(struct replay_loop *l, CURL *e, curl_socket
 		forget(l, sw);
 		sw = NULL;
 	}
-	if (!sw) {
-		sw = calloc(1, sizeof(*sw));
-		if (!sw)
-			return NULL;
-		sw->l = l;
-		sw->fd = fd;
-		ev_init(&sw->io, on_socket_ready);
-		sw->io.data = sw;
-		*s = sw;
-	}
-	return sw;
+	return sw ? sw : new_watch(l, fd, s);
 }
 
 /* CURLMOPT_SOCKETFUNCTION: watch, change or forget one socket. */

@@ -41,11 +41,8 @@ static int status_of(const struct spop_value *v)
 	uint64_t n = 0;
 
 	if (v->type == SPOP_T_STRING && v->u.str.len == 3) {
-		for (size_t i = 0; i < 3; i++) {
-			if (v->u.str.ptr[i] < '0' || v->u.str.ptr[i] > '9')
-				return 0;
-			n = n * 10 + (uint64_t)(v->u.str.ptr[i] - '0');
-		}
+		if (!slice_to_u64(v->u.str, 3, &n))
+			return 0;
 	} else if (!spop_value_as_u64(v, &n)) {
 		return 0;
 	}

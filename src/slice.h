@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
@@ -65,6 +66,23 @@ static inline struct slice slice_trim(struct slice s)
 	while (s.len && (s.ptr[s.len - 1] == ' ' || s.ptr[s.len - 1] == '\t'))
 		s.len--;
 	return s;
+}
+
+/* A plain decimal of 1 to max_digits digits (max_digits <= 19, so it
+ * fits): false for anything else, signs and blanks included. */
+static inline bool slice_to_u64(struct slice s, size_t max_digits, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!s.len || s.len > max_digits)
+		return false;
+	for (size_t i = 0; i < s.len; i++) {
+		if (s.ptr[i] < '0' || s.ptr[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(s.ptr[i] - '0');
+	}
+	*out = v;
+	return true;
 }
 
 /* Split *rest at the first `sep`: returns the part before it and leaves the
