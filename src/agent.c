@@ -19,7 +19,6 @@
 #include "replay.h"
 #include "server.h"
 #include "settings.h"
-#include "units.h"
 #include "verdict_worker.h"
 
 static void submit_to_pool(void *arg, struct mirror_request *r)
@@ -289,6 +288,8 @@ static int agent_start(struct agent *a, char *err, size_t errlen)
 	struct replay_settings rs = {
 		.num_workers = a->cfg.num_workers,
 		.mirror_interface = a->cfg.mirror_interface,
+		.local_port_low = a->cfg.mirror_local_port.low,
+		.local_port_high = a->cfg.mirror_local_port.high,
 		.access_log = a->cfg.access_log,
 		.monitor_interval_ms = a->cfg.monitor_interval_ms,
 	};
@@ -312,12 +313,7 @@ static int agent_start(struct agent *a, char *err, size_t errlen)
 	struct conn_handler handler = { mirror_on_message, &a->dispatch };
 	sigset_t block, old;
 
-	/* validated when set: these only turn "PORT" or "LOW-HIGH" and
-	 * "USER:GROUP" into numbers */
-	if (a->cfg.mirror_local_port && *a->cfg.mirror_local_port &&
-	    units_parse_port_range(a->cfg.mirror_local_port, &rs.local_port_low,
-				   &rs.local_port_high, err, errlen) < 0)
-		return -1;
+	/* validated when set: this only turns "USER:GROUP" into numbers */
 	if (a->cfg.socket_owner) {
 		if (listener_parse_owner(a->cfg.socket_owner, &ss.unix_access.uid,
 					 &ss.unix_access.gid, err, errlen) < 0)

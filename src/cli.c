@@ -17,10 +17,6 @@
 #include "version.h"
 #include "xalloc.h"
 
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "unknown"
-#endif
-
 /* getopt's value for a row: its letter, or 256 + its index. */
 static int option_val(const struct setting *s)
 {
@@ -114,28 +110,12 @@ struct first_pass {
 static int add_url_target(struct agent_config *cfg, const struct setting *s, const char *url,
 			  size_t nth, char *err, size_t errlen)
 {
-	struct target_config *t;
-	char why[300], name[32];
+	char why[700], name[32];
 
-	if (settings_check_url(url, why, sizeof(why)) < 0)
-		return bad_value(s, url, why, err, errlen);
-	if (nth == 1)
-		config_drop_mirror_url_targets(cfg);
 	snprintf(name, sizeof(name), "u%zu", nth);
-	for (size_t i = 0; i < cfg->n_targets; i++) {
-		if (!strcmp(cfg->targets[i].name, name)) {
-			snprintf(why, sizeof(why), "makes target '%s', already defined at %s", name,
-				 cfg->targets[i].origin ? cfg->targets[i].origin : "?");
-			return bad_value(s, url, why, err, errlen);
-		}
-	}
-	if (cfg->n_targets >= TARGET_MAX) {
-		snprintf(why, sizeof(why), "too many targets (at most %d)", TARGET_MAX);
+	if (config_add_url_target(cfg, name, url, "command line (-u)", nth == 1, why,
+				  sizeof(why)) < 0)
 		return bad_value(s, url, why, err, errlen);
-	}
-	t = config_add_target(cfg, name, url);
-	t->from_mirror_url = true;
-	t->origin = xstrdup("command line (-u)");
 	return CLI_RUN;
 }
 

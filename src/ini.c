@@ -66,21 +66,10 @@ static bool valid_target_name(struct slice s)
 	return true;
 }
 
-/* Index of another target with the same name as cfg->targets[i], or -1. */
-static long duplicate_of(const struct agent_config *cfg, size_t i)
+/* "FILE:LINE", where a target was defined, for messages. */
+static void origin_text(const struct ini_state *st, char *buf, size_t n)
 {
-	for (size_t j = 0; j < cfg->n_targets; j++)
-		if (j != i && !strcmp(cfg->targets[j].name, cfg->targets[i].name))
-			return (long)j;
-	return -1;
-}
-
-static char *origin_text(const struct ini_state *st, unsigned line)
-{
-	char buf[600];
-
-	snprintf(buf, sizeof(buf), "%s:%u", st->name, line);
-	return xstrdup(buf);
+	snprintf(buf, n, "%s:%u", st->name, st->line);
 }
 
 /* Closes the current section: a target must have its url. */
@@ -113,8 +102,8 @@ static int begin_section(struct ini_state *st, struct slice inner)
 	if (inner.len >= 6 && !memcmp(inner.ptr, "target", 6) &&
 	    (inner.len == 6 || inner.ptr[6] == ' ' || inner.ptr[6] == '\t')) {
 		struct slice name = slice_trim(slice_make(inner.ptr + 6, inner.len - 6));
-		char *cname;
-		long dup;
+		char *cname, origin[600], why[700];
+		int rc;
 
 		if (!name.len)
 			return fail(st, st->line, "[target]", 8,
@@ -123,20 +112,13 @@ static int begin_section(struct ini_state *st, struct slice inner)
 			return fail(st, st->line, inner.ptr, inner.len,
 				    "target name '%.*s' must be 1-%d letters, digits, '-', '_' or '.'",
 				    (int)(name.len > 80 ? 80 : name.len), name.ptr, TARGET_NAME_MAX);
-		if (cfg->n_targets >= TARGET_MAX)
-			return fail(st, st->line, inner.ptr, inner.len,
-				    "too many targets (at most %d)", TARGET_MAX);
 		cname = xstrndup(name.ptr, name.len);
-		config_add_target(cfg, cname, NULL);
+		origin_text(st, origin, sizeof(origin));
+		rc = config_new_target(cfg, cname, NULL, origin, why, sizeof(why));
 		xfree(cname);
+		if (rc < 0)
+			return fail(st, st->line, inner.ptr, inner.len, "%s", why);
 		st->target = cfg->n_targets - 1;
-		cfg->targets[st->target].origin = origin_text(st, st->line);
-		dup = duplicate_of(cfg, st->target);
-		if (dup >= 0)
-			return fail(st, st->line, inner.ptr, inner.len,
-				    "duplicate target name '%s' (already defined at %s)",
-				    cfg->targets[st->target].name,
-				    cfg->targets[dup].origin ? cfg->targets[dup].origin : "?");
 		st->section = SEC_TARGET;
 		return 0;
 	}
@@ -161,8 +143,7 @@ static int key_value(struct ini_state *st, struct slice line)
 	const char *eq = memchr(line.ptr, '=', line.len);
 	struct slice key;
 	const struct setting *s;
-	char *ckey, *value, why[400];
-	bool made_target;
+	char *ckey, *value, why[700], origin[600];
 	size_t idx;
 	int rc;
 
@@ -195,34 +176,14 @@ static int key_value(struct ini_state *st, struct slice line)
 		return fail(st, st->line, key.ptr, key.len,
 			    "set twice in this section (first at line %u)", st->seen[idx]);
 	value = value_copy(slice_make(eq + 1, line.len - (size_t)(eq + 1 - line.ptr)));
-	rc = setting_apply(s, cfg, st->section == SEC_TARGET ? &cfg->targets[st->target] : NULL,
-			   value, st->seen[idx] != 0, why, sizeof(why));
-	if (rc < 0) {
+	origin_text(st, origin, sizeof(origin));
+	rc = config_apply(s, cfg, st->section == SEC_TARGET ? &cfg->targets[st->target] : NULL,
+			  value, st->seen[idx] != 0, origin, why, sizeof(why));
+	if (rc < 0)
 		rc = fail(st, st->line, key.ptr, key.len, "bad value '%.100s': %s", value, why);
-		xfree(value);
-		return rc;
-	}
 	st->seen[idx] = st->line;
-	/* the [mirror] URL becomes the target "default" (an empty one makes
-	 * none) */
-	made_target = s->type == TYPE_MIRROR_URL && *value;
 	xfree(value);
-	if (made_target) {
-		size_t t = cfg->n_targets - 1;
-		long dup;
-
-		xfree(cfg->targets[t].origin);
-		cfg->targets[t].origin = origin_text(st, st->line);
-		dup = duplicate_of(cfg, t);
-		if (dup >= 0)
-			return fail(st, st->line, key.ptr, key.len,
-				    "makes a target named 'default', already defined at %s",
-				    cfg->targets[dup].origin ? cfg->targets[dup].origin : "?");
-		if (cfg->n_targets > TARGET_MAX)
-			return fail(st, st->line, key.ptr, key.len, "too many targets (at most %d)",
-				    TARGET_MAX);
-	}
-	return 0;
+	return rc;
 }
 
 int ini_load_buffer(const char *name, const char *text, size_t len, struct agent_config *cfg,
@@ -238,18 +199,6 @@ int ini_load_buffer(const char *name, const char *text, size_t len, struct agent
 	int rc = 0;
 
 	st.seen = xcalloc(settings_count(), sizeof(*st.seen));
-	{
-		const char *nul = memchr(text, '\0', len);
-
-		if (nul) {
-			unsigned line = 1;
-
-			for (const char *p = text; p < nul; p++)
-				line += *p == '\n';
-			rc = fail(&st, line, "", 0, "NUL byte in the line: not a text file");
-			goto out;
-		}
-	}
 	/* a UTF-8 byte order mark is not part of the first key */
 	if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3))
 		rest = slice_make(text + 3, len - 3);
@@ -257,6 +206,10 @@ int ini_load_buffer(const char *name, const char *text, size_t len, struct agent
 		struct slice line = slice_split(&rest, '\n');
 
 		st.line++;
+		if (memchr(line.ptr, '\0', line.len)) {
+			rc = fail(&st, st.line, "", 0, "NUL byte in the line: not a text file");
+			goto out;
+		}
 		if (line.len && line.ptr[line.len - 1] == '\r')
 			line.len--;
 		line = slice_trim(line);
@@ -352,7 +305,9 @@ static int write_keys(struct strbuf *out, const struct agent_config *cfg,
 		if (s->scope != scope)
 			continue;
 		strbuf_reset(&value);
-		if (setting_format(s, cfg, t, &value, why, sizeof(why)) < 0) {
+		if (s->type == TYPE_MIRROR_URL && config_mirror_url_target(cfg))
+			strbuf_puts(&value, config_mirror_url_target(cfg)->url);
+		else if (setting_format(s, cfg, t, &value, why, sizeof(why)) < 0) {
 			snprintf(err, errlen, "%s key '%s': %s", section, s->name, why);
 			rc = -1;
 			break;
@@ -380,7 +335,7 @@ static int write_keys(struct strbuf *out, const struct agent_config *cfg,
 
 int ini_write(const struct agent_config *cfg, struct strbuf *out, char *err, size_t errlen)
 {
-	const struct target_config *url_target = settings_mirror_url_target(cfg);
+	const struct target_config *url_target = config_mirror_url_target(cfg);
 	struct strbuf text = STRBUF_INIT;
 	int rc;
 

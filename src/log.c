@@ -16,18 +16,6 @@ static int log_flags;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
-int log_level_parse(const char *name)
-{
-	if (!name)
-		return -1;
-	if (!strcasecmp(name, "warning"))
-		return LOG_LVL_WARN;
-	for (int i = 0; i <= LOG_LVL_DEBUG; i++)
-		if (!strcasecmp(name, level_names[i]))
-			return i;
-	return -1;
-}
-
 const char *log_level_name(enum log_level level)
 {
 	return level <= LOG_LVL_DEBUG ? level_names[level] : "?";

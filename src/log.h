@@ -16,8 +16,6 @@ enum log_level {
 	LOG_LVL_DEBUG = 3,
 };
 
-/* "error", "warn"/"warning", "info", "debug" -> level; -1 when unknown. */
-int log_level_parse(const char *name);
 const char *log_level_name(enum log_level level);
 
 void log_set_level(enum log_level level);

@@ -128,8 +128,7 @@ struct replay_pool *replay_pool_start(const struct replay_settings *s, char *err
 		p->options.local_port = s->local_port_low;
 		p->options.local_port_range = (long)s->local_port_high - s->local_port_low + 1;
 	}
-	replay_log_init(&p->log, s->monitor_interval_ms ? s->monitor_interval_ms
-							: CFG_DEFAULT_MONITOR_INTERVAL_MS);
+	replay_log_init(&p->log, s->monitor_interval_ms);
 	for (unsigned i = 0; i < n; i++) {
 		p->n_workers = i + 1; /* pool_free() frees the workers begun */
 		if (replay_worker_init(p, &p->workers[i], i, err, errlen) < 0) {

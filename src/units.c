@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "http_token.h"
+#include "refuse.h"
 #include "slice.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -72,25 +73,19 @@ int units_parse_time_ms(const char *s, unsigned *out_ms, char *why, size_t n)
 	const char *p = s;
 	double v, ms = -1;
 
-	if (!s || !read_decimal(&p, &v)) {
-		snprintf(why, n, "not a duration: give milliseconds or a number with a unit us, ms, s, "
-				 "m, h or d (e.g. 500ms, 5s)");
-		return -1;
-	}
+	if (!s || !read_decimal(&p, &v))
+		return refuse(why, n, "not a duration: give milliseconds or a number with a unit us, ms, s, "
+				      "m, h or d (e.g. 500ms, 5s)");
 	for (size_t i = 0; i < N_TIME_UNITS; i++) {
 		if (!strcmp(p, time_units[i].name)) {
 			ms = v * time_units[i].ms;
 			break;
 		}
 	}
-	if (ms < 0) {
-		snprintf(why, n, "unknown time unit '%s' (use us, ms, s, m, h or d)", p);
-		return -1;
-	}
-	if (ms > (double)UINT_MAX) {
-		snprintf(why, n, "duration too long (at most %ums, about 49 days)", UINT_MAX);
-		return -1;
-	}
+	if (ms < 0)
+		return refuse(why, n, "unknown time unit '%s' (use us, ms, s, m, h or d)", p);
+	if (ms > (double)UINT_MAX)
+		return refuse(why, n, "duration too long (at most %ums, about 49 days)", UINT_MAX);
 	*out_ms = (unsigned)(ms + 0.5);
 	if (*out_ms == 0 && ms > 0)
 		*out_ms = 1;
@@ -106,28 +101,20 @@ int units_parse_size(const char *s, size_t min, size_t max, size_t *out, char *w
 
 	units_format_size(min, minb, sizeof(minb));
 	units_format_size(max, maxb, sizeof(maxb));
-	if (!s || !read_decimal(&p, &v)) {
-		snprintf(why, n, "not a size: give bytes or a number with k, m or g (e.g. 512k, 4m)");
-		return -1;
-	}
+	if (!s || !read_decimal(&p, &v))
+		return refuse(why, n, "not a size: give bytes or a number with k, m or g (e.g. 512k, 4m)");
 	u = *p ? strchr(scale, *p) : NULL;
 	if (u) {
 		mult = (double)(1ull << (10 * ((u - scale) / 2 + 1)));
 		p++;
 	}
-	if (*p && strcasecmp(p, "b") && (mult == 1 || strcasecmp(p, "ib"))) {
-		snprintf(why, n, "unknown size suffix '%s' (use k, m or g)", p);
-		return -1;
-	}
+	if (*p && strcasecmp(p, "b") && (mult == 1 || strcasecmp(p, "ib")))
+		return refuse(why, n, "unknown size suffix '%s' (use k, m or g)", p);
 	bytes = v * mult;
-	if (bytes < (double)min || bytes > (double)max) {
-		snprintf(why, n, "must be between %s and %s", minb, maxb);
-		return -1;
-	}
-	if ((double)(unsigned long long)bytes != bytes) {
-		snprintf(why, n, "not a whole number of bytes");
-		return -1;
-	}
+	if (bytes < (double)min || bytes > (double)max)
+		return refuse(why, n, "must be between %s and %s", minb, maxb);
+	if ((double)(unsigned long long)bytes != bytes)
+		return refuse(why, n, "not a whole number of bytes");
 	*out = (size_t)bytes;
 	return 0;
 }
@@ -155,10 +142,8 @@ int units_parse_uint(const char *s, unsigned long long min, unsigned long long m
 	unsigned long long v;
 	const char *p = s;
 
-	if (!s || !read_uint(&p, &v) || *p || v < min || v > max) {
-		snprintf(why, n, "must be an integer between %llu and %llu", min, max);
-		return -1;
-	}
+	if (!s || !read_uint(&p, &v) || *p || v < min || v > max)
+		return refuse(why, n, "must be an integer between %llu and %llu", min, max);
 	*out = v;
 	return 0;
 }
@@ -171,8 +156,7 @@ int units_parse_decimal(const char *s, double min, double max, bool allow_percen
 
 	if (!s || !read_decimal(&p, &v) || (*p && !(allow_percent && !strcmp(p, "%"))) ||
 	    v < min || v > max) {
-		snprintf(why, n, "must be a number between %g and %g", min, max);
-		return -1;
+		return refuse(why, n, "must be a number between %g and %g", min, max);
 	}
 	*out = v;
 	return 0;
@@ -193,8 +177,7 @@ int units_parse_bool(const char *s, bool *out, char *why, size_t n)
 			return 0;
 		}
 	}
-	snprintf(why, n, "must be true/false, yes/no, on/off or 1/0");
-	return -1;
+	return refuse(why, n, "must be true/false, yes/no, on/off or 1/0");
 }
 
 static bool read_port(const char **p, unsigned *port)
@@ -222,16 +205,13 @@ int units_parse_port_range(const char *s, unsigned *low, unsigned *high, char *w
 	}
 	if (*p)
 		goto bad;
-	if (lo > hi) {
-		snprintf(why, n, "range %u-%u is empty: the low port comes first", lo, hi);
-		return -1;
-	}
+	if (lo > hi)
+		return refuse(why, n, "range %u-%u is empty: the low port comes first", lo, hi);
 	*low = lo;
 	*high = hi;
 	return 0;
 bad:
-	snprintf(why, n, "must be a port or a range LOW-HIGH, ports 1..65535");
-	return -1;
+	return refuse(why, n, "must be a port or a range LOW-HIGH, ports 1..65535");
 }
 
 static bool is_space(char c)
@@ -257,8 +237,7 @@ int units_parse_list(const char *s, char ***items, size_t *count, char *why, siz
 				xfree(*items);
 				*items = NULL;
 			}
-			snprintf(why, n, "empty item in the comma list");
-			return -1;
+			return refuse(why, n, "empty item in the comma list");
 		}
 		*items = xrealloc(*items, (*count + 1) * sizeof(char *));
 		(*items)[(*count)++] = xstrndup(item.ptr, item.len);
@@ -303,19 +282,16 @@ static int read_header(const char **p, bool in_list, struct header_pair *out, ch
 	while (http_tchar((unsigned char)*s))
 		s++;
 	name_len = (size_t)(s - name);
-	if (!name_len || *s != ':') {
-		snprintf(why, n, "expected 'Name: value' at '%.40s'", name);
-		return -1;
-	}
+	if (!name_len || *s != ':')
+		return refuse(why, n, "expected 'Name: value' at '%.40s'", name);
 	s++;
 	cap = strlen(s) + 1;
 	val = xmalloc(cap);
 	for (; *s; s++) {
 		if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f) {
 			xfree(val);
-			snprintf(why, n, "header '%.*s' has a control character in its value",
-				 (int)name_len, name);
-			return -1;
+			return refuse(why, n, "header '%.*s' has a control character in its value",
+				      (int)name_len, name);
 		}
 		if (in_list && *s == '\\' && (s[1] == ',' || s[1] == '\\')) {
 			val[len++] = *++s;

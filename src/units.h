@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
+#include "config_types.h"
 
 /* Durations, the incumbent's convention: a decimal number of milliseconds,
  * or a number with a unit us, ms, s, m, h or d ("250", "1.5s", "2m").

@@ -135,7 +135,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "replay-bench: %s\n", err);
 		return 1;
 	}
-	queue_budget_init(&budget, CFG_DEFAULT_QUEUE_MAX_ENTRIES, CFG_DEFAULT_QUEUE_MAX_BYTES);
+	queue_budget_init(&budget, cfg.queue_max_entries, cfg.queue_max_bytes);
 	body = malloc(body_len ? body_len : 1);
 	memset(body, 'b', body_len);
 

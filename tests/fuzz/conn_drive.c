@@ -27,14 +27,20 @@
 
 /* ---- option tables (indexed by conn_drive_options fields) ---- */
 
-static const uint32_t frame_sizes[4] = { CFG_DEFAULT_MAX_FRAME_SIZE, 16380, 1024,
-					 SPOP_MIN_FRAME_SIZE };
-static const size_t reassembly_limits[4] = { CFG_DEFAULT_REASSEMBLY_MAX, 65536, 2048, 256 };
+/* index 0 (0 here) is the agent's default, as config_init() sets it */
+static const uint32_t frame_sizes[4] = { 0, 16380, 1024, SPOP_MIN_FRAME_SIZE };
+static const size_t reassembly_limits[4] = { 0, 65536, 2048, 256 };
 static const unsigned hold_depths[4] = { 0, 1, 4, 16 };
 static const size_t chunk_max[4] = { 0 /* everything at once */, 1, 16, 512 };
-static const size_t budget_entries[4] = { CFG_DEFAULT_QUEUE_MAX_ENTRIES, 8, 2, 1 };
-static const size_t budget_bytes[4] = { CFG_DEFAULT_QUEUE_MAX_BYTES, 65536, 4096, 600 };
-static const unsigned inflight_caps[4] = { CFG_DEFAULT_TARGET_MAX_INFLIGHT, 4, 2, 1 };
+static const size_t budget_entries[4] = { 0, 8, 2, 1 };
+static const size_t budget_bytes[4] = { 0, 65536, 4096, 600 };
+static const unsigned inflight_caps[4] = { 0, 4, 2, 1 };
+
+/* The option's value, or the default when it is 0. */
+static size_t or_default(size_t option, size_t dflt)
+{
+	return option ? option : dflt;
+}
 
 #define HOLD_MAX 16
 
@@ -311,16 +317,18 @@ static bool drive_init(struct drive *d, const uint8_t *data, size_t len)
 	char err[256];
 
 	conn_drive_options_decode(data, len, &d->o);
+	config_init(&d->cfg);
 	d->settings = (struct conn_settings){
-		.max_frame_size = frame_sizes[d->o.frame_size],
+		.max_frame_size = (uint32_t)or_default(frame_sizes[d->o.frame_size],
+						       d->cfg.max_frame_size),
 		.caps = (d->o.no_fragmentation ? 0 : SPOP_CAP_FRAGMENTATION) |
 			(d->o.no_pipelining ? 0 : SPOP_CAP_PIPELINING | SPOP_CAP_ASYNC),
-		.reassembly_max = reassembly_limits[d->o.reassembly],
+		.reassembly_max = or_default(reassembly_limits[d->o.reassembly],
+					     d->cfg.reassembly_max),
 	};
 	clock_gettime(CLOCK_MONOTONIC, &d->started);
-	config_init(&d->cfg);
 	t = config_add_target(&d->cfg, "full", "http://127.0.0.1:1/");
-	t->max_inflight = inflight_caps[d->o.inflight];
+	t->max_inflight = (unsigned)or_default(inflight_caps[d->o.inflight], t->max_inflight);
 	if (d->o.rate_limited)
 		t->rate_limit = FULL_RATE_LIMIT;
 	t = config_add_target(&d->cfg, "half", "http://127.0.0.1:2/half");
@@ -329,7 +337,7 @@ static bool drive_init(struct drive *d, const uint8_t *data, size_t len)
 	t->sample_key_name = half_keys[d->o.sample_key].name
 				     ? strdup(half_keys[d->o.sample_key].name)
 				     : NULL;
-	t->max_inflight = inflight_caps[d->o.inflight];
+	t->max_inflight = (unsigned)or_default(inflight_caps[d->o.inflight], t->max_inflight);
 	t->replay_truncated = true;
 	t->compare = VERDICT_LEVEL_BODY;
 	d->set = target_set_new(&d->cfg, &d->reg, err, sizeof(err));
@@ -337,7 +345,9 @@ static bool drive_init(struct drive *d, const uint8_t *data, size_t len)
 		check(d, false, "cannot build the target set");
 		return false;
 	}
-	queue_budget_init(&d->budget, budget_entries[d->o.entries], budget_bytes[d->o.bytes]);
+	queue_budget_init(&d->budget,
+			  or_default(budget_entries[d->o.entries], d->cfg.queue_max_entries),
+			  or_default(budget_bytes[d->o.bytes], d->cfg.queue_max_bytes));
 	d->dispatch = (struct mirror_dispatch){
 		.message_names = d->cfg.message_names,
 		.n_message_names = d->cfg.n_message_names,

@@ -19,7 +19,7 @@
 #define CONN_DRIVE_HEADER 4
 
 /* What the option bytes select; each field is a small index into a table.
- * Index 0 is always the agent's default (CFG_DEFAULT_*), so all-zero option
+ * Index 0 is always the agent's default (config_init), so all-zero option
  * bytes mean "the agent as shipped, input in one piece". */
 struct conn_drive_options {
 	unsigned frame_size;  /* our max-frame-size: 4 MiB, 16380, 1024, 256 */

@@ -50,8 +50,8 @@ static void test_seed_u_p_command_line_runs(void **state)
 	assert_int_equal(cfg.n_targets, 1);
 	assert_string_equal(cfg.targets[0].url, "http://backend-shadow:8080");
 	/* untouched settings keep their defaults */
-	assert_string_equal(cfg.address, CFG_DEFAULT_ADDRESS);
-	assert_int_equal(cfg.backlog, CFG_DEFAULT_BACKLOG);
+	assert_string_equal(cfg.address, "0.0.0.0");
+	assert_int_equal(cfg.backlog, 1024);
 	assert_int_equal(cfg.caps, SPOP_CAP_ALL);
 	assert_int_equal(cfg.n_message_names, 2);
 	assert_string_equal(cfg.message_names[0], "mirror-request");
@@ -95,7 +95,7 @@ static void chk_port(const struct agent_config *c) { assert_int_equal(c->port, 1
 static void chk_runtime(const struct agent_config *c) { assert_int_equal(c->runtime_ms, 7200000); }
 static void chk_delay(const struct agent_config *c) { assert_int_equal(c->processing_delay_ms, 10); }
 static void chk_iface(const struct agent_config *c) { assert_string_equal(c->mirror_interface, "eth0"); }
-static void chk_lport(const struct agent_config *c) { assert_string_equal(c->mirror_local_port, "4000-4100"); }
+static void chk_lport(const struct agent_config *c) { assert_int_equal(c->mirror_local_port.low, 4000); assert_int_equal(c->mirror_local_port.high, 4100); }
 static void chk_metrics(const struct agent_config *c) { assert_string_equal(c->metrics_address, "[::1]:9100"); }
 static void chk_unix(const struct agent_config *c) { assert_string_equal(c->address, "unix:/run/a.sock"); }
 static void chk_sock_mode(const struct agent_config *c) { assert_int_equal(c->socket_mode, 0600); }
@@ -205,8 +205,8 @@ static void test_bad_values_fail_with_one_line_naming_option_and_value(void **st
 		  "option '-b/--connection-backlog': bad value '0': must be an integer between 1 and "
 		  "65535" },
 		{ "-c", "telepathy",
-		  "option '-c/--capability': bad value 'telepathy': unknown capability 'telepathy' "
-		  "(fragmentation, pipelining or async)" },
+		  "option '-c/--capability': bad value 'telepathy': unknown 'telepathy': must be "
+		  "pipelining, async or fragmentation" },
 		{ "-B", "epol",
 		  "option '-B/--libev-backend': bad value 'epol': unknown libev backend (select, poll, "
 		  "epoll, linux_aio, io_uring, kqueue, devpoll or port)" },

@@ -558,15 +558,15 @@ static void test_every_setting_round_trips_at_its_limits(void **state)
 
 			config_init(&cfg);
 			t = config_add_target(&cfg, "t", "http://t:1");
-			if (setting_apply(s, &cfg, t, samples[k].values[v], false, why,
-					  sizeof(why)) < 0)
+			if (config_apply(s, &cfg, t, samples[k].values[v], false, "sweep", why,
+					 sizeof(why)) < 0)
 				fail_msg("%s = %s: %s", s->name, samples[k].values[v], why);
 			free(round_trip(&cfg));
 			swept++;
 			/* and once more, appended to itself where it is a list */
 			if (setting_is_list(s) &&
-			    setting_apply(s, &cfg, t, samples[k].values[v], true, why,
-					  sizeof(why)) == 0) {
+			    config_apply(s, &cfg, t, samples[k].values[v], true, "sweep", why,
+					 sizeof(why)) == 0) {
 				text = round_trip(&cfg);
 				free(text);
 			}
@@ -574,6 +574,44 @@ static void test_every_setting_round_trips_at_its_limits(void **state)
 		}
 	}
 	assert_true(swept > 100);
+}
+
+/* Each row's default is what config_init() stores, and the table holds it
+ * in the form --check-config writes (so the table, --help and the dump say
+ * the same thing); a row without one is zero, empty or off. */
+static void test_every_default_is_stored_and_written_as_the_table_holds_it(void **state)
+{
+	struct agent_config cfg;
+	struct target_config *t;
+	size_t with_default = 0;
+
+	config_init(&cfg);
+	t = config_add_target(&cfg, "t", NULL);
+	for (size_t i = 0; i < settings_count(); i++) {
+		const struct setting *s = settings_at(i);
+		struct strbuf text = STRBUF_INIT;
+		char why[300];
+
+		if (s->scope == SETTING_CLI || s->type == TYPE_MIRROR_URL)
+			continue;
+		if (setting_format(s, &cfg, t, &text, why, sizeof(why)) < 0)
+			fail_msg("%s: %s", s->name, why);
+		if (s->dflt) {
+			with_default++;
+			if (strcmp(text.data ? text.data : "", s->dflt))
+				fail_msg("%s: the table says '%s', config_init() stored '%s'", s->name,
+					 s->dflt, text.data ? text.data : "");
+		} else if (text.len && strcmp(text.data, "0") && strcmp(text.data, "no")) {
+			fail_msg("%s: no default in the table, yet '%s'", s->name, text.data);
+		}
+		strbuf_free(&text);
+	}
+	assert_true(with_default > 40);
+	assert_string_equal(cfg.address, "0.0.0.0");
+	assert_int_equal(cfg.queue_max_bytes, 32u << 20);
+	assert_int_equal(t->timeout_ms, 5000);
+	assert_true(t->send_body && t->tls_verify && !t->http2);
+	config_free(&cfg);
 }
 
 /* The comparison notices a change in each setting. */
@@ -617,6 +655,7 @@ int main(void)
 		cmocka_unit_test(test_check_config_with_line_break_fails_with_one_line),
 		cmocka_unit_test(test_value_without_exact_text_refused),
 		cmocka_unit_test(test_every_setting_round_trips_at_its_limits),
+		cmocka_unit_test(test_every_default_is_stored_and_written_as_the_table_holds_it),
 		cmocka_unit_test(test_config_diff_names_each_changed_setting),
 	};
 

@@ -137,7 +137,7 @@ static void test_example_file_sets_every_key_to_its_default(void **state)
 	assert_int_equal(cfg.queue_max_bytes, def.queue_max_bytes);
 	assert_int_equal(cfg.drain_timeout_ms, def.drain_timeout_ms);
 	assert_null(cfg.mirror_interface);
-	assert_null(cfg.mirror_local_port);
+	assert_int_equal(cfg.mirror_local_port.low, 0);
 	assert_null(cfg.metrics_address);
 	assert_int_equal(cfg.log_level, def.log_level);
 	assert_null(cfg.logfile);
@@ -486,10 +486,10 @@ static void test_every_error_is_one_line_with_file_line_and_key(void **state)
 		  "t.ini:2: key 'mirror-url': bad value 'http://a:1/x?q=1': URL 'http://a:1/x?q=1': a "
 		  "base URL takes no query or fragment" },
 		{ "[target a]\nurl = http://a:1\n[target b]\nurl = http://b:1\n[target a]\n",
-		  "t.ini:5: key 'target a': duplicate target name 'a' (already defined at t.ini:1)" },
+		  "t.ini:5: key 'target a': target name 'a' already defined at t.ini:1" },
 		{ "[target default]\nurl = http://a:1\n[mirror]\nmirror-url = http://b:1\n",
-		  "t.ini:4: key 'mirror-url': makes a target named 'default', already defined at "
-		  "t.ini:1" },
+		  "t.ini:4: key 'mirror-url': bad value 'http://b:1': target name 'default' already "
+		  "defined at t.ini:1" },
 		{ "[mirror]\nport = 1\n",
 		  "t.ini:2: key 'mirror-url': no mirror target: set mirror-url in [mirror] or add a "
 		  "[target NAME] section" },

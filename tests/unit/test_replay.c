@@ -99,7 +99,7 @@ static struct fx *fx_new(void)
 
 	assert_non_null(f);
 	config_init(&f->cfg);
-	queue_budget_init(&f->budget, CFG_DEFAULT_QUEUE_MAX_ENTRIES, CFG_DEFAULT_QUEUE_MAX_BYTES);
+	queue_budget_init(&f->budget, f->cfg.queue_max_entries, f->cfg.queue_max_bytes);
 	f->settings = (struct replay_settings){ .num_workers = 1, .monitor_interval_ms = 1000 };
 	return f;
 }
