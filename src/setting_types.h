@@ -18,7 +18,7 @@ enum setting_scope {
 	SETTING_CLI,    /* the command line only */
 };
 
-/* Each type has one parser and one printer in settings.c. */
+/* Each type has one parser and one printer in setting_types.c. */
 enum setting_type {
 	TYPE_HEADING,    /* --help only: `help` is a group title */
 	TYPE_CLI,        /* an option cli.c handles itself: -f, -h, -V */

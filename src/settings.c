@@ -28,6 +28,7 @@
 _Static_assert(sizeof(enum log_level) == sizeof(int) && sizeof(enum host_policy) == sizeof(int) &&
 		       sizeof(enum verdict_level) == sizeof(int),
 	       "TYPE_ENUM fields are int-sized");
+
 static const struct setting_name caps[] = {
 	{ "pipelining", SPOP_CAP_PIPELINING },
 	{ "async", SPOP_CAP_ASYNC },
@@ -85,8 +86,8 @@ static int check_libev_backend(const char *v, char *why, size_t n)
 		return 1;
 	flags = settings_libev_backend_flags(v);
 	if (flags < 0)
-		return refuse(why, n, "unknown libev backend (select, poll, epoll, linux_aio, io_uring, "
-				      "kqueue, devpoll or port)");
+		return refuse(why, n, "unknown libev backend (select, poll, epoll, linux_aio, "
+				      "io_uring, kqueue, devpoll or port)");
 	if (!((unsigned)flags & ev_supported_backends()))
 		return refuse(why, n, "libev backend '%s' is not available on this system", v);
 	return 0;
@@ -95,7 +96,8 @@ static int check_libev_backend(const char *v, char *why, size_t n)
 static int check_interface(const char *v, char *why, size_t n)
 {
 	if (strpbrk(v, " \t"))
-		return refuse(why, n, "must be an interface name, an address, or if!NAME / host!NAME");
+		return refuse(why, n,
+			      "must be an interface name, an address, or if!NAME / host!NAME");
 	return 0;
 }
 
@@ -125,8 +127,8 @@ static int check_logfile(const char *v, char *why, size_t n)
 {
 	if (v[0] && v[1] == ':') {
 		if (!strchr("awAW", v[0]))
-			return refuse(why, n, "unknown log file mode '%c' (a, w, A or W before the ':')",
-				      v[0]);
+			return refuse(why, n, "unknown log file mode '%c' (a, w, A or W before "
+					      "the ':')", v[0]);
 		if (!v[2])
 			return refuse(why, n, "no file name after the mode");
 	}
@@ -161,8 +163,9 @@ static int check_ca_file(const char *v, char *why, size_t n)
 #define TARGET(key, type_, f) .name = key, .scope = SETTING_TARGET, .type = type_, \
 	FIELD(target_config, f)
 #define COUNT(st, f) .count_off = offsetof(struct st, f)
-#define CLI_OWN(key, c, arg_, help_) \
-	{ .name = key, .scope = SETTING_CLI, .letter = c, .type = TYPE_CLI, .arg = arg_, .help = help_ }
+#define CLI_OWN(key, c, arg_, help_)                                                     \
+	{ .name = key, .scope = SETTING_CLI, .letter = c, .type = TYPE_CLI, .arg = arg_, \
+	  .help = help_ }
 #define HEADING(title) { .scope = SETTING_CLI, .type = TYPE_HEADING, .help = title }
 
 /* The INI rows in the order of doc/spoa-mirror.ini.example, which the
@@ -405,7 +408,8 @@ int setting_format(const struct setting *s, const struct agent_config *cfg,
  * agent_config fields too). */
 static bool holds_field(const struct setting *s, enum setting_scope scope)
 {
-	return s->size && (s->scope == scope || (scope == SETTING_AGENT && s->scope == SETTING_CLI));
+	return s->size &&
+	       (s->scope == scope || (scope == SETTING_AGENT && s->scope == SETTING_CLI));
 }
 
 void settings_set_defaults(enum setting_scope scope, void *base)
@@ -473,7 +477,8 @@ int settings_check_url(const char *url, char *why, size_t n)
 int settings_validate(const struct agent_config *cfg, char *err, size_t errlen)
 {
 	if (cfg->n_targets == 0)
-		return refuse(err, errlen, "no mirror target: give -u URL or a [target NAME] section");
+		return refuse(err, errlen,
+			      "no mirror target: give -u URL or a [target NAME] section");
 	if (cfg->max_frame_size < SPOP_MIN_FRAME_SIZE)
 		return refuse(err, errlen, "max-frame-size %u is below the protocol minimum %u",
 			      cfg->max_frame_size, SPOP_MIN_FRAME_SIZE);

@@ -41,8 +41,8 @@ int setting_format(const struct setting *s, const struct agent_config *cfg,
 
 /* The fields of one scope's rows in base (an agent_config for
  * SETTING_AGENT, a target_config for SETTING_TARGET): set to the table's
- * defaults over zeroed memory, freed (and zeroed), deep-copied after a
- * shallow one, compared as the text they print. */
+ * defaults over zeroed memory, freed (the caller zeroes the struct),
+ * deep-copied after a shallow copy, compared as the text they print. */
 void settings_set_defaults(enum setting_scope scope, void *base);
 void settings_free_fields(enum setting_scope scope, void *base);
 void settings_copy_fields(enum setting_scope scope, void *dst, const void *src);

@@ -74,8 +74,8 @@ int units_parse_time_ms(const char *s, unsigned *out_ms, char *why, size_t n)
 	double v, ms = -1;
 
 	if (!s || !read_decimal(&p, &v))
-		return refuse(why, n, "not a duration: give milliseconds or a number with a unit us, ms, s, "
-				      "m, h or d (e.g. 500ms, 5s)");
+		return refuse(why, n, "not a duration: give milliseconds or a number with a unit "
+				      "us, ms, s, m, h or d (e.g. 500ms, 5s)");
 	for (size_t i = 0; i < N_TIME_UNITS; i++) {
 		if (!strcmp(p, time_units[i].name)) {
 			ms = v * time_units[i].ms;
@@ -102,7 +102,8 @@ int units_parse_size(const char *s, size_t min, size_t max, size_t *out, char *w
 	units_format_size(min, minb, sizeof(minb));
 	units_format_size(max, maxb, sizeof(maxb));
 	if (!s || !read_decimal(&p, &v))
-		return refuse(why, n, "not a size: give bytes or a number with k, m or g (e.g. 512k, 4m)");
+		return refuse(why, n,
+			      "not a size: give bytes or a number with k, m or g (e.g. 512k, 4m)");
 	u = *p ? strchr(scale, *p) : NULL;
 	if (u) {
 		mult = (double)(1ull << (10 * ((u - scale) / 2 + 1)));
@@ -155,9 +156,8 @@ int units_parse_decimal(const char *s, double min, double max, bool allow_percen
 	double v;
 
 	if (!s || !read_decimal(&p, &v) || (*p && !(allow_percent && !strcmp(p, "%"))) ||
-	    v < min || v > max) {
+	    v < min || v > max)
 		return refuse(why, n, "must be a number between %g and %g", min, max);
-	}
 	*out = v;
 	return 0;
 }
