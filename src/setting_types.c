@@ -282,10 +282,12 @@ static int refuse_name(const struct setting_name *t, const char *item, char *why
 
 	for (size_t i = 0; t[i].name; i++)
 		count += first_name(t, i);
-	for (size_t i = 0; t[i].name; i++)
-		if (first_name(t, i))
-			strbuf_printf(&text, "%s%s", t[i].name,
-				      ++k + 1 < count ? ", " : k + 1 == count ? " or " : "");
+	for (size_t i = 0; t[i].name; i++) {
+		if (!first_name(t, i))
+			continue;
+		k++;
+		strbuf_printf(&text, "%s%s", k == 1 ? "" : k == count ? " or " : ", ", t[i].name);
+	}
 	if (item)
 		refuse(why, n, "unknown '%s': must be %s", item, text.data);
 	else
@@ -326,10 +328,12 @@ PARSE(parse_bits)
 
 	if (units_parse_list(v, &items, &count, why, n) < 0)
 		return -1;
-	for (size_t i = 0; i < count && bit >= 0; i++) {
+	for (size_t i = 0; i < count; i++) {
 		bit = setting_name_value(s->names, items[i]);
-		if (bit < 0)
+		if (bit < 0) {
 			refuse_name(s->names, items[i], why, n);
+			break;
+		}
 		bits |= (unsigned)bit;
 	}
 	free_strv(items, count);
