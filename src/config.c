@@ -61,6 +61,21 @@ struct target_config *config_add_target(struct agent_config *cfg, const char *na
 	return t;
 }
 
+/* Removes the targets made from mirror-url or -u (a -u on the command line
+ * replaces the file's mirror-url). */
+static void drop_url_targets(struct agent_config *cfg)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < cfg->n_targets; i++) {
+		if (cfg->targets[i].from_mirror_url)
+			target_config_free(&cfg->targets[i]);
+		else
+			cfg->targets[kept++] = cfg->targets[i];
+	}
+	cfg->n_targets = kept;
+}
+
 int config_new_target(struct agent_config *cfg, const char *name, const char *url,
 		      const char *origin, char *why, size_t n)
 {
@@ -80,7 +95,7 @@ int config_add_url_target(struct agent_config *cfg, const char *name, const char
 	if (settings_check_url(url, why, n) < 0)
 		return -1;
 	if (replace)
-		config_drop_mirror_url_targets(cfg);
+		drop_url_targets(cfg);
 	if (config_new_target(cfg, name, url, origin, why, n) < 0)
 		return -1;
 	cfg->targets[cfg->n_targets - 1].from_mirror_url = true;
@@ -94,7 +109,7 @@ int config_apply(const struct setting *s, struct agent_config *cfg, struct targe
 	if (s->type == TYPE_MIRROR_URL && (!value || !*value)) {
 		/* no target "default": what the dump writes when the targets all
 		 * have sections */
-		config_drop_mirror_url_targets(cfg);
+		drop_url_targets(cfg);
 		return 0;
 	}
 	if (s->type == TYPE_MIRROR_URL)
@@ -106,18 +121,6 @@ int config_apply(const struct setting *s, struct agent_config *cfg, struct targe
 	return 0;
 }
 
-void config_drop_mirror_url_targets(struct agent_config *cfg)
-{
-	size_t kept = 0;
-
-	for (size_t i = 0; i < cfg->n_targets; i++) {
-		if (cfg->targets[i].from_mirror_url)
-			target_config_free(&cfg->targets[i]);
-		else
-			cfg->targets[kept++] = cfg->targets[i];
-	}
-	cfg->n_targets = kept;
-}
 
 void config_apply_mirror_headers(struct agent_config *cfg)
 {

@@ -42,9 +42,6 @@ int config_add_url_target(struct agent_config *cfg, const char *name, const char
 int config_apply(const struct setting *s, struct agent_config *cfg, struct target_config *t,
 		 const char *value, bool append, const char *origin, char *why, size_t n);
 
-/* Removes the targets made from mirror-url or -u (a -u on the command line
- * replaces the file's mirror-url). */
-void config_drop_mirror_url_targets(struct agent_config *cfg);
 /* Gives every target made from mirror-url or -u a copy of mirror_headers
  * as its add_headers (replacing what it had). */
 void config_apply_mirror_headers(struct agent_config *cfg);

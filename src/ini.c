@@ -1,8 +1,8 @@
 /* The INI file, read and written. Reading: sections, "key = value" lines,
- * whole-line comments. Every value goes through settings.c, so the file
- * and the command line share one set of checks; this file adds what only a
- * file has: sections, line numbers, duplicate keys and targets defined by
- * name. Writing: every key of the settings table with its value in the text
+ * whole-line comments. Every value goes through the table of settings
+ * (config_apply), so the file and the command line share one set of
+ * checks; this file adds what only a file has: sections, line numbers,
+ * duplicate keys and targets defined by name. Writing: every key of the settings table with its value in the text
  * its setting reads; the test suite proves for every row that the text
  * reads back as the same value. */
 #include "ini.h"
