@@ -288,10 +288,11 @@ static bool needs_quotes(const char *v, size_t len)
 	       (len >= 2 && v[0] == '"' && v[len - 1] == '"');
 }
 
-/* The keys of one scope, "key = value" each; t is NULL for [mirror]. */
+/* The keys of one scope, "key = value" each; t is NULL for [mirror], where
+ * mirror-url is url_target's URL (config_mirror_url_target), or empty. */
 static int write_keys(struct strbuf *out, const struct agent_config *cfg,
-		      const struct target_config *t, const char *section, char *err,
-		      size_t errlen)
+		      const struct target_config *t, const struct target_config *url_target,
+		      const char *section, char *err, size_t errlen)
 {
 	enum setting_scope scope = t ? SETTING_TARGET : SETTING_AGENT;
 	struct strbuf value = STRBUF_INIT;
@@ -305,8 +306,8 @@ static int write_keys(struct strbuf *out, const struct agent_config *cfg,
 		if (s->scope != scope)
 			continue;
 		strbuf_reset(&value);
-		if (s->type == TYPE_MIRROR_URL && config_mirror_url_target(cfg))
-			strbuf_puts(&value, config_mirror_url_target(cfg)->url);
+		if (s->type == TYPE_MIRROR_URL && url_target)
+			strbuf_puts(&value, url_target->url);
 		else if (setting_format(s, cfg, t, &value, why, sizeof(why)) < 0) {
 			snprintf(err, errlen, "%s key '%s': %s", section, s->name, why);
 			rc = -1;
@@ -340,7 +341,7 @@ int ini_write(const struct agent_config *cfg, struct strbuf *out, char *err, siz
 	int rc;
 
 	strbuf_puts(&text, "[mirror]\n");
-	rc = write_keys(&text, cfg, NULL, "[mirror]", err, errlen);
+	rc = write_keys(&text, cfg, NULL, url_target, "[mirror]", err, errlen);
 	for (size_t i = 0; i < cfg->n_targets && rc == 0; i++) {
 		const struct target_config *t = &cfg->targets[i];
 		char section[128];
@@ -355,7 +356,7 @@ int ini_write(const struct agent_config *cfg, struct strbuf *out, char *err, siz
 		}
 		snprintf(section, sizeof(section), "[target %.80s]", t->name);
 		strbuf_printf(&text, "\n[target %s]\n", t->name);
-		rc = write_keys(&text, cfg, t, section, err, errlen);
+		rc = write_keys(&text, cfg, t, NULL, section, err, errlen);
 	}
 	if (rc == 0)
 		strbuf_append(out, text.data, text.len);

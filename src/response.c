@@ -127,13 +127,9 @@ struct primary_answer *primary_answer_new(const struct response_fields *f,
 
 	for (size_t i = 0; i < h->count; i++)
 		size += h->items[i].name.len + h->items[i].value.len;
-	p = malloc(size);
+	p = verdict_item_new(sizeof(*p), size, VERDICT_ITEM_PRIMARY, primary_item_free);
 	if (!p)
 		return NULL;
-	memset(p, 0, sizeof(*p));
-	p->item.kind = VERDICT_ITEM_PRIMARY;
-	p->item.free = primary_item_free;
-	p->item.bytes = size;
 	cursor = (char *)(p->headers + h->count);
 	p->id = slice_copy_to(&cursor, f->id);
 	p->n_headers = h->count;

@@ -153,13 +153,9 @@ struct shadow_answer *shadow_answer_new(const struct shadow_capture *c,
 	size = sizeof(*a) + h.count * sizeof(struct http_header) + k->id.len + body.len;
 	for (size_t i = 0; i < h.count; i++)
 		size += items[i].name.len + items[i].value.len;
-	a = malloc(size);
+	a = verdict_item_new(sizeof(*a), size, VERDICT_ITEM_SHADOW, shadow_item_free);
 	if (!a)
 		return NULL;
-	memset(a, 0, sizeof(*a));
-	a->item.kind = VERDICT_ITEM_SHADOW;
-	a->item.free = shadow_item_free;
-	a->item.bytes = size;
 	a->generation = k->generation;
 	a->target = k->target;
 	a->expected = k->expected;

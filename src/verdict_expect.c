@@ -15,15 +15,12 @@ struct verdict_expect *verdict_expect_new(struct target_set *set, uint32_t expec
 					  struct slice id, struct slice method, struct slice path)
 {
 	size_t size = sizeof(struct verdict_expect) + id.len + method.len + path.len;
-	struct verdict_expect *e = malloc(size);
+	struct verdict_expect *e =
+		verdict_item_new(sizeof(*e), size, VERDICT_ITEM_EXPECT, expect_item_free);
 	char *cursor;
 
 	if (!e)
 		return NULL;
-	memset(e, 0, sizeof(*e));
-	e->item.kind = VERDICT_ITEM_EXPECT;
-	e->item.bytes = size;
-	e->item.free = expect_item_free;
 	e->set = set;
 	target_set_ref(set);
 	e->expected = expected;

@@ -23,6 +23,13 @@ struct verdict_item {
 	void (*free)(struct verdict_item *it);
 };
 
+/* One allocation of `size` bytes for an item whose struct (starting with
+ * struct verdict_item) is `head` bytes: the struct zeroed, the header set;
+ * the bytes after it are the caller's. NULL when memory runs out (the
+ * caller counts it; nothing blocks the thread that builds items). */
+void *verdict_item_new(size_t head, size_t size, enum verdict_item_kind kind,
+		       void (*free_fn)(struct verdict_item *it));
+
 /* Frees any item (NULL is fine) through its own free. */
 void verdict_item_free(struct verdict_item *it);
 
