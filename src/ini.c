@@ -66,6 +66,20 @@ static bool valid_target_name(struct slice s)
 	return true;
 }
 
+/* The first byte no INI line holds, or -1: controls but tab. A CR that
+ * does not end the line (old Mac line ends) would glue the next line into
+ * a value. */
+static int control_byte(const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return c;
+	}
+	return -1;
+}
+
 /* "FILE:LINE", where a target was defined, for messages. */
 static void origin_text(const struct ini_state *st, char *buf, size_t n)
 {
@@ -205,13 +219,23 @@ int ini_load_buffer(const char *name, const char *text, size_t len, struct agent
 	while (rest.len) {
 		struct slice line = slice_split(&rest, '\n');
 
+		int bad;
+
 		st.line++;
-		if (memchr(line.ptr, '\0', line.len)) {
-			rc = fail(&st, st.line, "", 0, "NUL byte in the line: not a text file");
-			goto out;
-		}
 		if (line.len && line.ptr[line.len - 1] == '\r')
 			line.len--;
+		bad = control_byte(line.ptr, line.len);
+		if (bad >= 0) {
+			if (bad == 0)
+				rc = fail(&st, st.line, "", 0, "NUL byte in the line: not a text file");
+			else if (bad == '\r')
+				rc = fail(&st, st.line, "", 0,
+					  "CR inside the line: end lines with LF or CR LF");
+			else
+				rc = fail(&st, st.line, "", 0, "control character 0x%02x in the line",
+					  (unsigned)bad);
+			goto out;
+		}
 		line = slice_trim(line);
 		if (!line.len || line.ptr[0] == '#' || line.ptr[0] == ';')
 			continue;
@@ -302,6 +326,7 @@ static int write_keys(struct strbuf *out, const struct agent_config *cfg,
 		const struct setting *s = settings_at(i);
 		const char *v;
 		char why[300];
+		int bad;
 
 		if (s->scope != scope)
 			continue;
@@ -314,12 +339,16 @@ static int write_keys(struct strbuf *out, const struct agent_config *cfg,
 			break;
 		}
 		v = value.len ? value.data : "";
-		/* an INI value ends at the line's end: a line break cannot be in one */
-		if (strpbrk(v, "\r\n")) {
-			snprintf(err, errlen,
-				 "%s key '%s': value '%.100s' has a line break, which an INI "
-				 "file cannot hold",
-				 section, s->name, v);
+		/* what the reader refuses in a line (a line break ends the value) */
+		bad = control_byte(v, value.len);
+		if (bad >= 0) {
+			if (bad == '\r' || bad == '\n')
+				snprintf(err, errlen, "%s key '%s': value '%.100s' has a line break, "
+					 "which an INI file cannot hold", section, s->name, v);
+			else
+				snprintf(err, errlen, "%s key '%s': value has the control character "
+					 "0x%02x, which an INI file cannot hold", section, s->name,
+					 (unsigned)bad);
 			rc = -1;
 			break;
 		}

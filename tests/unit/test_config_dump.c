@@ -424,6 +424,25 @@ static void test_value_with_line_break_refused(void **state)
 	}
 }
 
+/* The reader refuses a line holding a control character (ini.c), so the
+ * writer must not write one: the text would not read back. */
+static void test_value_with_control_character_refused(void **state)
+{
+	struct agent_config cfg;
+	struct strbuf out = STRBUF_INIT;
+	char err[512] = "";
+
+	config_init(&cfg);
+	config_add_target(&cfg, "t", "http://t:1");
+	cfg.pidfile = strdup("/run/a\x01.pid");
+	assert_int_equal(ini_write(&cfg, &out, err, sizeof(err)), -1);
+	assert_null(out.data);
+	assert_string_equal(err, "[mirror] key 'pidfile': value has the control character 0x01, "
+				 "which an INI file cannot hold");
+	strbuf_free(&out);
+	config_free(&cfg);
+}
+
 static void test_check_config_with_line_break_fails_with_one_line(void **state)
 {
 	struct agent_config cfg;
@@ -652,6 +671,7 @@ int main(void)
 		cmocka_unit_test(test_mirror_url_target_with_own_settings_gets_a_section),
 		cmocka_unit_test(test_values_ini_would_trim_or_unquote_are_quoted),
 		cmocka_unit_test(test_value_with_line_break_refused),
+		cmocka_unit_test(test_value_with_control_character_refused),
 		cmocka_unit_test(test_check_config_with_line_break_fails_with_one_line),
 		cmocka_unit_test(test_value_without_exact_text_refused),
 		cmocka_unit_test(test_every_setting_round_trips_at_its_limits),

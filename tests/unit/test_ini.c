@@ -577,6 +577,45 @@ static void test_nul_byte_reported_on_its_line(void **state)
 	config_free(&cfg);
 }
 
+/* Found by fuzz_config: a CR that does not end its line was kept inside
+ * the value, which --check-config then could not write. Such a line, or
+ * one with any control character but tab, is refused where it is; a CR
+ * LF line end is not. */
+static void test_control_characters_in_a_line_refused_on_it(void **state)
+{
+	static const struct {
+		const char *text, *expect;
+	} cases[] = {
+		{ "[mirror]\r\nmirror-url = http://a:1/x\r[target b]\r\n",
+		  "t.ini:2: key '': CR inside the line: end lines with LF or CR LF" },
+		{ "[mirror]\nmirror-url = http://a:1\npidfile = /run/\x1b[1m.pid\n",
+		  "t.ini:3: key '': control character 0x1b in the line" },
+		{ "# \x7f in a comment\n[mirror]\n", "t.ini:1: key '': control character 0x7f in the line" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct agent_config cfg;
+		char err[512] = "";
+
+		config_init(&cfg);
+		assert_int_equal(load(cases[i].text, &cfg, err, sizeof(err)), -1);
+		assert_string_equal(err, cases[i].expect);
+		config_free(&cfg);
+	}
+}
+
+static void test_tab_and_crlf_line_ends_accepted(void **state)
+{
+	struct agent_config cfg;
+	char err[512] = "";
+
+	config_init(&cfg);
+	assert_int_equal(load("[mirror]\r\nmirror-url =\thttp://a:1/x\r\n", &cfg, err, sizeof(err)),
+			 0);
+	assert_string_equal(cfg.targets[0].url, "http://a:1/x");
+	config_free(&cfg);
+}
+
 static void test_too_many_targets_rejected_at_the_extra_section(void **state)
 {
 	char text[8192];
@@ -683,6 +722,8 @@ int main(void)
 		cmocka_unit_test(test_file_keeps_values_it_does_not_set),
 		cmocka_unit_test(test_every_error_is_one_line_with_file_line_and_key),
 		cmocka_unit_test(test_nul_byte_reported_on_its_line),
+		cmocka_unit_test(test_control_characters_in_a_line_refused_on_it),
+		cmocka_unit_test(test_tab_and_crlf_line_ends_accepted),
 		cmocka_unit_test(test_too_many_targets_rejected_at_the_extra_section),
 		cmocka_unit_test(test_missing_and_oversized_files_reported),
 		cmocka_unit_test(test_mutated_files_load_or_fail_cleanly),
