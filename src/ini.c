@@ -218,7 +218,6 @@ int ini_load_buffer(const char *name, const char *text, size_t len, struct agent
 		rest = slice_make(text + 3, len - 3);
 	while (rest.len) {
 		struct slice line = slice_split(&rest, '\n');
-
 		int bad;
 
 		st.line++;
